@@ -1,0 +1,96 @@
+// The one typed configuration of genre-classifier: its zod schema, defaults and the
+// description of every key. Loading and layering live in load.ts.
+import { z } from "zod";
+
+const logLevels = ["trace", "debug", "info", "warn", "error", "silent"] as const;
+
+export const configSchema = z.strictObject({
+  dataDir: z
+    .string()
+    .min(1)
+    .default(".genre-classifier")
+    .describe("Folder for everything the system keeps locally (relative to the working folder)."),
+  storage: z
+    .strictObject({
+      uri: z
+        .string()
+        .min(1)
+        .optional()
+        .describe(
+          "Object store root: file:///abs/path or s3://bucket/prefix (default: <dataDir>/store).",
+        ),
+      s3: z
+        .strictObject({
+          endpoint: z
+            .string()
+            .url()
+            .optional()
+            .describe(
+              "S3 API endpoint for S3-compatible servers (MinIO, R2, Ceph); empty for AWS.",
+            ),
+          region: z.string().min(1).default("us-east-1").describe("S3 region."),
+          forcePathStyle: z
+            .boolean()
+            .default(false)
+            .describe("Address buckets as endpoint/bucket instead of bucket.endpoint."),
+          accessKeyId: z
+            .string()
+            .min(1)
+            .optional()
+            .describe("Access key id; when unset, the AWS SDK's default credential chain applies."),
+          secretAccessKey: z.string().min(1).optional().describe("Secret access key."),
+          sessionToken: z
+            .string()
+            .min(1)
+            .optional()
+            .describe("Session token for temporary credentials."),
+          maxAttempts: z
+            .number()
+            .int()
+            .min(1)
+            .max(20)
+            .default(5)
+            .describe("Attempts per request; throttling and 5xx answers are retried with backoff."),
+          partSizeMib: z
+            .number()
+            .int()
+            .min(5)
+            .max(5120)
+            .default(8)
+            .describe("Multipart upload part size; larger objects are uploaded in parts."),
+          uploadConcurrency: z
+            .number()
+            .int()
+            .min(1)
+            .max(64)
+            .default(4)
+            .describe("Parts uploaded at once for one multipart object."),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({
+      level: z.enum(logLevels).default("info").describe("Lowest level written to the terminal."),
+      format: z
+        .enum(["auto", "pretty", "json"])
+        .default("auto")
+        .describe("Terminal log format: readable lines, or JSON lines."),
+      file: z
+        .string()
+        .min(1)
+        .optional()
+        .describe("Also append every record (debug and up) as JSON lines to this file."),
+    })
+    .prefault({}),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export const CONFIG_FILE_NAMES = [
+  "genre-classifier.config.json",
+  "genre-classifier.config.yaml",
+  "genre-classifier.config.yml",
+] as const;
+
+export const ENV_PREFIX = "GENRE_CLASSIFIER_";

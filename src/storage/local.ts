@@ -1,0 +1,384 @@
+// The local-folder object store (the default): every write goes to a temporary file in the
+// store's reserved `.incoming/` folder and is renamed into place, so readers never see a
+// half-written object; keys are checked so that no path escapes the root.
+import { randomUUID } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
+import {
+  copyFile,
+  mkdir,
+  open,
+  readdir,
+  realpath,
+  rename,
+  rmdir,
+  stat,
+  unlink,
+  writeFile,
+} from "node:fs/promises";
+import { dirname, join, sep } from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { pathToFileURL } from "node:url";
+import { InputError, OperationError } from "../common/errors.ts";
+import {
+  type ByteRange,
+  checkRange,
+  compareKeys,
+  type ListOptions,
+  type ListPage,
+  listAllPages,
+  type ObjectInfo,
+  ObjectNotFoundError,
+  type ObjectStore,
+  type PutBody,
+  validateKey,
+  validatePrefix,
+} from "./object-store.ts";
+
+const INCOMING = ".incoming";
+
+export class LocalObjectStore implements ObjectStore {
+  readonly uri: string;
+  private readonly incoming: string;
+  private realRoot: string | undefined;
+
+  constructor(readonly root: string) {
+    this.uri = pathToFileURL(root).href;
+    this.incoming = join(root, INCOMING);
+  }
+
+  async put(key: string, body: PutBody): Promise<ObjectInfo> {
+    const path = await this.writablePath(key);
+    return this.writeAtomically(key, path, async (tmp) => {
+      if (typeof body === "string" || body instanceof Uint8Array) await writeFile(tmp, body);
+      else
+        await pipeline(
+          body instanceof Readable ? body : Readable.from(body),
+          createWriteStream(tmp),
+        );
+    });
+  }
+
+  async putFile(key: string, source: string): Promise<ObjectInfo> {
+    const path = await this.writablePath(key);
+    return this.writeAtomically(key, path, (tmp) => copyFile(source, tmp));
+  }
+
+  async get(key: string, range?: ByteRange): Promise<Uint8Array> {
+    checkRange(range, key);
+    const path = await this.readablePath(key);
+    const handle = await open(path, "r").catch((error) => this.fail(error, key));
+    try {
+      const { size } = await handle.stat();
+      const { start, length } = this.window(key, size, range);
+      const bytes = Buffer.allocUnsafe(length);
+      let filled = 0;
+      while (filled < length) {
+        const { bytesRead } = await handle.read(bytes, filled, length - filled, start + filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      return bytes.subarray(0, filled);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async getStream(key: string, range?: ByteRange): Promise<Readable> {
+    checkRange(range, key);
+    const path = await this.readablePath(key);
+    const handle = await open(path, "r").catch((error) => this.fail(error, key));
+    try {
+      const { size } = await handle.stat();
+      const { start, length } = this.window(key, size, range);
+      if (length === 0) {
+        await handle.close();
+        return Readable.from([]);
+      }
+      return createReadStream("", { fd: handle, start, end: start + length - 1, autoClose: true });
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+
+  async getFile(key: string, target: string): Promise<ObjectInfo> {
+    const info = await this.head(key);
+    if (!info) throw new ObjectNotFoundError(this.uri, key);
+    const path = await this.readablePath(key);
+    const tmp = `${target}.partial-${randomUUID()}`;
+    await mkdir(dirname(target), { recursive: true });
+    try {
+      await copyFile(path, tmp);
+      await rename(tmp, target);
+    } catch (error) {
+      await unlink(tmp).catch(() => {});
+      return this.fail(error, key);
+    }
+    return info;
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    const path = await this.readablePath(key);
+    try {
+      const info = await stat(path, { bigint: true });
+      return info.isFile() ? toInfo(key, info.size, info.mtimeNs) : undefined;
+    } catch (error) {
+      if (isCode(error, "ENOENT", "ENOTDIR")) return undefined;
+      return this.fail(error, key);
+    }
+  }
+
+  async exists(key: string): Promise<boolean> {
+    return (await this.head(key)) !== undefined;
+  }
+
+  async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
+    validatePrefix(prefix);
+    const recursive = options.recursive ?? true;
+    const pageSize = pageSizeOf(options.pageSize);
+    const after = options.cursor;
+    const slash = prefix.lastIndexOf("/");
+    const folderKey = prefix.slice(0, slash + 1);
+    const namePrefix = prefix.slice(slash + 1);
+    const page: ListPage = { objects: [], prefixes: [] };
+    let last: string | undefined;
+    for await (const entry of this.walk(folderKey, namePrefix, recursive, after)) {
+      if (page.objects.length + page.prefixes.length === pageSize) {
+        page.cursor = last;
+        break;
+      }
+      if (entry.kind === "object") page.objects.push(entry.info);
+      else page.prefixes.push(entry.prefix);
+      last = entry.kind === "object" ? entry.info.key : entry.prefix;
+    }
+    return page;
+  }
+
+  listAll(prefix: string, options: { pageSize?: number } = {}): AsyncIterable<ObjectInfo> {
+    return listAllPages(this, prefix, options.pageSize);
+  }
+
+  async delete(key: string): Promise<void> {
+    const path = await this.readablePath(key);
+    try {
+      await unlink(path);
+    } catch (error) {
+      if (isCode(error, "ENOENT", "ENOTDIR")) return;
+      if (isCode(error, "EISDIR", "EPERM"))
+        throw new InputError(
+          `object key ${JSON.stringify(key)} is a folder in ${this.uri}, not an object`,
+        );
+      return this.fail(error, key);
+    }
+    await this.pruneEmptyFolders(dirname(path));
+  }
+
+  async copy(sourceKey: string, targetKey: string): Promise<ObjectInfo> {
+    const source = await this.readablePath(sourceKey);
+    if (!(await this.exists(sourceKey))) throw new ObjectNotFoundError(this.uri, sourceKey);
+    const path = await this.writablePath(targetKey);
+    return this.writeAtomically(targetKey, path, (tmp) => copyFile(source, tmp));
+  }
+
+  async check(): Promise<void> {
+    try {
+      await mkdir(this.incoming, { recursive: true });
+      const probe = join(this.incoming, `check-${randomUUID()}`);
+      await writeFile(probe, "ok");
+      await unlink(probe);
+    } catch (error) {
+      throw new OperationError(
+        `storage ${this.uri}: cannot write to the folder (${(error as Error).message})`,
+      );
+    }
+  }
+
+  async close(): Promise<void> {}
+
+  private async writeAtomically(
+    key: string,
+    path: string,
+    write: (tmp: string) => Promise<void>,
+  ): Promise<ObjectInfo> {
+    await mkdir(this.incoming, { recursive: true });
+    const tmp = join(this.incoming, randomUUID());
+    try {
+      await write(tmp);
+      await this.renameIntoPlace(tmp, path, key);
+    } catch (error) {
+      await unlink(tmp).catch(() => {});
+      if (error instanceof InputError || error instanceof OperationError) throw error;
+      return this.fail(error, key);
+    }
+    const info = await stat(path, { bigint: true });
+    return toInfo(key, info.size, info.mtimeNs);
+  }
+
+  private async renameIntoPlace(tmp: string, path: string, key: string): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await rename(tmp, path);
+        return;
+      } catch (error) {
+        if (isCode(error, "ENOENT") && attempt < 3) {
+          await mkdir(dirname(path), { recursive: true });
+          continue;
+        }
+        if (isCode(error, "EISDIR", "ENOTDIR", "ENOTEMPTY", "EEXIST")) {
+          throw new InputError(
+            `object key ${JSON.stringify(key)} conflicts with a folder of other keys in ${this.uri} (a local store cannot hold both "a" and "a/b")`,
+          );
+        }
+        throw error;
+      }
+    }
+  }
+
+  /** The file path of a key, after checking the key and that no symlink leads outside the root. */
+  private async readablePath(key: string): Promise<string> {
+    const path = this.pathOf(key);
+    try {
+      await this.assertInside(await realpath(path), key);
+    } catch (error) {
+      if (!isCode(error, "ENOENT", "ENOTDIR")) throw error;
+    }
+    return path;
+  }
+
+  private async writablePath(key: string): Promise<string> {
+    const path = this.pathOf(key);
+    const folder = dirname(path);
+    try {
+      await mkdir(folder, { recursive: true });
+    } catch (error) {
+      if (isCode(error, "EEXIST", "ENOTDIR")) {
+        throw new InputError(
+          `object key ${JSON.stringify(key)} conflicts with an object in ${this.uri} (a local store cannot hold both "a" and "a/b")`,
+        );
+      }
+      return this.fail(error, key);
+    }
+    await this.assertInside(await realpath(folder), key);
+    return path;
+  }
+
+  private pathOf(key: string): string {
+    validateKey(key);
+    if (key === INCOMING || key.startsWith(`${INCOMING}/`)) {
+      throw new InputError(
+        `object key ${JSON.stringify(key)}: ${INCOMING}/ is reserved for the store's temporary files`,
+      );
+    }
+    const path = join(this.root, ...key.split("/"));
+    if (!path.startsWith(this.root + sep))
+      throw new InputError(`object key ${JSON.stringify(key)} escapes the store root`);
+    return path;
+  }
+
+  private async assertInside(real: string, key: string): Promise<void> {
+    this.realRoot ??= await realpath(this.root).catch(() => this.root);
+    if (real !== this.realRoot && !real.startsWith(this.realRoot + sep)) {
+      throw new InputError(
+        `object key ${JSON.stringify(key)} leads outside the store root ${this.uri} (through a symbolic link)`,
+      );
+    }
+  }
+
+  private window(key: string, size: number, range?: ByteRange): { start: number; length: number } {
+    if (!range) return { start: 0, length: size };
+    if (range.start >= size && !(size === 0 && range.start === 0)) {
+      throw new InputError(
+        `object key ${JSON.stringify(key)}: range starts at byte ${range.start}, beyond its ${size} bytes`,
+      );
+    }
+    const end = Math.min(range.end ?? size - 1, size - 1);
+    return { start: range.start, length: Math.max(0, end - range.start + 1) };
+  }
+
+  private async *walk(
+    folderKey: string,
+    namePrefix: string,
+    recursive: boolean,
+    after: string | undefined,
+  ): AsyncGenerator<{ kind: "object"; info: ObjectInfo } | { kind: "prefix"; prefix: string }> {
+    const folder = folderKey ? join(this.root, ...folderKey.slice(0, -1).split("/")) : this.root;
+    let entries: { name: string; dir: boolean; sortKey: string }[];
+    try {
+      entries = (await readdir(folder, { withFileTypes: true }))
+        .filter((e) => e.name.startsWith(namePrefix) && (e.isFile() || e.isDirectory()))
+        .filter((e) => !(folderKey === "" && e.name === INCOMING))
+        .map((e) => ({
+          name: e.name,
+          dir: e.isDirectory(),
+          sortKey: e.isDirectory() ? `${e.name}/` : e.name,
+        }))
+        .sort((a, b) => compareKeys(a.sortKey, b.sortKey));
+    } catch (error) {
+      if (isCode(error, "ENOENT", "ENOTDIR")) return;
+      throw error;
+    }
+    for (const entry of entries) {
+      const key = folderKey + entry.sortKey;
+      if (entry.dir) {
+        if (after !== undefined && compareKeys(key, after) <= 0 && !after.startsWith(key)) continue;
+        if (!recursive) {
+          if (after === undefined || compareKeys(key, after) > 0)
+            yield { kind: "prefix", prefix: key };
+          continue;
+        }
+        yield* this.walk(key, "", true, after);
+      } else {
+        if (after !== undefined && compareKeys(key, after) <= 0) continue;
+        const info = await this.head(key);
+        if (info) yield { kind: "object", info };
+      }
+    }
+  }
+
+  private async pruneEmptyFolders(folder: string): Promise<void> {
+    while (folder.startsWith(this.root + sep)) {
+      try {
+        await rmdir(folder);
+      } catch {
+        return;
+      }
+      folder = dirname(folder);
+    }
+  }
+
+  private fail(error: unknown, key: string): never {
+    if (isCode(error, "ENOENT", "ENOTDIR")) throw new ObjectNotFoundError(this.uri, key);
+    if (isCode(error, "EISDIR"))
+      throw new InputError(
+        `object key ${JSON.stringify(key)} is a folder in ${this.uri}, not an object`,
+      );
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new OperationError(`storage ${this.uri}: ${JSON.stringify(key)}: ${reason}`);
+  }
+}
+
+function toInfo(key: string, size: bigint, mtimeNs: bigint): ObjectInfo {
+  return {
+    key,
+    size: Number(size),
+    etag: `${size.toString(16)}-${mtimeNs.toString(16)}`,
+    lastModified: new Date(Number(mtimeNs / 1_000_000n)),
+  };
+}
+
+export function pageSizeOf(pageSize: number | undefined): number {
+  const size = pageSize ?? 1000;
+  if (!Number.isInteger(size) || size < 1 || size > 1000) {
+    throw new InputError(`list page size ${pageSize}: expected a whole number from 1 to 1000`);
+  }
+  return size;
+}
+
+function isCode(error: unknown, ...codes: string[]): boolean {
+  return (
+    typeof error === "object" &&
+    error !== null &&
+    codes.includes((error as { code?: string }).code ?? "")
+  );
+}

@@ -1,0 +1,62 @@
+// The local-folder object store: the conformance suite, plus what only a folder can get
+// wrong (symbolic links out of the root, temporary files, file-versus-folder keys).
+import assert from "node:assert/strict";
+import { mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { after, before, describe, it } from "node:test";
+import { InputError } from "../../src/common/errors.ts";
+import { LocalObjectStore } from "../../src/storage/local.ts";
+import { objectStoreConformance } from "./conformance.ts";
+
+objectStoreConformance("local folder", async () => {
+  const root = await mkdtemp(join(tmpdir(), "gc-local-store-"));
+  return {
+    store: new LocalObjectStore(join(root, "store")),
+    teardown: () => rm(root, { recursive: true, force: true }),
+  };
+});
+
+describe("local object store", () => {
+  let root: string;
+  let store: LocalObjectStore;
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), "gc-local-"));
+    store = new LocalObjectStore(join(root, "store"));
+  });
+  after(() => rm(root, { recursive: true, force: true }));
+
+  it("leaves no object and no temporary file when a write fails midway", async () => {
+    await store.put("crash/kept", "old");
+    async function* failing() {
+      yield Buffer.from("partial data");
+      throw new Error("source died");
+    }
+    await assert.rejects(store.put("crash/new", failing()), /source died/);
+    await assert.rejects(store.put("crash/kept", Readable.from(failing())), /source died/);
+    assert.equal(await store.exists("crash/new"), false);
+    assert.equal(Buffer.from(await store.get("crash/kept")).toString(), "old");
+    assert.deepEqual(await readdir(join(store.root, ".incoming")), []);
+  });
+
+  it("refuses keys that lead outside the root through a symbolic link", async () => {
+    const outside = join(root, "outside");
+    await rm(outside, { recursive: true, force: true });
+    await writeFile(join(root, "secret.txt"), "secret");
+    await store.put("links/placeholder", "x");
+    await symlink(root, join(store.root, "links", "up"));
+    await assert.rejects(store.get("links/up/secret.txt"), /outside the store root/);
+    await assert.rejects(store.put("links/up/planted.txt", "x"), /outside the store root/);
+  });
+
+  it("reserves the temporary folder and explains file-versus-folder conflicts", async () => {
+    await assert.rejects(store.put(".incoming/x", "x"), InputError);
+    await store.put("conflict/a", "x");
+    await assert.rejects(store.put("conflict/a/b", "x"), /conflicts with an object/);
+    await store.put("conflict/c/d", "x");
+    await assert.rejects(store.put("conflict/c", "x"), /conflicts with a folder/);
+    const page = await store.list("", { recursive: false });
+    assert.ok(!page.prefixes.includes(".incoming/"));
+  });
+});
