@@ -1,0 +1,207 @@
+// Thin access to the HDF5 C library compiled to wasm (h5wasm): open a file by path with clean
+// errors, list groups, describe datasets, and read a dataset (or a row range of it) as raw
+// bytes in one H5Dread. h5wasm's own value getters decode strings leniently and row by row;
+// the reader needs the raw bytes to decode strictly and to take numeric arrays whole.
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import h5wasm from "h5wasm/node";
+import { TrackReadError } from "./errors.ts";
+
+export type H5Module = Awaited<typeof h5wasm.ready>;
+export type DatasetMetadata = ReturnType<H5Module["get_dataset_metadata"]>;
+export type CompoundMember = NonNullable<DatasetMetadata["compound_type"]>["members"][number];
+
+let modulePromise: Promise<H5Module> | undefined;
+
+/** The h5wasm module, initialised once. In node it reads and writes real paths directly. */
+export function loadHdf5(): Promise<H5Module> {
+  modulePromise ??= h5wasm.ready;
+  return modulePromise;
+}
+
+export const H5T_INTEGER = 0;
+export const H5T_FLOAT = 1;
+export const H5T_STRING = 3;
+export const H5T_COMPOUND = 6;
+export const H5T_STR_SPACEPAD = 2;
+
+const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
+
+/**
+ * Checks the HDF5 superblock with plain file reads before HDF5 sees the file, so the common
+ * failures (missing file, not HDF5, truncated copy) give one clear error instead of HDF5's
+ * diagnostic dump on stderr. Returns nothing when the file looks whole.
+ */
+export function checkHdf5File(file: string): void {
+  let fd: number;
+  try {
+    fd = openSync(file, "r");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? "";
+    throw new TrackReadError(file, undefined, `cannot open the file (${code || String(error)})`);
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const at = findSignature(fd, size);
+    if (at === undefined) {
+      throw new TrackReadError(
+        file,
+        undefined,
+        `not an HDF5 file: no HDF5 signature found in its ${size} bytes`,
+      );
+    }
+    const header = Buffer.alloc(64);
+    const got = readSync(fd, header, 0, header.length, at);
+    const needed = storedEndOfFile(header.subarray(0, got), at);
+    if (needed === "short") {
+      throw new TrackReadError(
+        file,
+        undefined,
+        `truncated HDF5 file: it ends inside the superblock (${size} bytes)`,
+      );
+    }
+    if (needed !== undefined && size < needed) {
+      throw new TrackReadError(
+        file,
+        undefined,
+        `truncated HDF5 file: it has ${size} bytes but its superblock says ${needed}`,
+      );
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function findSignature(fd: number, size: number): number | undefined {
+  const bytes = Buffer.alloc(8);
+  // HDF5 looks for its signature at 0, 512, 1024, 2048, ... (after a user block).
+  for (let at = 0; at + 8 <= size; at = at === 0 ? 512 : at * 2) {
+    if (readSync(fd, bytes, 0, 8, at) === 8 && HDF5_SIGNATURE.every((b, i) => bytes[i] === b)) {
+      return at;
+    }
+  }
+  return undefined;
+}
+
+/** The byte length the superblock promises, "short" if the superblock itself is cut. */
+function storedEndOfFile(header: Buffer, at: number): number | "short" | undefined {
+  if (header.length < 9) return "short";
+  const version = header[8];
+  let offsetSize: number | undefined;
+  let baseField: number;
+  if (version === 0 || version === 1) {
+    offsetSize = header[13];
+    baseField = version === 0 ? 24 : 28;
+  } else if (version === 2 || version === 3) {
+    offsetSize = header[9];
+    baseField = 12;
+  } else {
+    return undefined;
+  }
+  if (offsetSize !== 2 && offsetSize !== 4 && offsetSize !== 8) return undefined;
+  const eofField = baseField + 2 * offsetSize;
+  if (header.length < eofField + offsetSize) return "short";
+  const base = readAddress(header, baseField, offsetSize);
+  const eof = readAddress(header, eofField, offsetSize);
+  if (base === undefined || eof === undefined) return undefined;
+  return Math.max(base, at) + eof;
+}
+
+function readAddress(bytes: Buffer, offset: number, size: 2 | 4 | 8): number | undefined {
+  if (size === 2) return bytes.readUInt16LE(offset);
+  if (size === 4) return bytes.readUInt32LE(offset);
+  const value = bytes.readBigUInt64LE(offset);
+  return value === 0xffffffffffffffffn ? undefined : Number(value);
+}
+
+/** An HDF5 file open for reading; every call names the file in its errors. */
+export class Hdf5File {
+  private constructor(
+    private readonly h5: H5Module,
+    readonly path: string,
+    private readonly id: bigint,
+  ) {}
+
+  static open(h5: H5Module, path: string): Hdf5File {
+    checkHdf5File(path);
+    const id = h5.open(path, h5.H5F_ACC_RDONLY, false, -1, -1);
+    if (id < 0n) {
+      throw new TrackReadError(path, undefined, "HDF5 cannot open the file (details on stderr)");
+    }
+    return new Hdf5File(h5, path, id);
+  }
+
+  close(): void {
+    this.h5.close_file(this.id);
+  }
+
+  isGroup(path: string): boolean {
+    return this.h5.get_type(this.id, path) === this.h5.H5G_GROUP;
+  }
+
+  isDataset(path: string): boolean {
+    return this.h5.get_type(this.id, path) === this.h5.H5G_DATASET;
+  }
+
+  /** Names of the members of a group (the caller checks it is a group). */
+  names(group: string): string[] {
+    return this.h5.get_names(this.id, group, false);
+  }
+
+  metadata(dataset: string): DatasetMetadata {
+    try {
+      return this.h5.get_dataset_metadata(this.id, dataset);
+    } catch (error) {
+      throw new TrackReadError(this.path, dataset, `HDF5 cannot describe the dataset (${error})`);
+    }
+  }
+
+  /**
+   * Reads rows [start, start+count) of a dataset along its first axis (all of it when no range
+   * is given) and returns a copy of the bytes in the file's element layout, little-endian.
+   */
+  readBytes(
+    dataset: string,
+    metadata: DatasetMetadata,
+    range?: { start: number; count: number },
+  ): Uint8Array {
+    const shape = metadata.shape ?? [];
+    const rowElements = shape.slice(1).reduce((a, b) => a * b, 1);
+    const rows = range ? range.count : (shape[0] ?? 1);
+    const byteLength = metadata.size * rows * rowElements;
+    if (byteLength === 0) return new Uint8Array(0);
+    const h5 = this.h5;
+    const pointer = h5._malloc(byteLength);
+    if (pointer === 0) {
+      throw new TrackReadError(
+        this.path,
+        dataset,
+        `cannot allocate ${byteLength} bytes to read it`,
+      );
+    }
+    try {
+      let status: number;
+      try {
+        if (range) {
+          const count = [BigInt(range.count), ...shape.slice(1).map(BigInt)];
+          const offset = [BigInt(range.start), ...shape.slice(1).map(() => 0n)];
+          const strides = count.map(() => 1n);
+          status = h5.get_dataset_data(this.id, dataset, count, offset, strides, BigInt(pointer));
+        } else {
+          status = h5.get_dataset_data(this.id, dataset, null, null, null, BigInt(pointer));
+        }
+      } catch (error) {
+        throw new TrackReadError(this.path, dataset, `HDF5 cannot read the dataset (${error})`);
+      }
+      if (status < 0) {
+        throw new TrackReadError(
+          this.path,
+          dataset,
+          "HDF5 cannot read the dataset (corrupt data?)",
+        );
+      }
+      return h5.HEAPU8.slice(pointer, pointer + byteLength);
+    } finally {
+      h5._free(pointer);
+    }
+  }
+}
