@@ -1,0 +1,240 @@
+// The command line as a user meets it: help everywhere, exit codes, one-line errors, the
+// configuration layers, logging options and the demo.
+import assert from "node:assert/strict";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import type { Command } from "commander";
+import { buildProgram } from "../../src/cli/main.ts";
+import { cleanEnv, runCli } from "../helpers/cli.ts";
+import { type LocalS3Server, startLocalS3 } from "../helpers/s3-server.ts";
+
+function commandPaths(command: Command, prefix: string[] = []): string[][] {
+  return command.commands.flatMap((sub) => [
+    [...prefix, sub.name()],
+    ...commandPaths(sub, [...prefix, sub.name()]),
+  ]);
+}
+
+describe("command line", () => {
+  let cwd: string;
+  let s3: LocalS3Server;
+  before(async () => {
+    cwd = await mkdtemp(join(tmpdir(), "gc-cli-"));
+    s3 = await startLocalS3("cli-bucket");
+  });
+  after(async () => {
+    await s3.stop();
+    await rm(cwd, { recursive: true, force: true });
+  });
+
+  it("lists the commands in --help", async () => {
+    const { code, stdout } = await runCli(["--help"], { cwd });
+    assert.equal(code, 0);
+    for (const name of ["demo", "config", "storage"])
+      assert.match(stdout, new RegExp(`^  ${name}\\b`, "m"));
+  });
+
+  it("gives every command --help, showing --verbose and --quiet", async () => {
+    const paths = commandPaths(buildProgram());
+    assert.ok(paths.length >= 8);
+    const results = await Promise.all(paths.map((path) => runCli([...path, "--help"], { cwd })));
+    results.forEach((result, i) => {
+      const name = paths[i]?.join(" ");
+      assert.equal(result.code, 0, `${name} --help`);
+      assert.match(result.stdout, new RegExp(`Usage: genre-classifier ${name}`), `${name} --help`);
+      assert.match(result.stdout, /--verbose/, `${name} --help shows --verbose`);
+      assert.match(result.stdout, /--quiet/, `${name} --help shows --quiet`);
+    });
+  });
+
+  it("exits 2 on bad usage", async () => {
+    for (const args of [
+      ["nope"],
+      ["config", "show", "--bogus"],
+      ["storage", "put", "only-one"],
+      [],
+    ]) {
+      const { code } = await runCli(args, { cwd });
+      assert.equal(code, 2, args.join(" "));
+    }
+  });
+
+  it("shows config from a file, an environment variable and a flag overriding each other", async () => {
+    const dir = await mkdtemp(join(cwd, "layers-"));
+    await writeFile(
+      join(dir, "genre-classifier.config.json"),
+      JSON.stringify({
+        storage: {
+          s3: {
+            region: "eu-west-1",
+            maxAttempts: 3,
+            secretAccessKey: "hunter2",
+            accessKeyId: "AK",
+          },
+        },
+      }),
+    );
+    const env = cleanEnv({
+      GENRE_CLASSIFIER_STORAGE_S3_MAX_ATTEMPTS: "9",
+      GENRE_CLASSIFIER_STORAGE_S3_REGION: "eu-north-1",
+    });
+    const { code, stdout } = await runCli(
+      ["config", "show", "--set", "storage.s3.region=us-west-2"],
+      { cwd: dir, env },
+    );
+    assert.equal(code, 0);
+    const row = (key: string) =>
+      stdout
+        .split("\n")
+        .find((line) => line.startsWith(`${key} `))
+        ?.split(/\s{2,}/);
+    assert.deepEqual(row("storage.s3.region"), [
+      "storage.s3.region",
+      "us-west-2",
+      "flag --set storage.s3.region",
+    ]);
+    assert.deepEqual(row("storage.s3.maxAttempts"), [
+      "storage.s3.maxAttempts",
+      "9",
+      "env GENRE_CLASSIFIER_STORAGE_S3_MAX_ATTEMPTS",
+    ]);
+    assert.equal(
+      row("storage.s3.accessKeyId")?.[2],
+      `file ${join(dir, "genre-classifier.config.json")}`,
+    );
+    assert.equal(row("storage.s3.secretAccessKey")?.[1], "****");
+    assert.doesNotMatch(stdout, /hunter2/);
+    assert.deepEqual(row("log.level"), ["log.level", "info", "default"]);
+    const json = await runCli(["config", "show", "--json"], { cwd: dir, env });
+    const parsed = JSON.parse(json.stdout) as {
+      keys: { key: string; value: string; source: string }[];
+    };
+    assert.equal(parsed.keys.find((k) => k.key === "storage.s3.region")?.value, "eu-north-1");
+  });
+
+  it("reports bad configuration in one line with exit 2, the stack only with --verbose", async () => {
+    const env = cleanEnv({ GENRE_CLASSIFIER_STORAGE_S3_MAX_ATTEMPTS: "x" });
+    const plain = await runCli(["config", "show"], { cwd, env });
+    assert.equal(plain.code, 2);
+    assert.equal(
+      plain.stderr,
+      'genre-classifier: environment variable GENRE_CLASSIFIER_STORAGE_S3_MAX_ATTEMPTS: expected a number, got "x"\n',
+    );
+    const verbose = await runCli(["config", "show", "--verbose"], { cwd, env });
+    assert.equal(verbose.code, 2);
+    assert.match(verbose.stderr, /\n\s+at /);
+  });
+
+  it("names a malformed storage URI, a missing bucket, missing credentials and an unreachable endpoint", async () => {
+    const badUri = await runCli(["--store", "s3://Bad_Bucket", "storage", "check"], { cwd });
+    assert.equal(badUri.code, 2);
+    assert.match(
+      badUri.stderr,
+      /^genre-classifier: storage URI s3:\/\/Bad_Bucket: expected s3:\/\/bucket\/prefix/,
+    );
+
+    const s3env = (extra: Record<string, string> = {}) =>
+      cleanEnv({
+        HOME: cwd,
+        GENRE_CLASSIFIER_STORAGE_S3_ENDPOINT: s3.endpoint,
+        GENRE_CLASSIFIER_STORAGE_S3_FORCE_PATH_STYLE: "true",
+        GENRE_CLASSIFIER_STORAGE_S3_MAX_ATTEMPTS: "2",
+        ...extra,
+      });
+    const keys = {
+      GENRE_CLASSIFIER_STORAGE_S3_ACCESS_KEY_ID: "S3RVER",
+      GENRE_CLASSIFIER_STORAGE_S3_SECRET_ACCESS_KEY: "S3RVER",
+    };
+
+    const missingBucket = await runCli(["--store", "s3://absent-bucket/x", "storage", "check"], {
+      cwd,
+      env: s3env(keys),
+    });
+    assert.equal(missingBucket.code, 2);
+    assert.match(
+      missingBucket.stderr,
+      /bucket absent-bucket does not exist at http:\/\/127\.0\.0\.1/,
+    );
+
+    const noCredentials = await runCli(["--store", `s3://${s3.bucket}`, "storage", "check"], {
+      cwd,
+      env: s3env(),
+    });
+    assert.equal(noCredentials.code, 2);
+    assert.match(noCredentials.stderr, /no S3 credentials found: set storage\.s3\.accessKeyId/);
+
+    const unreachable = await runCli(["--store", `s3://${s3.bucket}`, "storage", "check"], {
+      cwd,
+      env: s3env({ ...keys, GENRE_CLASSIFIER_STORAGE_S3_ENDPOINT: "http://127.0.0.1:9" }),
+    });
+    assert.equal(unreachable.code, 1);
+    assert.match(
+      unreachable.stderr,
+      /cannot reach the S3 endpoint http:\/\/127\.0\.0\.1:9 \(ECONNREFUSED\)/,
+    );
+    for (const result of [missingBucket, noCredentials, unreachable]) {
+      assert.equal(result.stderr.trim().split("\n").length, 1, result.stderr);
+    }
+
+    const works = await runCli(["--store", `s3://${s3.bucket}/cli`, "storage", "check"], {
+      cwd,
+      env: s3env(keys),
+    });
+    assert.equal(works.code, 0, works.stderr);
+    assert.match(works.stdout, /ok: s3:\/\/cli-bucket\/cli is reachable and writable/);
+  });
+
+  it("moves objects with the storage commands", async () => {
+    const dir = await mkdtemp(join(cwd, "objects-"));
+    await writeFile(join(dir, "song.txt"), "la la la");
+    const put = await runCli(["storage", "put", "song.txt", "music/la la.txt"], { cwd: dir });
+    assert.equal(put.code, 0, put.stderr);
+    const ls = await runCli(["storage", "ls", "music/"], { cwd: dir });
+    assert.match(ls.stdout, /8 B .* music\/la la\.txt/);
+    assert.match(ls.stdout, /1 objects, 8 B/);
+    const cat = await runCli(["storage", "get", "music/la la.txt", "-"], { cwd: dir });
+    assert.equal(cat.stdout, "la la la");
+    const missing = await runCli(["storage", "stat", "music/none"], { cwd: dir });
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /object "music\/none" not found in file:\/\//);
+    const rmResult = await runCli(["storage", "rm", "music/la la.txt"], { cwd: dir });
+    assert.equal(rmResult.code, 0);
+    assert.match((await runCli(["storage", "ls", "-r"], { cwd: dir })).stdout, /0 objects/);
+  });
+
+  it("logs readable lines by default, JSON on request, to a file, and nothing with --quiet", async () => {
+    const dir = await mkdtemp(join(cwd, "logs-"));
+    const readable = await runCli(["demo"], { cwd: dir });
+    assert.equal(readable.code, 0, readable.stderr);
+    assert.match(readable.stderr, /INFO.*checking the object store/);
+    const json = await runCli(["demo", "--log-format", "json", "--log-file", "run.log"], {
+      cwd: dir,
+    });
+    const line = JSON.parse(json.stderr.trim().split("\n")[0] as string) as {
+      level: number;
+      msg: string;
+    };
+    assert.equal(line.msg, "checking the object store");
+    const logged = (await readFile(join(dir, "run.log"), "utf8")).trim().split("\n");
+    assert.ok(logged.every((l) => typeof JSON.parse(l).time === "number"));
+    const quiet = await runCli(["demo", "--quiet"], { cwd: dir });
+    assert.equal(quiet.stderr, "");
+    assert.match(quiet.stdout, /genre-classifier demo/);
+  });
+
+  it("runs the demo on the embedded defaults and says where the outputs are", async () => {
+    const dir = await mkdtemp(join(cwd, "demo-"));
+    const { code, stdout } = await runCli(["demo"], { cwd: dir });
+    assert.equal(code, 0);
+    assert.match(
+      stdout,
+      new RegExp(`object store\\s+file://${join(dir, ".genre-classifier", "store")}`),
+    );
+    const manifest = JSON.parse(
+      await readFile(join(dir, ".genre-classifier", "store", "demo", "manifest.json"), "utf8"),
+    );
+    assert.deepEqual(manifest.steps, ["storage check"]);
+  });
+});
