@@ -29,6 +29,7 @@ export function createLogger(options: LoggerOptions): Logger {
           colorize: process.stderr.isTTY === true,
           ignore: "pid,hostname",
           translateTime: "HH:MM:ss.l",
+          singleLine: true,
         });
     streams.push({ level: options.level as pino.Level, stream });
   }
