@@ -36,11 +36,15 @@ import {
 } from "./object-store.ts";
 
 const INCOMING = ".incoming";
+const READ_CHUNK_BYTES = 1024 * 1024;
 
 export class LocalObjectStore implements ObjectStore {
   readonly uri: string;
   private readonly incoming: string;
   private realRoot: string | undefined;
+  private incomingReady: Promise<unknown> | undefined;
+  /** Folders already created and checked to lie inside the root, so each write costs one rename. */
+  private readonly knownFolders = new Set<string>();
 
   constructor(readonly root: string) {
     this.uri = pathToFileURL(root).href;
@@ -95,7 +99,13 @@ export class LocalObjectStore implements ObjectStore {
         await handle.close();
         return Readable.from([]);
       }
-      return createReadStream("", { fd: handle, start, end: start + length - 1, autoClose: true });
+      return createReadStream("", {
+        fd: handle,
+        start,
+        end: start + length - 1,
+        autoClose: true,
+        highWaterMark: READ_CHUNK_BYTES,
+      });
     } catch (error) {
       await handle.close();
       throw error;
@@ -201,7 +211,11 @@ export class LocalObjectStore implements ObjectStore {
     path: string,
     write: (tmp: string) => Promise<void>,
   ): Promise<ObjectInfo> {
-    await mkdir(this.incoming, { recursive: true });
+    this.incomingReady ??= mkdir(this.incoming, { recursive: true }).catch((error) => {
+      this.incomingReady = undefined;
+      throw error;
+    });
+    await this.incomingReady;
     const tmp = join(this.incoming, randomUUID());
     try {
       await write(tmp);
@@ -222,7 +236,9 @@ export class LocalObjectStore implements ObjectStore {
         return;
       } catch (error) {
         if (isCode(error, "ENOENT") && attempt < 3) {
+          this.knownFolders.delete(dirname(path));
           await mkdir(dirname(path), { recursive: true });
+          await this.assertInside(await realpath(dirname(path)), key);
           continue;
         }
         if (isCode(error, "EISDIR", "ENOTDIR", "ENOTEMPTY", "EEXIST")) {
@@ -249,6 +265,7 @@ export class LocalObjectStore implements ObjectStore {
   private async writablePath(key: string): Promise<string> {
     const path = this.pathOf(key);
     const folder = dirname(path);
+    if (this.knownFolders.has(folder)) return path;
     try {
       await mkdir(folder, { recursive: true });
     } catch (error) {
@@ -260,6 +277,7 @@ export class LocalObjectStore implements ObjectStore {
       return this.fail(error, key);
     }
     await this.assertInside(await realpath(folder), key);
+    this.knownFolders.add(folder);
     return path;
   }
 
@@ -343,6 +361,7 @@ export class LocalObjectStore implements ObjectStore {
       } catch {
         return;
       }
+      this.knownFolders.delete(folder);
       folder = dirname(folder);
     }
   }
