@@ -5,6 +5,7 @@ import { Command, CommanderError } from "commander";
 import { isKnownError } from "../common/errors.ts";
 import { registerConfigCommands } from "./commands/config.ts";
 import { registerDemoCommand } from "./commands/demo.ts";
+import { registerIngestCommand } from "./commands/ingest.ts";
 import { registerStorageCommands } from "./commands/storage.ts";
 
 const { version } = JSON.parse(
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
     .showHelpAfterError("(add --help for usage)")
     .exitOverride();
   registerDemoCommand(program);
+  registerIngestCommand(program);
   registerConfigCommands(program);
   registerStorageCommands(program);
   return program;
