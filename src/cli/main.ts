@@ -6,6 +6,7 @@ import { isKnownError } from "../common/errors.ts";
 import { registerConfigCommands } from "./commands/config.ts";
 import { registerDemoCommand } from "./commands/demo.ts";
 import { registerIngestCommand } from "./commands/ingest.ts";
+import { registerPreprocessCommand } from "./commands/preprocess.ts";
 import { registerStorageCommands } from "./commands/storage.ts";
 
 const { version } = JSON.parse(
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerDemoCommand(program);
   registerIngestCommand(program);
+  registerPreprocessCommand(program);
   registerConfigCommands(program);
   registerStorageCommands(program);
   return program;

@@ -69,6 +69,23 @@ export const configSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
+  features: z
+    .strictObject({
+      vocabularyFile: z
+        .string()
+        .min(1)
+        .optional()
+        .describe(
+          "Genre vocabulary file, one genre per line (default: the vocabulary shipped with the project).",
+        ),
+      minTermWeight: z
+        .number()
+        .min(0)
+        .max(1)
+        .default(0)
+        .describe("Only artist terms with at least this weight count as a track's genres."),
+    })
+    .prefault({}),
   log: z
     .strictObject({
       level: z.enum(logLevels).default("info").describe("Lowest level written to the terminal."),

@@ -191,6 +191,10 @@ export class LocalObjectStore implements ObjectStore {
     return this.writeAtomically(targetKey, path, (tmp) => copyFile(source, tmp));
   }
 
+  async localFile(key: string): Promise<string | undefined> {
+    return this.readablePath(key);
+  }
+
   async check(): Promise<void> {
     try {
       await mkdir(this.incoming, { recursive: true });

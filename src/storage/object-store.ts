@@ -63,6 +63,11 @@ export interface ObjectStore {
   /** Deletes the object; deleting a missing key is not an error. */
   delete(key: string): Promise<void>;
   copy(sourceKey: string, targetKey: string): Promise<ObjectInfo>;
+  /**
+   * The object's own file when the store is a local folder, for readers that need a real
+   * path (HDF5); undefined for remote stores, where `getFile` makes a local copy.
+   */
+  localFile(key: string): Promise<string | undefined>;
   /** Checks the store can be reached and written (bucket exists, credentials work). */
   check(): Promise<void>;
   close(): Promise<void>;

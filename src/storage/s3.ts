@@ -240,6 +240,11 @@ export class S3ObjectStore implements ObjectStore {
     };
   }
 
+  async localFile(key: string): Promise<string | undefined> {
+    validateKey(key);
+    return undefined;
+  }
+
   async check(): Promise<void> {
     await this.call("check", "", () =>
       this.client.send(new HeadBucketCommand({ Bucket: this.bucket })),
