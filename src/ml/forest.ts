@@ -1,0 +1,608 @@
+// Multi-label random forest: validates inputs, bins features, grows multi-output trees (in
+// worker threads sharing the binned data, or in this thread), predicts per-label probabilities,
+// and converts a fitted forest to and from plain typed arrays plus a JSON header.
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import { InputError } from "../common/errors.ts";
+import { applyBinning, type Binning, fitBinning, MAX_BINS } from "./binning.ts";
+import {
+  checkIndicator,
+  checkNoNaN,
+  checkShape,
+  type IndicatorMatrix,
+  type Matrix,
+  type RealMatrix,
+} from "./matrix.ts";
+import { deriveSeed } from "./random.ts";
+import {
+  type GrownTree,
+  growTree,
+  type TrainingData,
+  type TreeArrays,
+  type TreeParams,
+} from "./tree.ts";
+
+export type MaxFeatures = "sqrt" | "log2" | "all" | number;
+export type ClassWeight = "none" | "balanced";
+
+export interface ForestOptions {
+  /** Number of trees (default 100). */
+  nTrees?: number;
+  /** Deepest level a node may have, the root being 0 (default unlimited). */
+  maxDepth?: number;
+  /** Fewest distinct training rows a node needs to be split (default 2). */
+  minSamplesSplit?: number;
+  /** Fewest distinct training rows in each child of a split (default 1). */
+  minSamplesLeaf?: number;
+  /**
+   * Features searched per split: "sqrt" (default), "log2", "all", an integer count, or a
+   * fraction in (0, 1) of the features.
+   */
+  maxFeatures?: MaxFeatures;
+  /** Grow each tree on a bootstrap sample (default true). */
+  bootstrap?: boolean;
+  /**
+   * Rows drawn per bootstrap sample: a fraction in (0, 1] of the rows, or an integer count > 1
+   * (default: as many as there are rows).
+   */
+  maxSamples?: number;
+  /**
+   * "balanced" weights each label's positives by n/(2·positives) and negatives by
+   * n/(2·negatives) in that label's gini and leaf probability only (default "none").
+   */
+  classWeight?: ClassWeight;
+  /** Quantile bins per feature, at most 255 (default 255). */
+  maxBins?: number;
+  /** Seed of all randomness (default 0): equal seeds give equal forests. */
+  seed?: number;
+  /** Worker threads; 0 trains in the calling thread (default: available cores). */
+  workers?: number;
+}
+
+export interface ResolvedForestOptions {
+  nTrees: number;
+  maxDepth: number | null;
+  minSamplesSplit: number;
+  minSamplesLeaf: number;
+  maxFeatures: MaxFeatures;
+  bootstrap: boolean;
+  maxSamples: number | null;
+  classWeight: ClassWeight;
+  maxBins: number;
+  seed: number;
+}
+
+export interface ForestInfo {
+  nFeatures: number;
+  nLabels: number;
+  options: ResolvedForestOptions;
+  /** Mean decrease in impurity per feature, summing to 1 (all 0 if no tree split). */
+  featureImportances: Float64Array;
+}
+
+export class RandomForest {
+  constructor(
+    readonly info: ForestInfo,
+    readonly trees: readonly TreeArrays[],
+  ) {}
+
+  get nFeatures(): number {
+    return this.info.nFeatures;
+  }
+
+  get nLabels(): number {
+    return this.info.nLabels;
+  }
+
+  get featureImportances(): Float64Array {
+    return this.info.featureImportances;
+  }
+
+  /** Per-label positive probability: the mean over trees of the leaf probabilities. */
+  predictProba(x: RealMatrix): Matrix<Float64Array> {
+    checkFeatures(x, this.nFeatures);
+    const { rows: n, cols: d, data } = x;
+    const L = this.nLabels;
+    const out = new Float64Array(n * L);
+    for (const tree of this.trees) {
+      const { feature, threshold, left, right, values } = tree;
+      for (let i = 0; i < n; i++) {
+        const row = i * d;
+        let node = 0;
+        let f = feature[0] as number;
+        while (f >= 0) {
+          node =
+            (data[row + f] as number) <= (threshold[node] as number)
+              ? (left[node] as number)
+              : (right[node] as number);
+          f = feature[node] as number;
+        }
+        const at = (left[node] as number) * L;
+        const o = i * L;
+        for (let k = 0; k < L; k++)
+          out[o + k] = (out[o + k] as number) + (values[at + k] as number);
+      }
+    }
+    const scale = 1 / this.trees.length;
+    for (let j = 0; j < out.length; j++) out[j] = (out[j] as number) * scale;
+    return { data: out, rows: n, cols: L };
+  }
+
+  /** Labels whose probability exceeds `threshold` (0.5 matches sklearn's `predict`). */
+  predict(x: RealMatrix, threshold = 0.5): IndicatorMatrix {
+    const p = this.predictProba(x);
+    const out = new Uint8Array(p.data.length);
+    for (let j = 0; j < out.length; j++) out[j] = (p.data[j] as number) > threshold ? 1 : 0;
+    return { data: out, rows: p.rows, cols: p.cols };
+  }
+}
+
+function checkFeatures(x: RealMatrix, nFeatures: number): void {
+  checkShape(x.data, x.rows, x.cols, "features");
+  if (x.cols !== nFeatures) {
+    throw new InputError(`features: the forest expects ${nFeatures} columns, got ${x.cols}`);
+  }
+  checkNoNaN(x, "features");
+}
+
+function positiveInt(value: number, name: string, min = 1): number {
+  if (!Number.isInteger(value) || value < min) {
+    throw new InputError(`${name} must be an integer ≥ ${min}, got ${value}`);
+  }
+  return value;
+}
+
+export function resolveOptions(options: ForestOptions = {}): ResolvedForestOptions {
+  const maxDepth = options.maxDepth ?? null;
+  if (maxDepth !== null) positiveInt(maxDepth, "maxDepth", 0);
+  const maxFeatures = options.maxFeatures ?? "sqrt";
+  if (typeof maxFeatures === "number") {
+    const ok = Number.isInteger(maxFeatures)
+      ? maxFeatures >= 1
+      : maxFeatures > 0 && maxFeatures < 1;
+    if (!ok) {
+      throw new InputError(
+        `maxFeatures must be an integer ≥ 1 or a fraction in (0, 1), got ${maxFeatures}`,
+      );
+    }
+  } else if (!["sqrt", "log2", "all"].includes(maxFeatures)) {
+    throw new InputError(
+      `maxFeatures must be "sqrt", "log2", "all" or a number, got ${maxFeatures}`,
+    );
+  }
+  const bootstrap = options.bootstrap ?? true;
+  const maxSamples = options.maxSamples ?? null;
+  if (maxSamples !== null) {
+    if (!bootstrap) throw new InputError("maxSamples needs bootstrap");
+    const ok = maxSamples > 0 && (maxSamples <= 1 || Number.isInteger(maxSamples));
+    if (!ok) {
+      throw new InputError(
+        `maxSamples must be a fraction in (0, 1] or an integer count, got ${maxSamples}`,
+      );
+    }
+  }
+  const classWeight = options.classWeight ?? "none";
+  if (classWeight !== "none" && classWeight !== "balanced") {
+    throw new InputError(`classWeight must be "none" or "balanced", got ${classWeight}`);
+  }
+  const maxBins = options.maxBins ?? MAX_BINS;
+  if (!Number.isInteger(maxBins) || maxBins < 2 || maxBins > MAX_BINS) {
+    throw new InputError(`maxBins must be an integer in [2, ${MAX_BINS}], got ${maxBins}`);
+  }
+  const seed = options.seed ?? 0;
+  if (!Number.isInteger(seed)) throw new InputError(`seed must be an integer, got ${seed}`);
+  return {
+    nTrees: positiveInt(options.nTrees ?? 100, "nTrees"),
+    maxDepth,
+    minSamplesSplit: positiveInt(options.minSamplesSplit ?? 2, "minSamplesSplit", 2),
+    minSamplesLeaf: positiveInt(options.minSamplesLeaf ?? 1, "minSamplesLeaf"),
+    maxFeatures,
+    bootstrap,
+    maxSamples,
+    classWeight,
+    maxBins,
+    seed,
+  };
+}
+
+function treeParams(o: ResolvedForestOptions, nRows: number, nFeatures: number): TreeParams {
+  let mtry: number;
+  const mf = o.maxFeatures;
+  if (mf === "sqrt") mtry = Math.floor(Math.sqrt(nFeatures));
+  else if (mf === "log2") mtry = Math.floor(Math.log2(nFeatures));
+  else if (mf === "all") mtry = nFeatures;
+  else if (Number.isInteger(mf)) {
+    if (mf > nFeatures) {
+      throw new InputError(`maxFeatures ${mf} exceeds the ${nFeatures} features`);
+    }
+    mtry = mf;
+  } else mtry = Math.floor(mf * nFeatures);
+  let draws = nRows;
+  if (o.maxSamples !== null) {
+    draws = o.maxSamples <= 1 ? Math.round(o.maxSamples * nRows) : o.maxSamples;
+    if (draws > nRows) {
+      throw new InputError(`maxSamples ${o.maxSamples} exceeds the ${nRows} rows`);
+    }
+  }
+  return {
+    maxDepth: o.maxDepth ?? Number.POSITIVE_INFINITY,
+    minSamplesSplit: o.minSamplesSplit,
+    minSamplesLeaf: o.minSamplesLeaf,
+    maxFeatures: Math.max(1, mtry),
+    bootstrap: o.bootstrap,
+    maxSamples: Math.max(1, draws),
+  };
+}
+
+/** Everything a tree needs, in buffers that can be shared with workers. */
+interface SharedInputs {
+  data: TrainingData;
+  params: TreeParams;
+}
+
+function allocate(bytes: number, shared: boolean): ArrayBuffer | SharedArrayBuffer {
+  return shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
+}
+
+function prepare(
+  x: RealMatrix,
+  y: IndicatorMatrix,
+  o: ResolvedForestOptions,
+  shared: boolean,
+): SharedInputs {
+  checkShape(x.data, x.rows, x.cols, "features");
+  checkIndicator(y, "labels");
+  if (x.rows !== y.rows) {
+    throw new InputError(`features have ${x.rows} rows but labels have ${y.rows}`);
+  }
+  if (x.rows === 0) throw new InputError("no training rows");
+  if (x.cols === 0) throw new InputError("no features");
+  if (y.cols === 0) throw new InputError("no labels");
+  if (y.cols > 65535) throw new InputError(`at most 65535 labels, got ${y.cols}`);
+  checkNoNaN(x, "features");
+  const n = x.rows;
+  const d = x.cols;
+  const L = y.cols;
+  const params = treeParams(o, n, d);
+  const binning: Binning = fitBinning(x, { maxBins: o.maxBins, seed: o.seed });
+  const binned = applyBinning(binning, x, new Uint8Array(allocate(n * d, shared)));
+
+  const yd = y.data;
+  let nnz = 0;
+  for (let j = 0; j < yd.length; j++) nnz += yd[j] as number;
+  const labelStart = new Uint32Array(allocate(4 * (n + 1), shared));
+  const labelIndex = new Uint16Array(allocate(2 * Math.max(nnz, 1), shared));
+  const positives = new Float64Array(L);
+  let p = 0;
+  for (let i = 0; i < n; i++) {
+    labelStart[i] = p;
+    for (let k = 0, base = i * L; k < L; k++) {
+      if (yd[base + k] === 1) {
+        labelIndex[p++] = k;
+        positives[k] = (positives[k] as number) + 1;
+      }
+    }
+  }
+  labelStart[n] = p;
+
+  let posWeight: Float64Array | null = null;
+  let negWeight: Float64Array | null = null;
+  if (o.classWeight === "balanced") {
+    posWeight = new Float64Array(L);
+    negWeight = new Float64Array(L);
+    for (let k = 0; k < L; k++) {
+      const pos = positives[k] as number;
+      const neg = n - pos;
+      const classes = (pos > 0 ? 1 : 0) + (neg > 0 ? 1 : 0);
+      posWeight[k] = pos > 0 ? n / (classes * pos) : 1;
+      negWeight[k] = neg > 0 ? n / (classes * neg) : 1;
+    }
+  }
+  return {
+    data: {
+      nRows: n,
+      nFeatures: d,
+      nLabels: L,
+      binned,
+      nBins: binning.nBins,
+      thresholds: binning.thresholds,
+      thresholdStride: binning.maxBins - 1,
+      labelStart,
+      labelIndex,
+      posWeight,
+      negWeight,
+    },
+    params,
+  };
+}
+
+/** Fits a forest; `options.workers` threads (0: this thread) grow the trees. */
+export async function trainForest(
+  x: RealMatrix,
+  y: IndicatorMatrix,
+  options: ForestOptions = {},
+): Promise<RandomForest> {
+  const o = resolveOptions(options);
+  const workers = Math.min(
+    positiveInt(options.workers ?? availableParallelism(), "workers", 0),
+    o.nTrees,
+  );
+  if (workers === 0) return trainForestInThread(x, y, options);
+  const inputs = prepare(x, y, o, true);
+  const trees = await growInWorkers(inputs, o, workers);
+  return assemble(inputs.data, o, trees);
+}
+
+/** Fits a forest in the calling thread, synchronously. */
+export function trainForestInThread(
+  x: RealMatrix,
+  y: IndicatorMatrix,
+  options: ForestOptions = {},
+): RandomForest {
+  const o = resolveOptions(options);
+  const inputs = prepare(x, y, o, false);
+  const trees: GrownTree[] = [];
+  for (let t = 0; t < o.nTrees; t++) {
+    trees.push(growTree(inputs.data, inputs.params, deriveSeed(o.seed, t)));
+  }
+  return assemble(inputs.data, o, trees);
+}
+
+function assemble(data: TrainingData, o: ResolvedForestOptions, grown: GrownTree[]): RandomForest {
+  const d = data.nFeatures;
+  const importances = new Float64Array(d);
+  let counted = 0;
+  for (const tree of grown) {
+    let sum = 0;
+    for (let f = 0; f < d; f++) sum += tree.importances[f] as number;
+    if (tree.feature.length <= 1 || !(sum > 0)) continue;
+    counted++;
+    for (let f = 0; f < d; f++) {
+      importances[f] = (importances[f] as number) + (tree.importances[f] as number) / sum;
+    }
+  }
+  if (counted > 0) {
+    let total = 0;
+    for (let f = 0; f < d; f++) total += importances[f] as number;
+    for (let f = 0; f < d; f++) importances[f] = (importances[f] as number) / total;
+  }
+  const trees: TreeArrays[] = grown.map(({ feature, threshold, left, right, values }) => ({
+    feature,
+    threshold,
+    left,
+    right,
+    values,
+  }));
+  return new RandomForest(
+    { nFeatures: d, nLabels: data.nLabels, options: o, featureImportances: importances },
+    trees,
+  );
+}
+
+/** Starts a worker on forest-worker beside this module: .ts under tsx, .js once compiled. */
+function startWorker(workerData: SharedInputs): Worker {
+  const here = import.meta.url;
+  const ext = here.slice(here.lastIndexOf("."));
+  const target = new URL(`./forest-worker${ext}`, here).href;
+  let tsx: string | undefined;
+  if (ext === ".ts") {
+    try {
+      tsx = import.meta.resolve("tsx/esm/api");
+    } catch {
+      tsx = undefined;
+    }
+  }
+  if (tsx === undefined) return new Worker(new URL(target), { workerData });
+  // Where worker threads do not inherit tsx's loader (Node 20), the worker registers it itself.
+  const code = `import(${JSON.stringify(target)}).catch((e) => {
+    if (e?.code !== "ERR_UNKNOWN_FILE_EXTENSION") throw e;
+    return import(${JSON.stringify(tsx)}).then((m) => {
+      m.register();
+      return import(${JSON.stringify(`${target}?tsx`)});
+    });
+  });`;
+  return new Worker(code, { eval: true, workerData });
+}
+
+export interface WorkerRequest {
+  index: number;
+  seed: number;
+}
+
+export interface WorkerReply {
+  index: number;
+  tree?: GrownTree;
+  error?: string;
+}
+
+function growInWorkers(
+  inputs: SharedInputs,
+  o: ResolvedForestOptions,
+  nWorkers: number,
+): Promise<GrownTree[]> {
+  return new Promise((resolve, reject) => {
+    const trees: (GrownTree | undefined)[] = new Array(o.nTrees);
+    const pool: Worker[] = [];
+    let next = 0;
+    let done = 0;
+    let failed = false;
+    const fail = (error: Error): void => {
+      if (failed) return;
+      failed = true;
+      for (const w of pool) void w.terminate();
+      reject(error);
+    };
+    const feed = (w: Worker): void => {
+      if (next < o.nTrees) {
+        const request: WorkerRequest = { index: next, seed: deriveSeed(o.seed, next) };
+        next++;
+        w.postMessage(request);
+      }
+    };
+    for (let k = 0; k < nWorkers; k++) {
+      const w = startWorker(inputs);
+      pool.push(w);
+      w.on("message", (reply: WorkerReply) => {
+        if (failed) return;
+        if (reply.error !== undefined || reply.tree === undefined) {
+          fail(new Error(`tree ${reply.index} failed in a worker: ${reply.error ?? "no tree"}`));
+          return;
+        }
+        trees[reply.index] = reply.tree;
+        done++;
+        if (done === o.nTrees) {
+          for (const p of pool) void p.terminate();
+          resolve(trees as GrownTree[]);
+        } else {
+          feed(w);
+        }
+      });
+      w.on("error", (error) => fail(error));
+      w.on("exit", (code) => {
+        if (done < o.nTrees) fail(new Error(`a training worker exited early (code ${code})`));
+      });
+      feed(w);
+    }
+  });
+}
+
+export const FOREST_FORMAT = "genre-classifier.random-forest";
+export const FOREST_FORMAT_VERSION = 1;
+
+export interface ForestHeader {
+  format: typeof FOREST_FORMAT;
+  version: number;
+  nFeatures: number;
+  nLabels: number;
+  nTrees: number;
+  nNodes: number;
+  nLeaves: number;
+  options: ResolvedForestOptions;
+  featureImportances: number[];
+}
+
+/**
+ * All trees concatenated. Tree t owns nodes `treeNodeStart[t] … treeNodeStart[t + 1]` and leaves
+ * `treeLeafStart[t] … treeLeafStart[t + 1]`; child and leaf indices are relative to the tree.
+ */
+export interface ForestArrays {
+  treeNodeStart: Uint32Array;
+  treeLeafStart: Uint32Array;
+  feature: Int32Array;
+  threshold: Float64Array;
+  left: Int32Array;
+  right: Int32Array;
+  /** `nLabels` probabilities per leaf. */
+  values: Float32Array;
+}
+
+export interface SerializedForest {
+  header: ForestHeader;
+  arrays: ForestArrays;
+}
+
+export function serializeForest(forest: RandomForest): SerializedForest {
+  const L = forest.nLabels;
+  const nTrees = forest.trees.length;
+  const treeNodeStart = new Uint32Array(nTrees + 1);
+  const treeLeafStart = new Uint32Array(nTrees + 1);
+  forest.trees.forEach((t, i) => {
+    treeNodeStart[i + 1] = (treeNodeStart[i] as number) + t.feature.length;
+    treeLeafStart[i + 1] = (treeLeafStart[i] as number) + t.values.length / L;
+  });
+  const nNodes = treeNodeStart[nTrees] as number;
+  const nLeaves = treeLeafStart[nTrees] as number;
+  const arrays: ForestArrays = {
+    treeNodeStart,
+    treeLeafStart,
+    feature: new Int32Array(nNodes),
+    threshold: new Float64Array(nNodes),
+    left: new Int32Array(nNodes),
+    right: new Int32Array(nNodes),
+    values: new Float32Array(nLeaves * L),
+  };
+  forest.trees.forEach((t, i) => {
+    const at = treeNodeStart[i] as number;
+    arrays.feature.set(t.feature, at);
+    arrays.threshold.set(t.threshold, at);
+    arrays.left.set(t.left, at);
+    arrays.right.set(t.right, at);
+    arrays.values.set(t.values, (treeLeafStart[i] as number) * L);
+  });
+  return {
+    header: {
+      format: FOREST_FORMAT,
+      version: FOREST_FORMAT_VERSION,
+      nFeatures: forest.nFeatures,
+      nLabels: L,
+      nTrees,
+      nNodes,
+      nLeaves,
+      options: { ...forest.info.options },
+      featureImportances: Array.from(forest.featureImportances),
+    },
+    arrays,
+  };
+}
+
+/** Rebuilds a forest from `serializeForest` output, checking that every index is in range. */
+export function deserializeForest(serialized: SerializedForest): RandomForest {
+  const { header: h, arrays: a } = serialized;
+  const bad = (why: string): never => {
+    throw new InputError(`not a valid serialized forest: ${why}`);
+  };
+  if (h.format !== FOREST_FORMAT) bad(`format is ${String(h.format)}`);
+  if (h.version !== FOREST_FORMAT_VERSION) bad(`unsupported version ${h.version}`);
+  for (const key of ["nFeatures", "nLabels", "nTrees"] as const) {
+    if (!Number.isInteger(h[key]) || h[key] < 1) bad(`${key} is ${h[key]}`);
+  }
+  const L = h.nLabels;
+  if (a.treeNodeStart.length !== h.nTrees + 1 || a.treeLeafStart.length !== h.nTrees + 1) {
+    bad("tree offsets do not match nTrees");
+  }
+  const nNodes = a.treeNodeStart[h.nTrees] as number;
+  const nLeaves = a.treeLeafStart[h.nTrees] as number;
+  if (nNodes !== h.nNodes || nLeaves !== h.nLeaves) bad("node or leaf counts disagree");
+  for (const key of ["feature", "threshold", "left", "right"] as const) {
+    if (a[key].length !== nNodes) bad(`${key} has ${a[key].length} entries, expected ${nNodes}`);
+  }
+  if (a.values.length !== nLeaves * L) bad("values length is not nLeaves × nLabels");
+  if (h.featureImportances.length !== h.nFeatures) bad("featureImportances length");
+  const trees: TreeArrays[] = [];
+  for (let t = 0; t < h.nTrees; t++) {
+    const n0 = a.treeNodeStart[t] as number;
+    const n1 = a.treeNodeStart[t + 1] as number;
+    const l0 = a.treeLeafStart[t] as number;
+    const l1 = a.treeLeafStart[t + 1] as number;
+    if (n1 <= n0 || l1 <= l0) bad(`tree ${t} is empty`);
+    const tree: TreeArrays = {
+      feature: a.feature.subarray(n0, n1),
+      threshold: a.threshold.subarray(n0, n1),
+      left: a.left.subarray(n0, n1),
+      right: a.right.subarray(n0, n1),
+      values: a.values.subarray(l0 * L, l1 * L),
+    };
+    const size = n1 - n0;
+    const leaves = l1 - l0;
+    for (let j = 0; j < size; j++) {
+      const f = tree.feature[j] as number;
+      const l = tree.left[j] as number;
+      const r = tree.right[j] as number;
+      if (f < 0) {
+        if (l < 0 || l >= leaves) bad(`tree ${t} node ${j}: leaf index ${l} out of range`);
+      } else if (f >= h.nFeatures || l <= j || r <= j || l >= size || r >= size) {
+        bad(`tree ${t} node ${j}: feature or child out of range`);
+      }
+    }
+    trees.push(tree);
+  }
+  return new RandomForest(
+    {
+      nFeatures: h.nFeatures,
+      nLabels: L,
+      options: { ...h.options },
+      featureImportances: Float64Array.from(h.featureImportances),
+    },
+    trees,
+  );
+}

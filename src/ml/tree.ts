@@ -1,0 +1,622 @@
+// One multi-output classification tree grown on binned features: a single tree serves every
+// label, each leaf holding each label's positive probability, and splits minimise the gini
+// impurity summed over labels (per-label class weights enter only that label's gini).
+//
+// Nodes are split depth-first. A large node's split search builds per-bin histograms; a small
+// node sorts its samples by bin instead. Without class weights the summed gini of a candidate
+// split is kept up to date incrementally from Σp, Σp² and Σp·T over the labels, so each sample
+// costs only its own positive labels; with class weights each candidate costs one pass over the
+// node's impure labels.
+import { Rng } from "./random.ts";
+
+export interface TrainingData {
+  nRows: number;
+  nFeatures: number;
+  nLabels: number;
+  /** Bin codes, column-major: `binned[f * nRows + i]`. */
+  binned: Uint8Array;
+  nBins: Uint16Array;
+  /** Raw thresholds, `thresholdStride` slots per feature (see binning.ts). */
+  thresholds: Float64Array;
+  thresholdStride: number;
+  /** Positive labels of row i: `labelIndex[labelStart[i] … labelStart[i + 1])`. */
+  labelStart: Uint32Array;
+  labelIndex: Uint16Array;
+  /** Per-label weights of positive and negative samples; null when unweighted. */
+  posWeight: Float64Array | null;
+  negWeight: Float64Array | null;
+}
+
+export interface TreeParams {
+  maxDepth: number;
+  minSamplesSplit: number;
+  minSamplesLeaf: number;
+  /** Features examined per split. */
+  maxFeatures: number;
+  bootstrap: boolean;
+  /** Rows drawn with replacement when bootstrapping. */
+  maxSamples: number;
+}
+
+/**
+ * A fitted tree. `feature[node] < 0` marks a leaf, whose `left[node]` is its row in `values`
+ * (`nLabels` probabilities per leaf) and whose `right[node]` is -1. An inner node sends a row
+ * left when `x[feature] <= threshold`.
+ */
+export interface TreeArrays {
+  feature: Int32Array;
+  threshold: Float64Array;
+  left: Int32Array;
+  right: Int32Array;
+  values: Float32Array;
+}
+
+export interface GrownTree extends TreeArrays {
+  /** Impurity decrease per feature, summed over this tree's splits (not normalised). */
+  importances: Float64Array;
+}
+
+const HIST_MIN_SAMPLES = 4096;
+const INSERTION_SORT_MAX = 24;
+const INITIAL_NODES = 1 << 16;
+const INITIAL_VALUES = 1 << 20;
+
+class Builder {
+  private n = 0;
+  private nLeaves = 0;
+  feature: Int32Array;
+  threshold: Float64Array;
+  left: Int32Array;
+  right: Int32Array;
+  values: Float32Array;
+
+  constructor(
+    private readonly nLabels: number,
+    private cap: number,
+    private leafCap: number,
+  ) {
+    this.feature = new Int32Array(cap);
+    this.threshold = new Float64Array(cap);
+    this.left = new Int32Array(cap);
+    this.right = new Int32Array(cap);
+    this.values = new Float32Array(leafCap * nLabels);
+  }
+
+  addNode(): number {
+    if (this.n === this.cap) {
+      this.cap *= 2;
+      this.feature = grow(this.feature, this.cap);
+      this.threshold = grow(this.threshold, this.cap);
+      this.left = grow(this.left, this.cap);
+      this.right = grow(this.right, this.cap);
+    }
+    return this.n++;
+  }
+
+  /** Makes `node` a leaf and returns the offset of its zeroed probabilities in `values`. */
+  makeLeaf(node: number): number {
+    if (this.nLeaves === this.leafCap) {
+      this.leafCap *= 2;
+      this.values = grow(this.values, this.leafCap * this.nLabels);
+    }
+    this.feature[node] = -1;
+    this.threshold[node] = 0;
+    this.left[node] = this.nLeaves;
+    this.right[node] = -1;
+    return this.nLeaves++ * this.nLabels;
+  }
+
+  finish(): TreeArrays {
+    return {
+      feature: this.feature.slice(0, this.n),
+      threshold: this.threshold.slice(0, this.n),
+      left: this.left.slice(0, this.n),
+      right: this.right.slice(0, this.n),
+      values: this.values.slice(0, this.nLeaves * this.nLabels),
+    };
+  }
+}
+
+function grow<T extends Int32Array | Float64Array | Float32Array>(a: T, size: number): T {
+  const b = new (a.constructor as new (n: number) => T)(size);
+  b.set(a);
+  return b;
+}
+
+export function growTree(data: TrainingData, params: TreeParams, seed: number): GrownTree {
+  return new TreeGrower(data, params, seed).grow();
+}
+
+class TreeGrower {
+  private readonly rng: Rng;
+  private readonly n: number;
+  private readonly d: number;
+  private readonly L: number;
+  private readonly weighted: boolean;
+  private readonly wPos: Float64Array;
+  private readonly wNeg: Float64Array;
+
+  private readonly mult: Float64Array;
+  private readonly idx: Uint32Array;
+  private readonly tmp: Uint32Array;
+  private readonly featPerm: Int32Array;
+
+  /**
+   * Totals of the node being split (weighted positives per label, the labels having any, the
+   * weighted row count), borrowed from a slot. Slots hold the totals of nodes waiting on the
+   * stack: a split scans only its smaller child and subtracts it from the parent for the other.
+   */
+  private total: Float64Array;
+  private touched: Int32Array;
+  private nTouched = 0;
+  private readonly slotTotal: Float64Array[] = [];
+  private readonly slotTouched: Int32Array[] = [];
+  private readonly slotNTouched: number[] = [];
+  private readonly slotNW: number[] = [];
+  private readonly freeSlots: number[] = [];
+  private readonly active: Int32Array;
+  private nActive = 0;
+  private nW = 0;
+  private t1 = 0;
+  private t2 = 0;
+
+  private readonly posL: Float64Array;
+  /** Per row of the node being split: the sum of the node totals of the row's labels. */
+  private readonly rowTotal: Float64Array;
+  private readonly sortedIdx: Uint32Array;
+  private readonly sortedBin: Uint8Array;
+  private readonly bucket: Uint8Array;
+  private readonly histW: Float64Array;
+  private readonly histC: Int32Array;
+  private readonly histP: Float64Array;
+
+  private bestScore = 0;
+  private bestFeature = -1;
+  private bestBin = -1;
+
+  readonly importances: Float64Array;
+
+  constructor(
+    private readonly data: TrainingData,
+    private readonly params: TreeParams,
+    seed: number,
+  ) {
+    this.rng = new Rng(seed);
+    this.n = data.nRows;
+    this.d = data.nFeatures;
+    this.L = data.nLabels;
+    this.weighted = data.posWeight !== null && data.negWeight !== null;
+    this.wPos = data.posWeight ?? new Float64Array(this.L).fill(1);
+    this.wNeg = data.negWeight ?? new Float64Array(this.L).fill(1);
+    this.mult = new Float64Array(this.n);
+    if (params.bootstrap) {
+      for (let t = 0; t < params.maxSamples; t++) {
+        const i = this.rng.int(this.n);
+        this.mult[i] = (this.mult[i] as number) + 1;
+      }
+    } else {
+      this.mult.fill(1);
+    }
+    let distinct = 0;
+    for (let i = 0; i < this.n; i++) if (this.mult[i] !== 0) distinct++;
+    this.idx = new Uint32Array(distinct);
+    for (let i = 0, j = 0; i < this.n; i++) if (this.mult[i] !== 0) this.idx[j++] = i;
+    this.tmp = new Uint32Array(distinct);
+    this.featPerm = new Int32Array(this.d);
+    for (let f = 0; f < this.d; f++) this.featPerm[f] = f;
+    this.total = new Float64Array(0);
+    this.touched = new Int32Array(0);
+    this.active = new Int32Array(this.L);
+    this.posL = new Float64Array(this.L);
+    this.rowTotal = new Float64Array(this.n);
+    const small = Math.min(distinct, HIST_MIN_SAMPLES);
+    this.sortedIdx = new Uint32Array(small);
+    this.sortedBin = new Uint8Array(small);
+    this.bucket = new Uint8Array(small);
+    this.histW = new Float64Array(256);
+    this.histC = new Int32Array(256);
+    this.histP = new Float64Array(256 * this.L);
+    this.importances = new Float64Array(this.d);
+  }
+
+  grow(): GrownTree {
+    const { maxDepth, minSamplesSplit, minSamplesLeaf } = this.params;
+    const maxLeaves = Math.max(
+      1,
+      Math.min(Math.floor(this.idx.length / minSamplesLeaf), 2 ** Math.min(maxDepth, 30)),
+    );
+    const out = new Builder(
+      this.L,
+      Math.min(2 * maxLeaves, INITIAL_NODES),
+      Math.min(maxLeaves, Math.ceil(INITIAL_VALUES / this.L)),
+    );
+    const root = this.allocSlot();
+    this.fillSlot(root, 0, this.idx.length);
+    const stack: number[] = [0, this.idx.length, 0, -1, 0, root];
+    const data = this.data;
+    while (stack.length > 0) {
+      const slot = stack.pop() as number;
+      const isLeft = stack.pop() as number;
+      const parent = stack.pop() as number;
+      const depth = stack.pop() as number;
+      const end = stack.pop() as number;
+      const start = stack.pop() as number;
+      const node = out.addNode();
+      if (parent >= 0) {
+        if (isLeft) out.left[parent] = node;
+        else out.right[parent] = node;
+      }
+      const impurity = this.useSlot(slot);
+      const nD = end - start;
+      let split = false;
+      if (
+        depth < maxDepth &&
+        nD >= minSamplesSplit &&
+        nD >= 2 * minSamplesLeaf &&
+        this.nActive > 0
+      ) {
+        split = this.findSplit(start, end);
+      }
+      if (split) {
+        const f = this.bestFeature;
+        const b = this.bestBin;
+        const mid = this.partition(start, end, f, b);
+        out.feature[node] = f;
+        out.threshold[node] = data.thresholds[f * data.thresholdStride + b] as number;
+        this.importances[f] = (this.importances[f] as number) + impurity - this.bestScore;
+        const small = this.allocSlot();
+        const leftSmaller = mid - start <= end - mid;
+        if (leftSmaller) this.fillSlot(small, start, mid);
+        else this.fillSlot(small, mid, end);
+        this.subtractSlot(slot, small);
+        stack.push(mid, end, depth + 1, node, 0, leftSmaller ? slot : small);
+        stack.push(start, mid, depth + 1, node, 1, leftSmaller ? small : slot);
+      } else {
+        this.writeLeaf(out, node);
+        this.releaseSlot(slot);
+      }
+    }
+    return { ...out.finish(), importances: this.importances };
+  }
+
+  private allocSlot(): number {
+    const free = this.freeSlots.pop();
+    if (free !== undefined) return free;
+    this.slotTotal.push(new Float64Array(this.L));
+    this.slotTouched.push(new Int32Array(this.L));
+    this.slotNTouched.push(0);
+    this.slotNW.push(0);
+    return this.slotTotal.length - 1;
+  }
+
+  private releaseSlot(slot: number): void {
+    const total = this.slotTotal[slot] as Float64Array;
+    const touched = this.slotTouched[slot] as Int32Array;
+    const nT = this.slotNTouched[slot] as number;
+    for (let q = 0; q < nT; q++) total[touched[q] as number] = 0;
+    this.slotNTouched[slot] = 0;
+    this.freeSlots.push(slot);
+  }
+
+  /** Totals of rows `idx[start…end)` into an empty slot. */
+  private fillSlot(slot: number, start: number, end: number): void {
+    const { idx, mult } = this;
+    const { labelStart, labelIndex } = this.data;
+    const total = this.slotTotal[slot] as Float64Array;
+    const touched = this.slotTouched[slot] as Int32Array;
+    let nW = 0;
+    let nT = 0;
+    for (let j = start; j < end; j++) {
+      const i = idx[j] as number;
+      const m = mult[i] as number;
+      nW += m;
+      for (let p = labelStart[i] as number, pe = labelStart[i + 1] as number; p < pe; p++) {
+        const k = labelIndex[p] as number;
+        const t = total[k] as number;
+        if (t === 0) touched[nT++] = k;
+        total[k] = t + m;
+      }
+    }
+    this.slotNW[slot] = nW;
+    this.slotNTouched[slot] = nT;
+  }
+
+  /** Turns the totals in `slot` into those of its rows minus the rows of `part`. */
+  private subtractSlot(slot: number, part: number): void {
+    const total = this.slotTotal[slot] as Float64Array;
+    const sub = this.slotTotal[part] as Float64Array;
+    const subTouched = this.slotTouched[part] as Int32Array;
+    const nS = this.slotNTouched[part] as number;
+    for (let q = 0; q < nS; q++) {
+      const k = subTouched[q] as number;
+      total[k] = (total[k] as number) - (sub[k] as number);
+    }
+    this.slotNW[slot] = (this.slotNW[slot] as number) - (this.slotNW[part] as number);
+  }
+
+  /**
+   * Makes `slot` the current node's totals (dropping labels whose total fell to 0), lists its
+   * impure labels and returns its impurity (summed over labels, in weighted units).
+   */
+  private useSlot(slot: number): number {
+    const total = this.slotTotal[slot] as Float64Array;
+    const touched = this.slotTouched[slot] as Int32Array;
+    const { active, wPos, wNeg } = this;
+    const nW = this.slotNW[slot] as number;
+    const nTouched = this.slotNTouched[slot] as number;
+    let nT = 0;
+    let nA = 0;
+    let t1 = 0;
+    let t2 = 0;
+    let impurity = 0;
+    for (let q = 0; q < nTouched; q++) {
+      const k = touched[q] as number;
+      const t = total[k] as number;
+      if (t === 0) continue;
+      touched[nT++] = k;
+      t1 += t;
+      t2 += t * t;
+      if (t < nW) {
+        active[nA++] = k;
+        const a = (wPos[k] as number) * t;
+        const b = (wNeg[k] as number) * (nW - t);
+        impurity += (a * b) / (a + b);
+      }
+    }
+    this.slotNTouched[slot] = nT;
+    this.total = total;
+    this.touched = touched;
+    this.nTouched = nT;
+    this.nW = nW;
+    this.nActive = nA;
+    this.t1 = t1;
+    this.t2 = t2;
+    return impurity;
+  }
+
+  private writeLeaf(out: Builder, node: number): void {
+    const at = out.makeLeaf(node);
+    const values = out.values;
+    const { total, touched, wPos, wNeg, nW } = this;
+    for (let q = 0; q < this.nTouched; q++) {
+      const k = touched[q] as number;
+      const t = total[k] as number;
+      const a = (wPos[k] as number) * t;
+      values[at + k] = a / (a + (wNeg[k] as number) * (nW - t));
+    }
+  }
+
+  private fillRowTotals(start: number, end: number): void {
+    const { idx, total, rowTotal } = this;
+    const { labelStart, labelIndex } = this.data;
+    for (let j = start; j < end; j++) {
+      const i = idx[j] as number;
+      let sum = 0;
+      for (let p = labelStart[i] as number, pe = labelStart[i + 1] as number; p < pe; p++) {
+        sum += total[labelIndex[p] as number] as number;
+      }
+      rowTotal[i] = sum;
+    }
+  }
+
+  /** Draws features until `maxFeatures` non-constant ones were searched; true if a split exists. */
+  private findSplit(start: number, end: number): boolean {
+    const { featPerm, rng, d } = this;
+    const mtry = this.params.maxFeatures;
+    this.bestScore = Number.POSITIVE_INFINITY;
+    this.bestFeature = -1;
+    this.bestBin = -1;
+    if (!this.weighted) this.fillRowTotals(start, end);
+    let visited = 0;
+    for (let drawn = 0; drawn < d && visited < mtry; drawn++) {
+      const j = drawn + rng.int(d - drawn);
+      const f = featPerm[j] as number;
+      featPerm[j] = featPerm[drawn] as number;
+      featPerm[drawn] = f;
+      const varied =
+        end - start > HIST_MIN_SAMPLES
+          ? this.searchHistogram(start, end, f)
+          : this.searchSorted(start, end, f);
+      if (varied) visited++;
+    }
+    return this.bestFeature >= 0;
+  }
+
+  /** Summed child impurity of the split whose left side has nL weight and these statistics. */
+  private score(nL: number, s1: number, s2: number, c: number): number {
+    if (!this.weighted) {
+      const nR = this.nW - nL;
+      const left = (nL * s1 - s2) / nL;
+      const right = (nR * (this.t1 - s1) - (this.t2 - 2 * c + s2)) / nR;
+      return left + right;
+    }
+    const { active, posL, total, wPos, wNeg } = this;
+    const nR = this.nW - nL;
+    let s = 0;
+    for (let q = 0; q < this.nActive; q++) {
+      const k = active[q] as number;
+      const pl = posL[k] as number;
+      const wp = wPos[k] as number;
+      const wn = wNeg[k] as number;
+      const aL = wp * pl;
+      const bL = wn * (nL - pl);
+      const pr = (total[k] as number) - pl;
+      const aR = wp * pr;
+      const bR = wn * (nR - pr);
+      s += (aL * bL) / (aL + bL) + (aR * bR) / (aR + bR);
+    }
+    return s;
+  }
+
+  private consider(score: number, f: number, bin: number): void {
+    if (score < this.bestScore) {
+      this.bestScore = score;
+      this.bestFeature = f;
+      this.bestBin = bin;
+    }
+  }
+
+  /**
+   * Orders the node's rows by bin on feature f into `sortedIdx`/`sortedBin` (insertion sort when
+   * small, bucket sort otherwise) and scans the boundaries between bins.
+   */
+  private searchSorted(start: number, end: number, f: number): boolean {
+    const { idx, mult, posL, touched, sortedIdx, sortedBin, histC, bucket, rowTotal } = this;
+    const { binned, labelStart, labelIndex } = this.data;
+    const col = f * this.n;
+    const nD = end - start;
+    let lo = 255;
+    let hi = 0;
+    if (nD <= INSERTION_SORT_MAX) {
+      for (let j = start; j < end; j++) {
+        const i = idx[j] as number;
+        const b = binned[col + i] as number;
+        if (b < lo) lo = b;
+        if (b > hi) hi = b;
+        let r = j - start - 1;
+        while (r >= 0 && (sortedBin[r] as number) > b) {
+          sortedBin[r + 1] = sortedBin[r] as number;
+          sortedIdx[r + 1] = sortedIdx[r] as number;
+          r--;
+        }
+        sortedBin[r + 1] = b;
+        sortedIdx[r + 1] = i;
+      }
+      if (lo === hi) return false;
+    } else {
+      for (let j = start; j < end; j++) {
+        const b = binned[col + (idx[j] as number)] as number;
+        bucket[j - start] = b;
+        histC[b] = (histC[b] as number) + 1;
+        if (b < lo) lo = b;
+        if (b > hi) hi = b;
+      }
+      if (lo === hi) {
+        histC[lo] = 0;
+        return false;
+      }
+      let at = 0;
+      for (let b = lo; b <= hi; b++) {
+        const c = histC[b] as number;
+        histC[b] = at;
+        at += c;
+      }
+      for (let j = start; j < end; j++) {
+        const b = bucket[j - start] as number;
+        const q = histC[b] as number;
+        histC[b] = q + 1;
+        sortedIdx[q] = idx[j] as number;
+        sortedBin[q] = b;
+      }
+      histC.fill(0, lo, hi + 1);
+    }
+    for (let q = 0; q < this.nTouched; q++) posL[touched[q] as number] = 0;
+    const msl = this.params.minSamplesLeaf;
+    const lastLeft = nD - msl;
+    let nL = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let c = 0;
+    let prev = lo;
+    for (let q = 0; q < lastLeft; q++) {
+      const i = sortedIdx[q] as number;
+      const m = mult[i] as number;
+      nL += m;
+      const p0 = labelStart[i] as number;
+      const p1 = labelStart[i + 1] as number;
+      if (p1 > p0) {
+        let sumPl = 0;
+        for (let p = p0; p < p1; p++) {
+          const k = labelIndex[p] as number;
+          const pl = posL[k] as number;
+          sumPl += pl;
+          posL[k] = pl + m;
+        }
+        const count = p1 - p0;
+        s1 += m * count;
+        s2 += m * (2 * sumPl + m * count);
+        c += m * (rowTotal[i] as number);
+      }
+      const next = sortedBin[q + 1] as number;
+      if (next !== prev) {
+        if (q + 1 >= msl) this.consider(this.score(nL, s1, s2, c), f, (prev + next - 1) >>> 1);
+        prev = next;
+      }
+    }
+    return true;
+  }
+
+  private searchHistogram(start: number, end: number, f: number): boolean {
+    const { idx, mult, posL, total, touched, histW, histC, histP, L } = this;
+    const { binned, labelStart, labelIndex } = this.data;
+    const col = f * this.n;
+    const nb = this.data.nBins[f] as number;
+    for (let j = start; j < end; j++) {
+      const i = idx[j] as number;
+      const b = binned[col + i] as number;
+      const m = mult[i] as number;
+      histW[b] = (histW[b] as number) + m;
+      histC[b] = (histC[b] as number) + 1;
+      const base = b * L;
+      for (let p = labelStart[i] as number, pe = labelStart[i + 1] as number; p < pe; p++) {
+        const h = base + (labelIndex[p] as number);
+        histP[h] = (histP[h] as number) + m;
+      }
+    }
+    let nonEmpty = 0;
+    for (let b = 0; b < nb; b++) if (histC[b] !== 0) nonEmpty++;
+    const varied = nonEmpty > 1;
+    const nT = this.nTouched;
+    for (let q = 0; q < nT; q++) posL[touched[q] as number] = 0;
+    const msl = this.params.minSamplesLeaf;
+    const nD = end - start;
+    let nL = 0;
+    let cL = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let c = 0;
+    let prev = -1;
+    for (let b = 0; b < nb; b++) {
+      const cb = histC[b] as number;
+      if (cb === 0) continue;
+      if (varied && prev >= 0 && cL >= msl && nD - cL >= msl) {
+        this.consider(this.score(nL, s1, s2, c), f, (prev + b - 1) >>> 1);
+      }
+      nL += histW[b] as number;
+      cL += cb;
+      const base = b * L;
+      for (let q = 0; q < nT; q++) {
+        const k = touched[q] as number;
+        const m = histP[base + k] as number;
+        if (m !== 0) {
+          const pl = posL[k] as number;
+          s1 += m;
+          s2 += m * (2 * pl + m);
+          c += (total[k] as number) * m;
+          posL[k] = pl + m;
+          histP[base + k] = 0;
+        }
+      }
+      histW[b] = 0;
+      histC[b] = 0;
+      prev = b;
+    }
+    return varied;
+  }
+
+  /** Stable in-place partition of the node's rows by `bin <= b` on feature f; returns the split. */
+  private partition(start: number, end: number, f: number, b: number): number {
+    const { idx, tmp } = this;
+    const binned = this.data.binned;
+    const col = f * this.n;
+    let w = start;
+    let r = 0;
+    for (let j = start; j < end; j++) {
+      const i = idx[j] as number;
+      if ((binned[col + i] as number) <= b) idx[w++] = i;
+      else tmp[r++] = i;
+    }
+    idx.set(tmp.subarray(0, r), w);
+    return w;
+  }
+}

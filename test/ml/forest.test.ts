@@ -1,0 +1,303 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { applyBinning, fitBinning } from "../../src/ml/binning.ts";
+import {
+  deserializeForest,
+  type ForestOptions,
+  type RandomForest,
+  serializeForest,
+  trainForest,
+  trainForestInThread,
+} from "../../src/ml/forest.ts";
+import type { IndicatorMatrix, Matrix } from "../../src/ml/matrix.ts";
+import { jaccardSamples } from "../../src/ml/metrics.ts";
+import { Rng } from "../../src/ml/random.ts";
+
+interface Problem {
+  x: Matrix<Float64Array>;
+  y: IndicatorMatrix;
+}
+
+/** Uniform features; labels are noiseless rules on features 0–2 (feature 3 is noise). */
+function separable(n: number, seed: number): Problem {
+  const rng = new Rng(seed);
+  const d = 4;
+  const L = 4;
+  const x = new Float64Array(n * d);
+  const y = new Uint8Array(n * L);
+  for (let i = 0; i < n; i++) {
+    for (let f = 0; f < d; f++) x[i * d + f] = rng.float();
+    const [a, b, c] = [x[i * d] as number, x[i * d + 1] as number, x[i * d + 2] as number];
+    y[i * L] = a > 0.5 ? 1 : 0;
+    y[i * L + 1] = b < 0.3 ? 1 : 0;
+    y[i * L + 2] = a > 0.5 && c > 0.5 ? 1 : 0;
+    y[i * L + 3] = a + b > 1 ? 1 : 0;
+  }
+  return { x: { data: x, rows: n, cols: d }, y: { data: y, rows: n, cols: L } };
+}
+
+/** Two noisy labels driven by feature 1 only; the second is rare (about 6% positives). */
+function noisy(n: number, seed: number): Problem {
+  const rng = new Rng(seed);
+  const d = 5;
+  const x = new Float64Array(n * d);
+  const y = new Uint8Array(n * 2);
+  for (let i = 0; i < n; i++) {
+    for (let f = 0; f < d; f++) x[i * d + f] = rng.float();
+    const v = (x[i * d + 1] as number) + 0.35 * rng.float();
+    y[i * 2] = v > 0.7 ? 1 : 0;
+    y[i * 2 + 1] = v > 1.15 ? 1 : 0;
+  }
+  return { x: { data: x, rows: n, cols: d }, y: { data: y, rows: n, cols: 2 } };
+}
+
+function rowsOf<T extends Float64Array | Uint8Array>(
+  m: { data: T; rows: number; cols: number },
+  from: number,
+  to: number,
+): { data: T; rows: number; cols: number } {
+  return { data: m.data.subarray(from * m.cols, to * m.cols) as T, rows: to - from, cols: m.cols };
+}
+
+function depthOf(forest: RandomForest): number {
+  let deepest = 0;
+  for (const t of forest.trees) {
+    const depth = new Int32Array(t.feature.length);
+    for (let j = 0; j < t.feature.length; j++) {
+      deepest = Math.max(deepest, depth[j] as number);
+      if ((t.feature[j] as number) >= 0) {
+        depth[t.left[j] as number] = (depth[j] as number) + 1;
+        depth[t.right[j] as number] = (depth[j] as number) + 1;
+      }
+    }
+  }
+  return deepest;
+}
+
+const small: ForestOptions = { nTrees: 12, seed: 7, workers: 0 };
+
+describe("random forest", () => {
+  const train = separable(600, 1);
+  const test = separable(300, 2);
+
+  it("learns a separable problem", () => {
+    const forest = trainForestInThread(train.x, train.y, { ...small, nTrees: 30 });
+    // Rows without any label score 1 when nothing is predicted for them.
+    const zd1 = { zeroDivision: 1 } as const;
+    const jac = jaccardSamples(test.y, forest.predict(test.x), zd1);
+    assert.ok(jac > 0.95, `test Jaccard ${jac}`);
+    const fit = jaccardSamples(train.y, forest.predict(train.x), zd1);
+    assert.ok(fit > 0.99, `training Jaccard ${fit}`);
+  });
+
+  it("gives probabilities in [0, 1] of the right shape", () => {
+    const forest = trainForestInThread(train.x, train.y, { ...small, maxDepth: 3 });
+    const p = forest.predictProba(test.x);
+    assert.equal(p.rows, test.x.rows);
+    assert.equal(p.cols, 4);
+    assert.equal(p.data.length, test.x.rows * 4);
+    let strictlyBetween = 0;
+    for (const v of p.data) {
+      assert.ok(v >= 0 && v <= 1, `probability ${v}`);
+      if (v > 0 && v < 1) strictlyBetween++;
+    }
+    assert.ok(strictlyBetween > 0, "shallow trees should give some uncertain probabilities");
+  });
+
+  it("is deterministic for a seed, whatever the number of workers", async () => {
+    const opts = { ...small, nTrees: 6 };
+    const a = serializeForest(trainForestInThread(train.x, train.y, opts));
+    const b = serializeForest(await trainForest(train.x, train.y, { ...opts, workers: 0 }));
+    const c = serializeForest(await trainForest(train.x, train.y, { ...opts, workers: 1 }));
+    const d = serializeForest(await trainForest(train.x, train.y, { ...opts, workers: 2 }));
+    assert.deepEqual(b, a);
+    assert.deepEqual(c, a);
+    assert.deepEqual(d, a);
+    const other = serializeForest(trainForestInThread(train.x, train.y, { ...opts, seed: 8 }));
+    assert.notDeepEqual(other.arrays.threshold, a.arrays.threshold);
+  });
+
+  it("ranks the informative feature first in importances that sum to 1", () => {
+    const data = noisy(800, 3);
+    const forest = trainForestInThread(data.x, data.y, { ...small, minSamplesLeaf: 3 });
+    const imp = forest.featureImportances;
+    assert.equal(imp.length, 5);
+    const sum = imp.reduce((s, v) => s + v, 0);
+    assert.ok(Math.abs(sum - 1) < 1e-12, `sum ${sum}`);
+    for (let f = 0; f < 5; f++) {
+      assert.ok((imp[f] as number) >= 0);
+      if (f !== 1) assert.ok((imp[1] as number) > (imp[f] as number), `feature ${f}: ${imp}`);
+    }
+  });
+
+  it("balanced class weights raise the rare label's probabilities", () => {
+    const data = noisy(1500, 4);
+    const trainPart = {
+      x: rowsOf(data.x, 0, 1000),
+      y: rowsOf(data.y, 0, 1000),
+    };
+    const testX = rowsOf(data.x, 1000, 1500);
+    const testY = rowsOf(data.y, 1000, 1500);
+    const opts = { ...small, nTrees: 20, minSamplesLeaf: 10 };
+    const plain = trainForestInThread(trainPart.x, trainPart.y, opts);
+    const balanced = trainForestInThread(trainPart.x, trainPart.y, {
+      ...opts,
+      classWeight: "balanced",
+    });
+    const meanProba = (f: RandomForest, label: number): number => {
+      const p = f.predictProba(testX);
+      let s = 0;
+      for (let i = 0; i < p.rows; i++) s += p.data[i * 2 + label] as number;
+      return s / p.rows;
+    };
+    const rare = (f: RandomForest): number => {
+      const pred = f.predict(testX);
+      let tp = 0;
+      let pos = 0;
+      for (let i = 0; i < testY.rows; i++) {
+        if (testY.data[i * 2 + 1] === 1) {
+          pos++;
+          tp += pred.data[i * 2 + 1] as number;
+        }
+      }
+      return tp / pos;
+    };
+    assert.ok(meanProba(balanced, 1) > 2 * meanProba(plain, 1), "rare label probabilities");
+    assert.ok(rare(balanced) > rare(plain), `recall ${rare(balanced)} vs ${rare(plain)}`);
+    assert.notDeepEqual(
+      serializeForest(balanced).arrays.feature,
+      serializeForest(plain).arrays.feature,
+    );
+  });
+
+  it("honours maxDepth, maxFeatures, maxSamples and bootstrap", () => {
+    const shallow = trainForestInThread(train.x, train.y, { ...small, maxDepth: 2 });
+    assert.ok(depthOf(shallow) <= 2);
+    const stump = trainForestInThread(train.x, train.y, { ...small, maxDepth: 0 });
+    assert.ok(stump.trees.every((t) => t.feature.length === 1));
+    assert.ok(stump.featureImportances.every((v) => v === 0));
+    const deep = trainForestInThread(train.x, train.y, small);
+    assert.ok(depthOf(deep) > 2);
+    for (const maxFeatures of ["log2", "all", 1, 0.5] as const) {
+      const f = trainForestInThread(train.x, train.y, { ...small, nTrees: 3, maxFeatures });
+      assert.equal(f.info.options.maxFeatures, maxFeatures);
+    }
+    const sampled = trainForestInThread(train.x, train.y, { ...small, maxSamples: 0.2 });
+    const full = trainForestInThread(train.x, train.y, {
+      ...small,
+      bootstrap: false,
+      maxFeatures: "all",
+    });
+    const size = (f: RandomForest) => f.trees.reduce((s, t) => s + t.feature.length, 0);
+    assert.ok(size(sampled) < size(deep));
+    // Without bootstrap, fully grown trees fit every training row.
+    assert.equal(jaccardSamples(train.y, full.predict(train.x), { zeroDivision: 1 }), 1);
+  });
+
+  it("round-trips through serialization with identical predictions", () => {
+    const forest = trainForestInThread(train.x, train.y, small);
+    const s = serializeForest(forest);
+    assert.equal(s.header.nTrees, 12);
+    assert.equal(s.arrays.values.length, s.header.nLeaves * 4);
+    const header = JSON.parse(JSON.stringify(s.header));
+    const copy = <T extends { slice(): T }>(a: T): T => a.slice();
+    const arrays = {
+      treeNodeStart: copy(s.arrays.treeNodeStart),
+      treeLeafStart: copy(s.arrays.treeLeafStart),
+      feature: copy(s.arrays.feature),
+      threshold: copy(s.arrays.threshold),
+      left: copy(s.arrays.left),
+      right: copy(s.arrays.right),
+      values: copy(s.arrays.values),
+    };
+    const back = deserializeForest({ header, arrays });
+    assert.deepEqual(back.predictProba(test.x), forest.predictProba(test.x));
+    assert.deepEqual(back.featureImportances, forest.featureImportances);
+    assert.deepEqual(back.info.options, forest.info.options);
+
+    const broken = { header, arrays: { ...arrays, left: copy(arrays.left) } };
+    const inner = broken.arrays.feature.findIndex((f) => f >= 0);
+    broken.arrays.left[inner] = 10_000_000;
+    assert.throws(() => deserializeForest(broken), /out of range/);
+    assert.throws(
+      () => deserializeForest({ header: { ...header, format: "other" }, arrays }),
+      /not a valid serialized forest/,
+    );
+  });
+
+  it("rejects bad input clearly", async () => {
+    const x = { data: Float64Array.from([0, 1, 2, Number.NaN]), rows: 2, cols: 2 };
+    const y = { data: Uint8Array.from([0, 1]), rows: 2, cols: 1 };
+    assert.throws(() => trainForestInThread(x, y, small), /NaN at row 1, column 1/);
+    await assert.rejects(trainForest(x, y, { ...small, workers: 2 }), /NaN/);
+    const ok = { data: Float64Array.from([0, 1, 2, 3]), rows: 2, cols: 2 };
+    assert.throws(
+      () => trainForestInThread(ok, { data: new Uint8Array(3), rows: 3, cols: 1 }, small),
+      /2 rows but labels have 3/,
+    );
+    assert.throws(
+      () => trainForestInThread({ ...ok, rows: 3 }, y, small),
+      /data has 4 values but dimensions 3×2 need 6/,
+    );
+    assert.throws(
+      () => trainForestInThread(ok, { data: Uint8Array.from([0, 2]), rows: 2, cols: 1 }, small),
+      /0 or 1/,
+    );
+    assert.throws(() => trainForestInThread(ok, y, { nTrees: 0 }), /nTrees/);
+    assert.throws(() => trainForestInThread(ok, y, { maxFeatures: 0 }), /maxFeatures/);
+    assert.throws(() => trainForestInThread(ok, y, { maxFeatures: 3 }), /exceeds the 2 features/);
+    assert.throws(() => trainForestInThread(ok, y, { maxSamples: 1.5 }), /maxSamples/);
+    assert.throws(
+      () => trainForestInThread(ok, y, { bootstrap: false, maxSamples: 0.5 }),
+      /bootstrap/,
+    );
+    assert.throws(() => trainForestInThread(ok, y, { maxBins: 256 }), /maxBins/);
+    const forest = trainForestInThread(train.x, train.y, small);
+    assert.throws(
+      () => forest.predictProba({ data: new Float64Array(6), rows: 2, cols: 3 }),
+      /expects 4 columns/,
+    );
+    assert.throws(
+      () => forest.predict({ data: Float64Array.from([0, 0, Number.NaN, 0]), rows: 1, cols: 4 }),
+      /NaN/,
+    );
+  });
+});
+
+describe("binning", () => {
+  it("puts few distinct values in their own bins, split at midpoints", () => {
+    const x = { data: Float64Array.from([3, 1, 2, 1, 3, 10]), rows: 6, cols: 1 };
+    const b = fitBinning(x);
+    assert.equal(b.nBins[0], 4);
+    assert.deepEqual(Array.from(b.thresholds.subarray(0, 3)), [1.5, 2.5, 6.5]);
+    assert.deepEqual(Array.from(applyBinning(b, x)), [2, 0, 1, 0, 2, 3]);
+  });
+
+  it("uses quantiles when values are many, consistently with raw thresholds", () => {
+    const rng = new Rng(5);
+    const n = 5000;
+    const data = new Float32Array(n * 2);
+    for (let i = 0; i < n; i++) {
+      data[i * 2] = rng.float() ** 3;
+      data[i * 2 + 1] = Math.floor(rng.float() * 4);
+    }
+    const x = { data, rows: n, cols: 2 };
+    const b = fitBinning(x, { maxBins: 32 });
+    assert.equal(b.nBins[0], 32);
+    assert.equal(b.nBins[1], 4);
+    const codes = applyBinning(b, x);
+    const counts = new Int32Array(32);
+    for (let i = 0; i < n; i++) {
+      const c = codes[i] as number;
+      counts[c] = (counts[c] as number) + 1;
+    }
+    for (const c of counts) assert.ok(c > n / 32 / 2 && c < (n / 32) * 2, `bin count ${c}`);
+    for (let i = 0; i < n; i++) {
+      const v = data[i * 2] as number;
+      const code = codes[i] as number;
+      if (code > 0) assert.ok(v > (b.thresholds[code - 1] as number));
+      if (code < 31) assert.ok(v <= (b.thresholds[code] as number));
+      assert.equal(codes[n + i], data[i * 2 + 1]);
+    }
+  });
+});
