@@ -286,15 +286,15 @@ export class TrackFile {
     const arrays = TRACK_ARRAYS.map((spec: ArraySpec): ArrayLayout => {
       const path = `/${spec.group}/${spec.name}`;
       const columns = spec.columns;
-      const expected = `${describeKind(spec.kind)} array of shape ${columns ? `(N, ${columns})` : "(N,)"}`;
-      const metadata = requireDataset(spec.group, spec.name, `a ${expected}`);
+      const expected = describeArray(spec);
+      const metadata = requireDataset(spec.group, spec.name, expected);
       const shape = metadata.shape ?? [];
       const rankMatches = columns ? shape.length === 2 && shape[1] === columns : shape.length === 1;
       if (!rankMatches || !kindMatches(spec.kind, metadata)) {
         throw new TrackReadError(
           file,
           path,
-          `expected a ${expected}, found ${describeMember(metadata)} of shape (${shape.join(", ")})`,
+          `expected ${expected}, found ${describeMember(metadata)} of shape (${shape.join(", ")})`,
         );
       }
       return { spec, path, metadata, length: shape[0] as number };
@@ -317,6 +317,16 @@ function describeKind(kind: FieldKind): string {
   if (kind === "string") return "a fixed-length byte string";
   if (kind === "int32") return "an integer";
   return "a float";
+}
+
+function describeArray(spec: ArraySpec): string {
+  const element =
+    spec.kind === "string"
+      ? "a fixed-length string"
+      : spec.kind === "int32"
+        ? "an integer"
+        : "a float";
+  return `${element} array of shape ${spec.columns ? `(N, ${spec.columns})` : "(N,)"}`;
 }
 
 function describeMember(metadata: DatasetMetadata | CompoundMember): string {

@@ -10,13 +10,17 @@ import { fileURLToPath } from "node:url";
 import h5wasm from "h5wasm/node";
 import { TrackReadError } from "../../src/msd/errors.ts";
 import { readTrack, readTrackBytes, readTracks } from "../../src/msd/reader.ts";
+import { generateTrack } from "../../src/msd/synth.ts";
 import {
   ANALYSIS_SONGS_FIELDS,
   type Matrix,
   METADATA_SONGS_FIELDS,
   MUSICBRAINZ_SONGS_FIELDS,
+  SONGS_TABLES,
+  TRACK_ARRAYS,
   type Track,
 } from "../../src/msd/track.ts";
+import { writeTrackFile } from "../../src/msd/writer.ts";
 
 const SAMPLE_DIR = fileURLToPath(new URL("../../../shared/msd-sample", import.meta.url));
 const EXPECTED_FILE = join(SAMPLE_DIR, "expected.json");
@@ -266,3 +270,196 @@ describe("reading bad input", () => {
     assertMatchesExpected(await readTrack(file), expected);
   });
 });
+
+/** A track with its idx_* fields set to 0, as a single-track file holds it. */
+function withoutOffsets(track: Track): Track {
+  const copy = structuredClone(track);
+  for (const group of [copy.metadata, copy.analysis, copy.musicbrainz]) {
+    const record = group as unknown as Record<string, unknown>;
+    for (const name of Object.keys(record)) if (name.startsWith("idx_")) record[name] = 0;
+  }
+  return copy;
+}
+
+/**
+ * Writes a track with h5wasm's own high-level API (contiguous datasets, compound tables from a
+ * Map of columns), leaving out one field or dataset, or giving one dataset another shape: a
+ * second, independent writer of real HDF5 files for the reader's layout checks.
+ */
+async function writeWithH5wasmApi(
+  file: string,
+  track: Track,
+  change: { dropField?: string; dropDataset?: string; reshape?: string } = {},
+): Promise<void> {
+  await h5wasm.ready;
+  const out = new h5wasm.File(file, "w");
+  try {
+    for (const { group, fields } of SONGS_TABLES) {
+      const values = track[group] as unknown as Record<string, string | number>;
+      const kept = fields.filter((f) => f.name !== change.dropField);
+      const columns = new Map<string, unknown>(
+        kept.map((f) => [
+          f.name,
+          f.kind === "string"
+            ? [values[f.name]]
+            : f.kind === "int32"
+              ? Int32Array.of(values[f.name] as number)
+              : Float64Array.of(values[f.name] as number),
+        ]),
+      );
+      const dtype = kept.map((f): [string, string] => [
+        f.name,
+        // h5wasm's type codes are struct-module style: "<d" is float64, while "<f8" means float32.
+        f.kind === "string" ? `A${"bytes" in f ? f.bytes : 0}` : f.kind === "int32" ? "<i" : "<d",
+      ]);
+      out.create_group(group).create_dataset({ name: "songs", data: columns, dtype });
+    }
+    for (const spec of TRACK_ARRAYS) {
+      if (`/${spec.group}/${spec.name}` === change.dropDataset) continue;
+      const group = out.get(spec.group) as InstanceType<typeof h5wasm.Group>;
+      const value = (track[spec.group] as unknown as Record<string, unknown>)[spec.name];
+      if (spec.kind === "string") {
+        const strings = value as string[];
+        group.create_dataset({
+          name: spec.name,
+          data: strings,
+          dtype: `A${spec.bytes}`,
+          shape: [strings.length],
+        });
+      } else if ("columns" in spec) {
+        const matrix = value as Matrix;
+        const columns = `/${spec.group}/${spec.name}` === change.reshape ? 6 : matrix.columns;
+        const data = matrix.data.subarray(0, Math.floor(matrix.data.length / columns) * columns);
+        group.create_dataset({ name: spec.name, data, shape: [data.length / columns, columns] });
+      } else {
+        group.create_dataset({ name: spec.name, data: value as Float64Array | Int32Array });
+      }
+    }
+  } finally {
+    out.close();
+  }
+}
+
+describe("reading files written by this project", () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "msd-reader-written-"));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function readError(file: string): Promise<TrackReadError> {
+    const error = await readTrack(file).then(
+      () => assert.fail(`reading ${file} should fail`),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof TrackReadError, `expected a TrackReadError, got ${error}`);
+    return error;
+  }
+
+  it("reads an aggregate file song by song, each from its idx_* offsets", async () => {
+    const tracks = [generateTrack(3, 0), generateTrack(3, 17), generateTrack(3, 40)];
+    const file = join(dir, "aggregate.h5");
+    await writeTrackFile(file, tracks);
+    const read: Track[] = [];
+    for await (const track of readTracks(file)) read.push(track);
+    assert.equal(read.length, 3);
+    for (const [i, track] of read.entries()) assert.deepEqual(withoutOffsets(track), tracks[i]);
+    const second = read[1] as Track;
+    assert.equal(second.analysis.idx_segments_start, tracks[0]?.analysis.segments_start.length);
+    assert.equal(second.metadata.idx_artist_terms, tracks[0]?.metadata.artist_terms.length);
+    const error = await readError(file);
+    assert.match(error.message, /expected one track, the file holds 3/);
+  });
+
+  it("reads a track with zero segments", async () => {
+    const track = generateTrack(3, 1);
+    const empty = new Float64Array(0);
+    const noRows: Matrix = { rows: 0, columns: 12, data: empty };
+    Object.assign(track.analysis, {
+      segments_start: empty,
+      segments_confidence: empty,
+      segments_loudness_start: empty,
+      segments_loudness_max: empty,
+      segments_loudness_max_time: empty,
+      segments_timbre: noRows,
+      segments_pitches: noRows,
+    });
+    const file = join(dir, "no-segments.h5");
+    await writeTrackFile(file, track);
+    const read = await readTrack(file);
+    assert.equal(read.analysis.segments_start.length, 0);
+    assert.deepEqual(read.analysis.segments_timbre, noRows);
+    assert.deepEqual(read, track);
+  });
+
+  it("reads files written with h5wasm's generic API (contiguous datasets)", async () => {
+    const track = generateTrack(8, 2);
+    const file = join(dir, "h5wasm-api.h5");
+    await writeWithH5wasmApi(file, track);
+    assert.deepEqual(await readTrack(file), track);
+  });
+
+  it("rejects invalid UTF-8 in a string field, naming the field", async () => {
+    const track = generateTrack(3, 2);
+    track.metadata.artist_name = "@@NAME@@";
+    const file = join(dir, "bad-name.h5");
+    await writeTrackFile(file, track);
+    await corrupt(file, "@@NAME@@");
+    const error = await readError(file);
+    assert.equal(error.field, "/metadata/songs.artist_name");
+    assert.match(error.message, /bad-name\.h5: \/metadata\/songs\.artist_name: invalid UTF-8/);
+  });
+
+  it("rejects invalid UTF-8 in a string array, naming the dataset", async () => {
+    const track = generateTrack(3, 3);
+    track.metadata.artist_terms = ["rock", "@@TERM@@"];
+    track.metadata.artist_terms_freq = Float64Array.of(1, 0.5);
+    track.metadata.artist_terms_weight = Float64Array.of(1, 0.5);
+    const file = join(dir, "bad-term.h5");
+    await writeTrackFile(file, track);
+    await corrupt(file, "@@TERM@@");
+    const error = await readError(file);
+    assert.equal(error.field, "/metadata/artist_terms");
+    assert.match(error.message, /invalid UTF-8/);
+  });
+
+  it("rejects a missing field", async () => {
+    const file = join(dir, "no-year.h5");
+    await writeWithH5wasmApi(file, generateTrack(3, 4), { dropField: "year" });
+    const error = await readError(file);
+    assert.equal(error.field, "/musicbrainz/songs.year");
+    assert.match(error.message, /field is missing \(expected an integer\)/);
+  });
+
+  it("rejects a missing dataset", async () => {
+    const file = join(dir, "no-timbre.h5");
+    await writeWithH5wasmApi(file, generateTrack(3, 5), {
+      dropDataset: "/analysis/segments_timbre",
+    });
+    const error = await readError(file);
+    assert.equal(error.field, "/analysis/segments_timbre");
+    assert.match(error.message, /dataset is missing \(expected a float array of shape \(N, 12\)\)/);
+  });
+
+  it("rejects a dataset of the wrong shape", async () => {
+    const file = join(dir, "timbre-6.h5");
+    await writeWithH5wasmApi(file, generateTrack(3, 6), { reshape: "/analysis/segments_timbre" });
+    const error = await readError(file);
+    assert.equal(error.field, "/analysis/segments_timbre");
+    assert.match(
+      error.message,
+      /expected a float array of shape \(N, 12\), found float64 of shape \(\d+, 6\)/,
+    );
+  });
+});
+
+/** Replaces the first byte of `marker`, found once in the file, with 0xFF (never valid UTF-8). */
+async function corrupt(file: string, marker: string): Promise<void> {
+  const bytes = await readFile(file);
+  const at = bytes.indexOf(marker);
+  assert.ok(at >= 0 && bytes.indexOf(marker, at + 1) < 0, `${marker} occurs once in ${file}`);
+  bytes[at] = 0xff;
+  await writeFile(file, bytes);
+}
