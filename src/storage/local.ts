@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import {
   copyFile,
+  type FileHandle,
   mkdir,
   open,
   readdir,
@@ -21,15 +22,14 @@ import { pipeline } from "node:stream/promises";
 import { pathToFileURL } from "node:url";
 import { InputError, OperationError } from "../common/errors.ts";
 import {
+  BaseObjectStore,
   type ByteRange,
   checkRange,
   compareKeys,
   type ListOptions,
   type ListPage,
-  listAllPages,
   type ObjectInfo,
   ObjectNotFoundError,
-  type ObjectStore,
   type PutBody,
   validateKey,
   validatePrefix,
@@ -38,7 +38,7 @@ import {
 const INCOMING = ".incoming";
 const READ_CHUNK_BYTES = 1024 * 1024;
 
-export class LocalObjectStore implements ObjectStore {
+export class LocalObjectStore extends BaseObjectStore {
   readonly uri: string;
   private readonly incoming: string;
   private realRoot: string | undefined;
@@ -47,6 +47,7 @@ export class LocalObjectStore implements ObjectStore {
   private readonly knownFolders = new Set<string>();
 
   constructor(readonly root: string) {
+    super();
     this.uri = pathToFileURL(root).href;
     this.incoming = join(root, INCOMING);
   }
@@ -69,12 +70,8 @@ export class LocalObjectStore implements ObjectStore {
   }
 
   async get(key: string, range?: ByteRange): Promise<Uint8Array> {
-    checkRange(range, key);
-    const path = await this.readablePath(key);
-    const handle = await open(path, "r").catch((error) => this.fail(error, key));
+    const { handle, start, length } = await this.openRange(key, range);
     try {
-      const { size } = await handle.stat();
-      const { start, length } = this.window(key, size, range);
       const bytes = Buffer.allocUnsafe(length);
       let filled = 0;
       while (filled < length) {
@@ -89,27 +86,18 @@ export class LocalObjectStore implements ObjectStore {
   }
 
   async getStream(key: string, range?: ByteRange): Promise<Readable> {
-    checkRange(range, key);
-    const path = await this.readablePath(key);
-    const handle = await open(path, "r").catch((error) => this.fail(error, key));
-    try {
-      const { size } = await handle.stat();
-      const { start, length } = this.window(key, size, range);
-      if (length === 0) {
-        await handle.close();
-        return Readable.from([]);
-      }
-      return createReadStream("", {
-        fd: handle,
-        start,
-        end: start + length - 1,
-        autoClose: true,
-        highWaterMark: READ_CHUNK_BYTES,
-      });
-    } catch (error) {
+    const { handle, start, length } = await this.openRange(key, range);
+    if (length === 0) {
       await handle.close();
-      throw error;
+      return Readable.from([]);
     }
+    return createReadStream("", {
+      fd: handle,
+      start,
+      end: start + length - 1,
+      autoClose: true,
+      highWaterMark: READ_CHUNK_BYTES,
+    });
   }
 
   async getFile(key: string, target: string): Promise<ObjectInfo> {
@@ -139,10 +127,6 @@ export class LocalObjectStore implements ObjectStore {
     }
   }
 
-  async exists(key: string): Promise<boolean> {
-    return (await this.head(key)) !== undefined;
-  }
-
   async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
     validatePrefix(prefix);
     const recursive = options.recursive ?? true;
@@ -163,10 +147,6 @@ export class LocalObjectStore implements ObjectStore {
       last = entry.kind === "object" ? entry.info.key : entry.prefix;
     }
     return page;
-  }
-
-  listAll(prefix: string, options: { pageSize?: number } = {}): AsyncIterable<ObjectInfo> {
-    return listAllPages(this, prefix, options.pageSize);
   }
 
   async delete(key: string): Promise<void> {
@@ -304,6 +284,23 @@ export class LocalObjectStore implements ObjectStore {
       throw new InputError(
         `object key ${JSON.stringify(key)} leads outside the store root ${this.uri} (through a symbolic link)`,
       );
+    }
+  }
+
+  /** Opens the object's file and works out which bytes a range asks for. */
+  private async openRange(
+    key: string,
+    range?: ByteRange,
+  ): Promise<{ handle: FileHandle; start: number; length: number }> {
+    checkRange(range, key);
+    const path = await this.readablePath(key);
+    const handle = await open(path, "r").catch((error) => this.fail(error, key));
+    try {
+      const { size } = await handle.stat();
+      return { handle, ...this.window(key, size, range) };
+    } catch (error) {
+      await handle.close();
+      throw error;
     }
   }
 

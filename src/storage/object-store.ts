@@ -141,15 +141,32 @@ export function checkRange(range: ByteRange | undefined, key: string): void {
   }
 }
 
-export async function* listAllPages(
-  store: Pick<ObjectStore, "list">,
-  prefix: string,
-  pageSize?: number,
-): AsyncIterable<ObjectInfo> {
-  let cursor: string | undefined;
-  do {
-    const page = await store.list(prefix, { recursive: true, pageSize, cursor });
-    yield* page.objects;
-    cursor = page.cursor;
-  } while (cursor);
+/** What every backend derives from the rest: `exists` from `head`, `listAll` from `list`. */
+export abstract class BaseObjectStore implements ObjectStore {
+  abstract readonly uri: string;
+  abstract put(key: string, body: PutBody, options?: PutOptions): Promise<ObjectInfo>;
+  abstract putFile(key: string, path: string, options?: PutOptions): Promise<ObjectInfo>;
+  abstract get(key: string, range?: ByteRange): Promise<Uint8Array>;
+  abstract getStream(key: string, range?: ByteRange): Promise<Readable>;
+  abstract getFile(key: string, path: string): Promise<ObjectInfo>;
+  abstract head(key: string): Promise<ObjectInfo | undefined>;
+  abstract list(prefix: string, options?: ListOptions): Promise<ListPage>;
+  abstract delete(key: string): Promise<void>;
+  abstract copy(sourceKey: string, targetKey: string): Promise<ObjectInfo>;
+  abstract localFile(key: string): Promise<string | undefined>;
+  abstract check(): Promise<void>;
+  abstract close(): Promise<void>;
+
+  async exists(key: string): Promise<boolean> {
+    return (await this.head(key)) !== undefined;
+  }
+
+  async *listAll(prefix: string, options: { pageSize?: number } = {}): AsyncIterable<ObjectInfo> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.list(prefix, { recursive: true, pageSize: options.pageSize, cursor });
+      yield* page.objects;
+      cursor = page.cursor;
+    } while (cursor);
+  }
 }

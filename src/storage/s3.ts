@@ -22,15 +22,14 @@ import { Upload } from "@aws-sdk/lib-storage";
 import { InputError, OperationError } from "../common/errors.ts";
 import { pageSizeOf } from "./local.ts";
 import {
+  BaseObjectStore,
   type ByteRange,
   bodyToBytes,
   checkRange,
   type ListOptions,
   type ListPage,
-  listAllPages,
   type ObjectInfo,
   ObjectNotFoundError,
-  type ObjectStore,
   type PutBody,
   type PutOptions,
   validateKey,
@@ -53,7 +52,7 @@ const MIB = 1024 * 1024;
 /** CopyObject's limit; larger objects are copied by download and upload. */
 const MAX_COPY_BYTES = 5 * 1024 * MIB;
 
-export class S3ObjectStore implements ObjectStore {
+export class S3ObjectStore extends BaseObjectStore {
   readonly uri: string;
   private readonly client: S3Client;
   private readonly partSize: number;
@@ -63,6 +62,7 @@ export class S3ObjectStore implements ObjectStore {
     readonly prefix: string,
     private readonly settings: S3Settings,
   ) {
+    super();
     this.uri = `s3://${bucket}${prefix ? `/${prefix}` : ""}`;
     if (Boolean(settings.accessKeyId) !== Boolean(settings.secretAccessKey)) {
       throw new InputError(
@@ -163,10 +163,6 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async exists(key: string): Promise<boolean> {
-    return (await this.head(key)) !== undefined;
-  }
-
   async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
     validatePrefix(prefix);
     const recursive = options.recursive ?? true;
@@ -208,10 +204,6 @@ export class S3ObjectStore implements ObjectStore {
       }
     }
     return page;
-  }
-
-  listAll(prefix: string, options: { pageSize?: number } = {}): AsyncIterable<ObjectInfo> {
-    return listAllPages(this, prefix, options.pageSize);
   }
 
   async delete(key: string): Promise<void> {
