@@ -4,9 +4,11 @@
 //   node --import tsx bench/model.ts [--rows 10000] [--features 6] [--labels 50] [--trees 100]
 //     [--max-depth N] [--max-samples F] [--min-samples-leaf N] [--max-features sqrt|F]
 //     [--class-weight none|balanced] [--workers N] [--float32] [--no-sklearn] [--seed N]
+//     [--repeat N]
 //
-// 20% of the rows are held out for the scores. sklearn runs through /usr/bin/python3 with
-// n_jobs=-1 and the same settings where they exist (its trees split on exact values).
+// 20% of the rows are held out for the scores; --repeat runs that many data and model seeds.
+// sklearn runs through /usr/bin/python3 with n_jobs=-1 and the same settings where they exist
+// (its trees split on exact values).
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
@@ -30,6 +32,7 @@ const { values: args } = parseArgs({
     "class-weight": { type: "string", default: "none" },
     workers: { type: "string" },
     seed: { type: "string", default: "1" },
+    repeat: { type: "string", default: "1" },
     float32: { type: "boolean", default: false },
     "no-sklearn": { type: "boolean", default: false },
   },
@@ -48,7 +51,8 @@ const maxFeatures =
     : Number(args["max-features"]);
 const classWeight = args["class-weight"] === "balanced" ? "balanced" : "none";
 const workers = args.workers === undefined ? availableParallelism() : Number(args.workers);
-const seed = Number(args.seed);
+const firstSeed = Number(args.seed);
+const repeat = Number(args.repeat);
 
 function gaussian(rng: Rng): number {
   return Math.sqrt(-2 * Math.log(1 - rng.float())) * Math.cos(2 * Math.PI * rng.float());
@@ -58,7 +62,7 @@ function gaussian(rng: Rng): number {
  * Gaussian features; each label is a noisy linear-plus-sinusoidal score of 4 of the first 12
  * features, thresholded so that 2–20% of the rows have it.
  */
-function synthetic(): { x: RealMatrix; y: IndicatorMatrix } {
+function synthetic(seed: number): { x: RealMatrix; y: IndicatorMatrix } {
   const rng = new Rng(seed);
   const n = rows;
   const d = nFeatures;
@@ -136,7 +140,12 @@ peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 json.dump({"fitSeconds": t1 - t0, "predictSeconds": t2 - t1, "peakMemoryMiB": peak, "nodes": nodes}, sys.stdout)
 `;
 
-function runSklearn(x: RealMatrix, y: IndicatorMatrix, nTrain: number): Result | string {
+function runSklearn(
+  x: RealMatrix,
+  y: IndicatorMatrix,
+  nTrain: number,
+  seed: number,
+): Result | string {
   const dir = mkdtempSync(join(tmpdir(), "bench-model-"));
   try {
     writeFileSync(join(dir, "x.bin"), x.data);
@@ -169,7 +178,11 @@ function runSklearn(x: RealMatrix, y: IndicatorMatrix, nTrain: number): Result |
   }
 }
 
-async function runOurs(train: { x: RealMatrix; y: IndicatorMatrix }, test: RealMatrix) {
+async function runOurs(
+  train: { x: RealMatrix; y: IndicatorMatrix },
+  test: RealMatrix,
+  seed: number,
+): Promise<Result> {
   const options: ForestOptions = {
     nTrees,
     minSamplesLeaf,
@@ -192,7 +205,7 @@ async function runOurs(train: { x: RealMatrix; y: IndicatorMatrix }, test: RealM
     peakMemoryMiB: process.resourceUsage().maxRSS / 1024,
     pred,
     nodes,
-  } satisfies Result;
+  };
 }
 
 function row(name: string, r: Result, yTest: IndicatorMatrix): string {
@@ -210,42 +223,56 @@ function row(name: string, r: Result, yTest: IndicatorMatrix): string {
 }
 
 async function main(): Promise<void> {
-  const t0 = performance.now();
-  const { x, y } = synthetic();
-  const nTrain = Math.round(rows * 0.8);
-  const train = { x: slice(x, 0, nTrain), y: slice(y, 0, nTrain) };
-  const testX = slice(x, nTrain, rows);
-  const testY = slice(y, nTrain, rows);
-  let positives = 0;
-  for (let j = 0; j < y.data.length; j++) positives += y.data[j] as number;
-  console.log(
-    `data: ${rows} rows (${nTrain} train), ${nFeatures} features (${args.float32 ? "float32" : "float64"}), ` +
-      `${nLabels} labels, ${(positives / rows).toFixed(2)} positives/row; made in ` +
-      `${((performance.now() - t0) / 1000).toFixed(1)} s`,
-  );
   console.log(
     `forest: ${nTrees} trees, maxDepth ${maxDepth ?? "none"}, maxSamples ${maxSamples ?? "all"}, ` +
       `minSamplesLeaf ${minSamplesLeaf}, maxFeatures ${maxFeatures}, classWeight ${classWeight}; ` +
-      `ours on ${workers} workers`,
+      `ours on ${workers} workers, sklearn with n_jobs=-1`,
   );
-  const header = ["", "fit s", "pred s", "peak MiB", "jaccard", "hamming", "micro-F1", "nodes"];
-  console.log(
-    [header[0]?.padEnd(8), ...header.slice(1, -1).map((h) => h.padStart(8)), "nodes".padStart(10)]
-      .join("  ")
-      .replace("peak MiB", " peak MiB"),
-  );
-  const ours = await runOurs(train, testX);
-  console.log(row("ours", ours, testY));
-  if (args["no-sklearn"]) return;
-  const sk = runSklearn(x, y, nTrain);
-  if (typeof sk === "string") {
-    console.log(sk);
-    return;
+  const head = ["fit s", "pred s", "peak MiB", "jaccard", "hamming", "micro-F1"];
+  const header = `${"".padEnd(8)}  ${head.map((h) => h.padStart(8)).join("  ")}  ${"nodes".padStart(10)}`;
+  const sums = { ours: [0, 0], sklearn: [0, 0], runs: 0 };
+  for (let seed = firstSeed; seed < firstSeed + repeat; seed++) {
+    const t0 = performance.now();
+    const { x, y } = synthetic(seed);
+    const nTrain = Math.round(rows * 0.8);
+    const train = { x: slice(x, 0, nTrain), y: slice(y, 0, nTrain) };
+    const testX = slice(x, nTrain, rows);
+    const testY = slice(y, nTrain, rows);
+    let positives = 0;
+    for (let j = 0; j < y.data.length; j++) positives += y.data[j] as number;
+    console.log(
+      `\nseed ${seed}: ${rows} rows (${nTrain} train), ${nFeatures} features ` +
+        `(${args.float32 ? "float32" : "float64"}), ${nLabels} labels, ` +
+        `${(positives / rows).toFixed(2)} positives/row; made in ` +
+        `${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
+    console.log(header);
+    const ours = await runOurs(train, testX, seed);
+    console.log(row("ours", ours, testY));
+    if (args["no-sklearn"]) continue;
+    const sk = runSklearn(x, y, nTrain, seed);
+    if (typeof sk === "string") {
+      console.log(sk);
+      continue;
+    }
+    console.log(row("sklearn", sk, testY));
+    sums.runs++;
+    sums.ours[0] = (sums.ours[0] as number) + ours.fitSeconds;
+    sums.ours[1] = (sums.ours[1] as number) + jaccardSamples(testY, ours.pred);
+    sums.sklearn[0] = (sums.sklearn[0] as number) + sk.fitSeconds;
+    sums.sklearn[1] = (sums.sklearn[1] as number) + jaccardSamples(testY, sk.pred);
   }
-  console.log(row("sklearn", sk, testY));
+  if (sums.runs > 0) {
+    const [of, oj] = sums.ours as [number, number];
+    const [sf, sj] = sums.sklearn as [number, number];
+    console.log(
+      `\nover ${sums.runs} run(s): fit time ours/sklearn ${(of / sf).toFixed(3)} ` +
+        `(${(of / sums.runs).toFixed(2)} s vs ${(sf / sums.runs).toFixed(2)} s), mean Jaccard ` +
+        `${(oj / sums.runs).toFixed(4)} vs ${(sj / sums.runs).toFixed(4)}`,
+    );
+  }
   console.log(
-    `fit time ratio ours/sklearn: ${(ours.fitSeconds / sk.fitSeconds).toFixed(3)}; ` +
-      `peak memory counts the whole process (ours includes the data generation)`,
+    "peak MiB is the whole process's peak resident memory so far (ours includes the data)",
   );
 }
 
