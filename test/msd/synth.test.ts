@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -66,11 +66,9 @@ describe("generateSubset", () => {
   });
 
   it("is deterministic for a seed, with or without worker threads", async () => {
-    const [a, b, c] = ["a", "b", "c"].map((name) => join(dir, `seed-${name}`)) as [
-      string,
-      string,
-      string,
-    ];
+    const a = join(dir, "seed-a");
+    const b = join(dir, "seed-b");
+    const c = join(dir, "seed-c");
     await generateSubset({ tracks: 8, outDir: a, seed: 123, workers: 1 });
     await generateSubset({ tracks: 8, outDir: b, seed: 123, workers: 2 });
     await generateSubset({ tracks: 8, outDir: c, seed: 124, workers: 1 });
@@ -80,6 +78,23 @@ describe("generateSubset", () => {
     for (const file of files) {
       // HDF5 stamps each object with its modification time, so compare content, not bytes.
       assert.deepEqual(await readTrack(join(b, file)), await readTrack(join(a, file)), file);
+    }
+  });
+
+  it("writes the same content compressed, in smaller files", async () => {
+    const plain = join(dir, "plain");
+    const deflated = join(dir, "deflated");
+    await generateSubset({ tracks: 3, outDir: plain, seed: 77, workers: 1 });
+    await generateSubset({ tracks: 3, outDir: deflated, seed: 77, workers: 1, compress: true });
+    for (const file of await listFiles(plain)) {
+      assert.deepEqual(await readTrack(join(deflated, file)), await readTrack(join(plain, file)));
+      const [plainSize, deflatedSize] = await Promise.all(
+        [plain, deflated].map(async (root) => (await stat(join(root, file))).size),
+      );
+      assert.ok(
+        (deflatedSize as number) < (plainSize as number) * 0.7,
+        `${deflatedSize} vs ${plainSize}`,
+      );
     }
   });
 
