@@ -8,6 +8,7 @@ import { registerDemoCommand } from "./commands/demo.ts";
 import { registerIngestCommand } from "./commands/ingest.ts";
 import { registerPreprocessCommand } from "./commands/preprocess.ts";
 import { registerStorageCommands } from "./commands/storage.ts";
+import { registerSynthCommand } from "./commands/synth.ts";
 
 const { version } = JSON.parse(
   readFileSync(new URL("../../package.json", import.meta.url), "utf8"),
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
   registerDemoCommand(program);
   registerIngestCommand(program);
   registerPreprocessCommand(program);
+  registerSynthCommand(program);
   registerConfigCommands(program);
   registerStorageCommands(program);
   return program;

@@ -5,20 +5,29 @@ import { Worker } from "node:worker_threads";
 /**
  * Starts a worker thread on the module `name` beside `base` (an import.meta.url): the .js file
  * once compiled, the .ts file when running from source under tsx. Node 20 does not carry
- * tsx's loader into worker threads, so there the worker registers it before importing.
+ * tsx's loader into worker threads, so there the worker registers it itself, after loading
+ * `preload` (bare package names) as plain JavaScript: tsx would spend seconds rewriting a
+ * large package such as h5wasm.
  */
-export function startWorker(base: string, name: string, workerData: unknown): Worker {
+export function startWorker(
+  base: string,
+  name: string,
+  workerData: unknown,
+  preload: string[] = [],
+): Worker {
   const fromSource = new URL(base).pathname.endsWith(".ts");
-  const module = new URL(`./${name}${fromSource ? ".ts" : ".js"}`, base);
-  if (!fromSource) return new Worker(module, { workerData });
-  const tsx = import.meta.resolve("tsx/esm/api");
-  const code = `import(${JSON.stringify(module.href)}).catch((error) => {
-    if (error?.code !== "ERR_UNKNOWN_FILE_EXTENSION") throw error;
-    return import(${JSON.stringify(tsx)}).then((api) => {
-      api.register();
-      return import(${JSON.stringify(`${module.href}?tsx`)});
-    });
-  });`;
+  const module = new URL(`./${name}${fromSource ? ".ts" : ".js"}`, base).href;
+  if (!fromSource) return new Worker(new URL(module), { workerData });
+  const imports = [
+    ...preload.map((p) => import.meta.resolve(p)),
+    import.meta.resolve("tsx/esm/api"),
+  ];
+  const code = `(async () => {
+    const loaded = [];
+    for (const specifier of ${JSON.stringify(imports)}) loaded.push(await import(specifier));
+    loaded.at(-1).register();
+    await import(${JSON.stringify(module)});
+  })().catch((error) => process.nextTick(() => { throw error; }));`;
   return new Worker(code, { eval: true, workerData });
 }
 
@@ -34,12 +43,13 @@ export class WorkerPool<T, R> {
   private readonly queue: Job<T, R>[] = [];
   private closed = false;
 
-  /** Runs the module `name` beside `base` (an import.meta.url) in `size` workers. */
+  /** Runs the module `name` beside `base` (an import.meta.url) in `size` workers; see startWorker. */
   constructor(
     private readonly base: string,
     private readonly name: string,
     readonly size: number,
     private readonly workerData: unknown,
+    private readonly preload: string[] = [],
   ) {
     for (let i = 0; i < size; i++) this.idle.push(this.spawn());
   }
@@ -60,7 +70,7 @@ export class WorkerPool<T, R> {
   }
 
   private spawn(): Worker {
-    const worker = startWorker(this.base, this.name, this.workerData);
+    const worker = startWorker(this.base, this.name, this.workerData, this.preload);
     worker.on("message", (result: R) => {
       const job = this.busy.get(worker);
       this.busy.delete(worker);

@@ -84,10 +84,17 @@ export async function preprocess(options: PreprocessOptions): Promise<Preprocess
   }
 
   const scratch = await mkdtemp(join(tmpdir(), "gc-preprocess-"));
-  const pool = new WorkerPool<FileTask, FileResult>(import.meta.url, "preprocess-worker", workers, {
+  const setup: WorkerSetup = {
     vocabulary: [...options.vocabulary],
     minTermWeight: options.minTermWeight ?? 0,
-  } satisfies WorkerSetup);
+  };
+  const pool = new WorkerPool<FileTask, FileResult>(
+    import.meta.url,
+    "preprocess-worker",
+    workers,
+    setup,
+    ["h5wasm/node"],
+  );
   try {
     const features = new TableWriter(join(scratch, "features.parquet"), FEATURE_COLUMNS);
     const rejects = new TableWriter(join(scratch, "rejects.parquet"), REJECT_COLUMNS);

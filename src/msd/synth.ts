@@ -7,9 +7,9 @@
 // always 0, some tempos off by an octave, some unknown coordinates and hotttnesss (NaN), a few
 // artists without terms and a few tracks with only five segments.
 import { availableParallelism } from "node:os";
-import { extname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
+import { join } from "node:path";
+import type { Worker } from "node:worker_threads";
+import { startWorker } from "../common/worker-pool.ts";
 import {
   type AudioProfile,
   DECADE_TERMS,
@@ -123,32 +123,6 @@ export async function writeTrackRange(
   }
 }
 
-/**
- * Starts synth-worker in a worker thread. Run from TypeScript sources (tests, development
- * through tsx), the worker needs tsx registered in its own thread first: node 20 does not carry
- * the main thread's module hooks over. h5wasm is loaded before that, as plain JavaScript: tsx
- * would otherwise spend seconds rewriting its multi-megabyte module.
- */
-const WORKER_BOOTSTRAP = `
-const { workerData } = require("node:worker_threads");
-(async () => {
-  if (workerData.tsx) {
-    await import(workerData.h5wasm);
-    (await import(workerData.tsx)).register();
-  }
-  await import(workerData.script);
-})().catch((error) => process.nextTick(() => { throw error; }));
-`;
-
-function startWorker(range: TrackRange): Worker {
-  const extension = extname(fileURLToPath(import.meta.url));
-  const script = new URL(`./synth-worker${extension}`, import.meta.url).href;
-  const fromSources = extension === ".ts";
-  const tsx = fromSources ? import.meta.resolve("tsx/esm/api") : undefined;
-  const h5wasm = fromSources ? import.meta.resolve("h5wasm/node") : undefined;
-  return new Worker(WORKER_BOOTSTRAP, { eval: true, workerData: { script, tsx, h5wasm, range } });
-}
-
 function runWorkers(ranges: TrackRange[], record: (written: WrittenTrack[]) => void) {
   const running: Worker[] = [];
   return new Promise<void>((resolve, reject) => {
@@ -161,7 +135,7 @@ function runWorkers(ranges: TrackRange[], record: (written: WrittenTrack[]) => v
       reject(error);
     };
     for (const range of ranges) {
-      const worker = startWorker(range);
+      const worker = startWorker(import.meta.url, "synth-worker", { range }, ["h5wasm/node"]);
       running.push(worker);
       worker.on("message", (written: WrittenTrack[]) => record(written));
       worker.on("error", fail);

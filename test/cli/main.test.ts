@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Command } from "commander";
 import { buildProgram } from "../../src/cli/main.ts";
+import { readTable } from "../../src/features/table.ts";
 import { cleanEnv, runCli } from "../helpers/cli.ts";
 import { type LocalS3Server, startLocalS3 } from "../helpers/s3-server.ts";
 
@@ -206,35 +207,41 @@ describe("command line", () => {
 
   it("logs readable lines by default, JSON on request, to a file, and nothing with --quiet", async () => {
     const dir = await mkdtemp(join(cwd, "logs-"));
-    const readable = await runCli(["demo"], { cwd: dir });
+    const demo = ["demo", "--tracks", "12"];
+    const readable = await runCli(demo, { cwd: dir });
     assert.equal(readable.code, 0, readable.stderr);
-    assert.match(readable.stderr, /INFO.*checking the object store/);
-    const json = await runCli(["demo", "--log-format", "json", "--log-file", "run.log"], {
+    assert.match(readable.stderr, /INFO.*1\/3 generating a synthetic MSD subset/);
+    const json = await runCli([...demo, "--log-format", "json", "--log-file", "run.log"], {
       cwd: dir,
     });
     const line = JSON.parse(json.stderr.trim().split("\n")[0] as string) as {
       level: number;
       msg: string;
     };
-    assert.equal(line.msg, "checking the object store");
+    assert.equal(line.msg, "reusing the generated subset");
     const logged = (await readFile(join(dir, "run.log"), "utf8")).trim().split("\n");
+    assert.ok(logged.length >= 3);
     assert.ok(logged.every((l) => typeof JSON.parse(l).time === "number"));
-    const quiet = await runCli(["demo", "--quiet"], { cwd: dir });
+    const quiet = await runCli([...demo, "--quiet"], { cwd: dir });
     assert.equal(quiet.stderr, "");
-    assert.match(quiet.stdout, /genre-classifier demo/);
+    assert.match(quiet.stdout, /genre-classifier demo: done/);
   });
 
   it("runs the demo on the embedded defaults and says where the outputs are", async () => {
     const dir = await mkdtemp(join(cwd, "demo-"));
-    const { code, stdout } = await runCli(["demo"], { cwd: dir });
-    assert.equal(code, 0);
+    const { code, stdout, stderr } = await runCli(["demo", "--tracks", "40"], { cwd: dir });
+    assert.equal(code, 0, stderr);
+    const store = join(dir, ".genre-classifier", "store");
+    assert.match(stdout, /1\. synth\s+40 synthetic MSD track files/);
+    assert.match(stdout, /2\. ingest\s+40 copied/);
+    assert.match(stdout, /3\. preprocess\s+40 tracks/);
     assert.match(
       stdout,
-      new RegExp(`object store\\s+file://${join(dir, ".genre-classifier", "store")}`),
+      new RegExp(`feature table\\s+file://${store}/datasets/features\\.parquet`),
     );
-    const manifest = JSON.parse(
-      await readFile(join(dir, ".genre-classifier", "store", "demo", "manifest.json"), "utf8"),
-    );
-    assert.deepEqual(manifest.steps, ["storage check"]);
+    const table = await readTable(join(store, "datasets", "features.parquet"));
+    assert.equal(table.rows.length, 40);
+    const again = await runCli(["demo", "--tracks", "40"], { cwd: dir });
+    assert.match(again.stdout, /2\. ingest\s+0 copied .* 40 unchanged/);
   });
 });

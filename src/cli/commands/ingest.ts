@@ -1,10 +1,17 @@
 // `ingest`: brings MSD track files from a folder or an archive into the object store.
 import type { Command } from "commander";
 import { Progress } from "../../common/progress.ts";
-import { DEFAULT_RAW_PREFIX, ingest } from "../../ingest/ingest.ts";
-import { createContext } from "../context.ts";
+import { DEFAULT_RAW_PREFIX, type IngestSummary, ingest } from "../../ingest/ingest.ts";
+import { type CommandContext, createContext } from "../context.ts";
 import { positiveInteger } from "../options.ts";
 import { formatBytes, printJson, printLine } from "../output.ts";
+
+interface IngestFlags {
+  source: string;
+  prefix?: string;
+  concurrency?: number;
+  json?: boolean;
+}
 
 export function registerIngestCommand(program: Command): void {
   program
@@ -14,36 +21,35 @@ export function registerIngestCommand(program: Command): void {
     .option("--prefix <prefix>", "where track files go in the store", DEFAULT_RAW_PREFIX)
     .option("--concurrency <n>", "files written at once", positiveInteger, 8)
     .option("--json", "print the summary as JSON")
-    .action(
-      async (
-        options: { source: string; prefix: string; concurrency: number; json?: boolean },
-        command: Command,
-      ) => {
-        const context = createContext(command);
-        const store = context.openStore();
-        const progress = new Progress({ label: "ingest", unit: "files", quiet: context.quiet });
-        try {
-          const summary = await ingest({
-            source: options.source,
-            store,
-            prefix: options.prefix,
-            concurrency: options.concurrency,
-            onFile: () => progress.tick(),
-          });
-          progress.finish();
-          if (options.json) {
-            printJson(summary);
-            return;
-          }
-          printIngestSummary(summary);
-        } finally {
-          await store.close();
-        }
-      },
-    );
+    .action(async (flags: IngestFlags, command: Command) => {
+      const summary = await runIngest(createContext(command), flags);
+      if (flags.json) printJson(summary);
+      else printIngestSummary(summary);
+    });
 }
 
-export function printIngestSummary(summary: Awaited<ReturnType<typeof ingest>>): void {
+export async function runIngest(
+  context: CommandContext,
+  flags: IngestFlags,
+): Promise<IngestSummary> {
+  const store = context.openStore();
+  const progress = new Progress({ label: "ingest", unit: "files", quiet: context.quiet });
+  try {
+    const summary = await ingest({
+      source: flags.source,
+      store,
+      prefix: flags.prefix,
+      concurrency: flags.concurrency,
+      onFile: () => progress.tick(),
+    });
+    progress.finish();
+    return summary;
+  } finally {
+    await store.close();
+  }
+}
+
+export function printIngestSummary(summary: IngestSummary): void {
   printLine(
     `ingest: ${summary.found} track files found in ${summary.source} (${summary.seconds.toFixed(1)} s)`,
   );
