@@ -1,8 +1,9 @@
-// Preprocess over a real local store: the real sample plus broken files, on worker threads;
-// the table's rows and schema, the rejects with reasons, and byte-identical re-runs.
+// Preprocess over a real local store on worker threads: synthetic tracks plus every kind of
+// broken file (truncated, not HDF5, missing groups, no segments, invalid UTF-8), the table's
+// rows and schema, the rejects with reasons, byte-identical re-runs, and the real sample.
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -14,73 +15,117 @@ import { preprocess } from "../../src/features/preprocess.ts";
 import { readTable } from "../../src/features/table.ts";
 import { defaultVocabulary } from "../../src/features/vocabulary.ts";
 import { ingest } from "../../src/ingest/ingest.ts";
+import { generateSubset, generateTrack } from "../../src/msd/synth.ts";
+import type { Matrix } from "../../src/msd/track.ts";
+import { writeTrackFile } from "../../src/msd/writer.ts";
 import { LocalObjectStore } from "../../src/storage/local.ts";
 
 const sample = fileURLToPath(new URL("../../../shared/msd-sample/data", import.meta.url));
-const hasSample = existsSync(sample);
+const SYNTHETIC = 30;
 
-describe("preprocess", { skip: !hasSample && "no MSD sample" }, () => {
+describe("preprocess", () => {
   let dir: string;
   let store: LocalObjectStore;
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "gc-preprocess-test-"));
     store = new LocalObjectStore(join(dir, "store"));
-    await ingest({ source: sample, store });
-    const real = Buffer.from(await store.get("raw/msd/A/A/A/TRAAAAW128F429D538.h5"));
+    await generateSubset({ tracks: SYNTHETIC, outDir: join(dir, "subset"), seed: 5, workers: 1 });
+    await ingest({ source: join(dir, "subset", "data"), store });
+
+    const first = (await store.list("raw/msd/", { pageSize: 1 })).objects[0]?.key as string;
+    const real = Buffer.from(await store.get(first));
     await store.put(
       "raw/msd/X/X/X/TRXXXTRUNCATED0001.h5",
       real.subarray(0, Math.floor(real.length / 2)),
     );
     await store.put("raw/msd/X/X/X/TRXXXNOTHDF5000001.h5", "plain text, not HDF5");
+
     await h5wasm.ready;
     const partial = join(dir, "partial.h5");
     const file = new h5wasm.File(partial, "w");
     file.create_group("metadata");
     file.close();
     await store.putFile("raw/msd/X/X/X/TRXXXNOGROUPS00001.h5", partial);
+
+    const silent = generateTrack(99, 0);
+    const empty = new Float64Array(0);
+    const noRows: Matrix = { rows: 0, columns: 12, data: empty };
+    Object.assign(silent.analysis, {
+      segments_start: empty,
+      segments_confidence: empty,
+      segments_loudness_start: empty,
+      segments_loudness_max: empty,
+      segments_loudness_max_time: empty,
+      segments_timbre: noRows,
+      segments_pitches: noRows,
+    });
+    await writeTrackFile(join(dir, "silent.h5"), silent);
+    await store.putFile("raw/msd/X/X/X/TRXXXNOSEGMENTS001.h5", join(dir, "silent.h5"));
+
+    const garbled = generateTrack(99, 1);
+    garbled.metadata.title = "@@TITLE@@";
+    await writeTrackFile(join(dir, "garbled.h5"), garbled);
+    const bytes = await readFile(join(dir, "garbled.h5"));
+    bytes[bytes.indexOf("@@TITLE@@")] = 0xff;
+    await writeFile(join(dir, "garbled.h5"), bytes);
+    await store.putFile("raw/msd/X/X/X/TRXXXBADUTF8000001.h5", join(dir, "garbled.h5"));
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
   it("writes one row per readable track and rejects the rest with reasons", async () => {
-    const files: number[] = [];
+    const progress: number[] = [];
     const summary = await preprocess({
       store,
       vocabulary: defaultVocabulary(),
       workers: 2,
-      onFile: (d) => files.push(d),
+      onFile: (d) => progress.push(d),
     });
-    assert.equal(summary.files, 16);
-    assert.equal(files.length, 16);
-    assert.equal(summary.tracks, 13);
-    assert.equal(summary.rejects, 3);
+    assert.equal(summary.files, SYNTHETIC + 5);
+    assert.deepEqual(
+      progress,
+      Array.from({ length: SYNTHETIC + 5 }, (_, i) => i + 1),
+    );
+    assert.equal(summary.tracks, SYNTHETIC);
+    assert.equal(summary.rejects, 5);
     assert.equal(summary.workers, 2);
-    assert.ok(summary.genres > 20);
+    assert.ok(summary.genres >= 5, `${summary.genres} genres`);
+
     const table = await readTable(join(dir, "store", "datasets", "features.parquet"));
     assert.deepEqual(
       table.columns,
       FEATURE_COLUMNS.map((c) => c.name),
     );
-    assert.equal(table.rows.length, 13);
-    const ids = table.rows.map((r) => r.track_id as string);
-    assert.deepEqual(ids, [...ids].sort(), "rows in key order");
-    assert.ok(table.rows.every((r) => Array.isArray(r.genres)));
+    assert.equal(table.rows.length, SYNTHETIC);
+    const keys = table.rows.map((r) => `${String(r.track_id).slice(2, 5)}${r.track_id}`);
+    assert.deepEqual(keys, [...keys].sort(), "rows in key order");
+    for (const row of table.rows) {
+      assert.ok(Array.isArray(row.genres));
+      assert.ok((row.tempo as number) > 0 && (row.segments_per_second as number) > 0);
+    }
     assert.equal(
       summary.tracksWithoutGenres,
       table.rows.filter((r) => (r.genres as string[]).length === 0).length,
     );
+
     const rejects = await readTable(join(dir, "store", "datasets", "rejects.parquet"));
-    const byPath = Object.fromEntries(rejects.rows.map((r) => [r.path, r.reason]));
-    assert.deepEqual(Object.keys(byPath).sort(), [
-      "raw/msd/X/X/X/TRXXXNOGROUPS00001.h5",
-      "raw/msd/X/X/X/TRXXXNOTHDF5000001.h5",
-      "raw/msd/X/X/X/TRXXXTRUNCATED0001.h5",
+    const reason = Object.fromEntries(
+      rejects.rows.map((r) => [String(r.path).slice("raw/msd/X/X/X/".length), String(r.reason)]),
+    );
+    assert.deepEqual(Object.keys(reason).sort(), [
+      "TRXXXBADUTF8000001.h5",
+      "TRXXXNOGROUPS00001.h5",
+      "TRXXXNOSEGMENTS001.h5",
+      "TRXXXNOTHDF5000001.h5",
+      "TRXXXTRUNCATED0001.h5",
     ]);
-    for (const reason of Object.values(byPath))
-      assert.ok(String(reason).length > 10, String(reason));
-    assert.match(String(byPath["raw/msd/X/X/X/TRXXXNOGROUPS00001.h5"]), /analysis|songs/);
+    assert.match(reason["TRXXXBADUTF8000001.h5"] ?? "", /\/metadata\/songs\.title: invalid UTF-8/);
+    assert.match(reason["TRXXXNOSEGMENTS001.h5"] ?? "", /no segments/);
+    assert.match(reason["TRXXXNOGROUPS00001.h5"] ?? "", /analysis|musicbrainz|songs/);
+    assert.match(reason["TRXXXNOTHDF5000001.h5"] ?? "", /HDF5/);
+    assert.match(reason["TRXXXTRUNCATED0001.h5"] ?? "", /truncated|end of file|HDF5/i);
   });
 
-  it("writes a byte-identical table when run again on the same files", async () => {
+  it("writes a byte-identical table when run again, on any number of workers", async () => {
     await preprocess({
       store,
       vocabulary: defaultVocabulary(),
@@ -96,6 +141,7 @@ describe("preprocess", { skip: !hasSample && "no MSD sample" }, () => {
     const one = await readFile(join(dir, "store", "again", "one.parquet"));
     const two = await readFile(join(dir, "store", "again", "two.parquet"));
     assert.ok(one.equals(two));
+    assert.ok(one.equals(await readFile(join(dir, "store", "datasets", "features.parquet"))));
   });
 
   it("says to ingest first when the store holds no track files", async () => {
@@ -108,5 +154,13 @@ describe("preprocess", { skip: !hasSample && "no MSD sample" }, () => {
           error.message,
         ),
     );
+  });
+
+  it("reads the real MSD sample", { skip: !existsSync(sample) && "no MSD sample" }, async () => {
+    const real = new LocalObjectStore(join(dir, "real-store"));
+    await ingest({ source: sample, store: real });
+    const summary = await preprocess({ store: real, vocabulary: defaultVocabulary(), workers: 2 });
+    assert.deepEqual([summary.files, summary.tracks, summary.rejects], [13, 13, 0]);
+    assert.ok(summary.genres > 20);
   });
 });
