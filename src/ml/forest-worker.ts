@@ -1,16 +1,22 @@
 // Worker thread of forest.ts: grows the trees it is asked for on the shared training data.
-import { parentPort, workerData } from "node:worker_threads";
-import type { WorkerReply, WorkerRequest } from "./forest.ts";
-import { type GrownTree, growTree, type TrainingData, type TreeParams } from "./tree.ts";
+import { parentPort } from "node:worker_threads";
+import type { SharedInputs, WorkerReply, WorkerRequest } from "./forest.ts";
+import { type GrownTree, growTree } from "./tree.ts";
 
-const { data, params } = workerData as { data: TrainingData; params: TreeParams };
 const port = parentPort;
-if (port === null) throw new Error("forest-worker.ts must run as a worker thread");
+if (port === null) throw new Error("forest-worker must run as a worker thread");
+let inputs: SharedInputs | undefined;
 
-port.on("message", ({ index, seed }: WorkerRequest) => {
+port.on("message", (request: WorkerRequest) => {
+  if (request.type === "init") {
+    inputs = request.inputs;
+    return;
+  }
+  const { index, seed } = request;
   let tree: GrownTree;
   try {
-    tree = growTree(data, params, seed);
+    if (inputs === undefined) throw new Error("no training data received");
+    tree = growTree(inputs.data, inputs.params, seed);
   } catch (error) {
     const reply: WorkerReply = {
       index,

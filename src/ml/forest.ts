@@ -2,6 +2,7 @@
 // worker threads sharing the binned data, or in this thread), predicts per-label probabilities,
 // and converts a fitted forest to and from plain typed arrays plus a JSON header.
 import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { InputError } from "../common/errors.ts";
 import { applyBinning, type Binning, fitBinning, MAX_BINS } from "./binning.ts";
@@ -235,7 +236,7 @@ function treeParams(o: ResolvedForestOptions, nRows: number, nFeatures: number):
 }
 
 /** Everything a tree needs, in buffers that can be shared with workers. */
-interface SharedInputs {
+export interface SharedInputs {
   data: TrainingData;
   params: TreeParams;
 }
@@ -244,12 +245,8 @@ function allocate(bytes: number, shared: boolean): ArrayBuffer | SharedArrayBuff
   return shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
 }
 
-function prepare(
-  x: RealMatrix,
-  y: IndicatorMatrix,
-  o: ResolvedForestOptions,
-  shared: boolean,
-): SharedInputs {
+/** Checks the training inputs and returns the tree parameters they give. */
+function validate(x: RealMatrix, y: IndicatorMatrix, o: ResolvedForestOptions): TreeParams {
   checkShape(x.data, x.rows, x.cols, "features");
   checkIndicator(y, "labels");
   if (x.rows !== y.rows) {
@@ -260,10 +257,20 @@ function prepare(
   if (y.cols === 0) throw new InputError("no labels");
   if (y.cols > 65535) throw new InputError(`at most 65535 labels, got ${y.cols}`);
   checkNoNaN(x, "features");
+  return treeParams(o, x.rows, x.cols);
+}
+
+/** Bins the features and lays out the labels, in shared memory when `shared`. */
+function prepare(
+  x: RealMatrix,
+  y: IndicatorMatrix,
+  o: ResolvedForestOptions,
+  params: TreeParams,
+  shared: boolean,
+): SharedInputs {
   const n = x.rows;
   const d = x.cols;
   const L = y.cols;
-  const params = treeParams(o, n, d);
   const binning: Binning = fitBinning(x, { maxBins: o.maxBins, seed: o.seed });
   const binned = applyBinning(binning, x, new Uint8Array(allocate(n * d, shared)));
 
@@ -317,6 +324,7 @@ function prepare(
 }
 
 /** Fits a forest; `options.workers` threads (0: this thread) grow the trees. */
+/** Fits a forest; `options.workers` threads (0: this thread) grow the trees. */
 export async function trainForest(
   x: RealMatrix,
   y: IndicatorMatrix,
@@ -328,9 +336,16 @@ export async function trainForest(
     o.nTrees,
   );
   if (workers === 0) return trainForestInThread(x, y, options);
-  const inputs = prepare(x, y, o, true);
-  const trees = await growInWorkers(inputs, o, workers);
-  return assemble(inputs.data, o, trees);
+  const params = validate(x, y, o);
+  // The workers start up while this thread bins the features.
+  const pool = new TrainingPool(workers);
+  try {
+    const inputs = prepare(x, y, o, params, true);
+    const trees = await pool.grow(inputs, o);
+    return assemble(inputs.data, o, trees);
+  } finally {
+    pool.close();
+  }
 }
 
 /** Fits a forest in the calling thread, synchronously. */
@@ -340,7 +355,7 @@ export function trainForestInThread(
   options: ForestOptions = {},
 ): RandomForest {
   const o = resolveOptions(options);
-  const inputs = prepare(x, y, o, false);
+  const inputs = prepare(x, y, o, validate(x, y, o), false);
   const trees: GrownTree[] = [];
   for (let t = 0; t < o.nTrees; t++) {
     trees.push(growTree(inputs.data, inputs.params, deriveSeed(o.seed, t)));
@@ -380,34 +395,32 @@ function assemble(data: TrainingData, o: ResolvedForestOptions, grown: GrownTree
 }
 
 /** Starts a worker on forest-worker beside this module: .ts under tsx, .js once compiled. */
-function startWorker(workerData: SharedInputs): Worker {
+function startWorker(): Worker {
   const here = import.meta.url;
   const ext = here.slice(here.lastIndexOf("."));
-  const target = new URL(`./forest-worker${ext}`, here).href;
+  const target = new URL(`./forest-worker${ext}`, here);
   let tsx: string | undefined;
   if (ext === ".ts") {
     try {
-      tsx = import.meta.resolve("tsx/esm/api");
+      tsx = fileURLToPath(import.meta.resolve("tsx/cjs/api"));
     } catch {
       tsx = undefined;
     }
   }
-  if (tsx === undefined) return new Worker(new URL(target), { workerData });
-  // Where worker threads do not inherit tsx's loader (Node 20), the worker registers it itself.
-  const code = `import(${JSON.stringify(target)}).catch((e) => {
+  if (tsx === undefined) return new Worker(target);
+  // Where worker threads do not inherit tsx's loader (Node 20), the worker loads the module
+  // through tsx's require hook, which starts faster than registering its ESM loader.
+  const code = `import(${JSON.stringify(target.href)}).catch((e) => {
     if (e?.code !== "ERR_UNKNOWN_FILE_EXTENSION") throw e;
-    return import(${JSON.stringify(tsx)}).then((m) => {
-      m.register();
-      return import(${JSON.stringify(`${target}?tsx`)});
-    });
+    require(${JSON.stringify(tsx)}).register();
+    require(${JSON.stringify(fileURLToPath(target))});
   });`;
-  return new Worker(code, { eval: true, workerData });
+  return new Worker(code, { eval: true });
 }
 
-export interface WorkerRequest {
-  index: number;
-  seed: number;
-}
+export type WorkerRequest =
+  | { type: "init"; inputs: SharedInputs }
+  | { type: "tree"; index: number; seed: number };
 
 export interface WorkerReply {
   index: number;
@@ -415,55 +428,75 @@ export interface WorkerReply {
   error?: string;
 }
 
-function growInWorkers(
-  inputs: SharedInputs,
-  o: ResolvedForestOptions,
-  nWorkers: number,
-): Promise<GrownTree[]> {
-  return new Promise((resolve, reject) => {
-    const trees: (GrownTree | undefined)[] = new Array(o.nTrees);
-    const pool: Worker[] = [];
-    let next = 0;
-    let done = 0;
-    let failed = false;
-    const fail = (error: Error): void => {
-      if (failed) return;
-      failed = true;
-      for (const w of pool) void w.terminate();
-      reject(error);
-    };
-    const feed = (w: Worker): void => {
-      if (next < o.nTrees) {
-        const request: WorkerRequest = { index: next, seed: deriveSeed(o.seed, next) };
+/** Worker threads that grow trees on demand, each tree going to the next idle worker. */
+class TrainingPool {
+  private readonly workers: Worker[] = [];
+  private failure: Error | undefined;
+  private onFailure: ((error: Error) => void) | undefined;
+  private closed = false;
+
+  constructor(size: number) {
+    for (let k = 0; k < size; k++) {
+      const w = startWorker();
+      w.on("error", (error) => this.fail(error));
+      w.on("exit", (code) => {
+        if (!this.closed) this.fail(new Error(`a training worker exited early (code ${code})`));
+      });
+      this.workers.push(w);
+    }
+  }
+
+  private fail(error: Error): void {
+    if (this.failure !== undefined || this.closed) return;
+    this.failure = error;
+    this.onFailure?.(error);
+  }
+
+  grow(inputs: SharedInputs, o: ResolvedForestOptions): Promise<GrownTree[]> {
+    return new Promise((resolve, reject) => {
+      if (this.failure !== undefined) {
+        reject(this.failure);
+        return;
+      }
+      this.onFailure = reject;
+      const trees: (GrownTree | undefined)[] = new Array(o.nTrees);
+      let next = 0;
+      let done = 0;
+      const feed = (w: Worker): void => {
+        if (next >= o.nTrees) return;
+        const request: WorkerRequest = {
+          type: "tree",
+          index: next,
+          seed: deriveSeed(o.seed, next),
+        };
         next++;
         w.postMessage(request);
+      };
+      for (const w of this.workers) {
+        w.on("message", (reply: WorkerReply) => {
+          if (this.failure !== undefined) return;
+          if (reply.error !== undefined || reply.tree === undefined) {
+            this.fail(
+              new Error(`tree ${reply.index} failed in a worker: ${reply.error ?? "no tree"}`),
+            );
+            return;
+          }
+          trees[reply.index] = reply.tree;
+          done++;
+          if (done === o.nTrees) resolve(trees as GrownTree[]);
+          else feed(w);
+        });
+        const init: WorkerRequest = { type: "init", inputs };
+        w.postMessage(init);
+        feed(w);
       }
-    };
-    for (let k = 0; k < nWorkers; k++) {
-      const w = startWorker(inputs);
-      pool.push(w);
-      w.on("message", (reply: WorkerReply) => {
-        if (failed) return;
-        if (reply.error !== undefined || reply.tree === undefined) {
-          fail(new Error(`tree ${reply.index} failed in a worker: ${reply.error ?? "no tree"}`));
-          return;
-        }
-        trees[reply.index] = reply.tree;
-        done++;
-        if (done === o.nTrees) {
-          for (const p of pool) void p.terminate();
-          resolve(trees as GrownTree[]);
-        } else {
-          feed(w);
-        }
-      });
-      w.on("error", (error) => fail(error));
-      w.on("exit", (code) => {
-        if (done < o.nTrees) fail(new Error(`a training worker exited early (code ${code})`));
-      });
-      feed(w);
-    }
-  });
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const w of this.workers) void w.terminate();
+  }
 }
 
 export const FOREST_FORMAT = "genre-classifier.random-forest";

@@ -167,6 +167,7 @@ class TreeGrower {
   private readonly posL: Float64Array;
   /** Per row of the node being split: the sum of the node totals of the row's labels. */
   private readonly rowTotal: Float64Array;
+  private rowTotalsReady = false;
   private readonly sortedIdx: Uint32Array;
   private readonly sortedBin: Uint8Array;
   private readonly bucket: Uint8Array;
@@ -426,18 +427,6 @@ class TreeGrower {
     }
   }
 
-  private fillRowTotals(start: number, end: number): void {
-    const { idx, total, rowTotal, labelStart, labelIndex } = this;
-    for (let j = start; j < end; j++) {
-      const i = idx[j] as number;
-      let sum = 0;
-      for (let p = labelStart[i] as number, pe = labelStart[i + 1] as number; p < pe; p++) {
-        sum += total[labelIndex[p] as number] as number;
-      }
-      rowTotal[i] = sum;
-    }
-  }
-
   /** Draws features until `maxFeatures` non-constant ones were searched; true if a split exists. */
   private findSplit(start: number, end: number): boolean {
     const { featPerm, rng, d } = this;
@@ -445,9 +434,9 @@ class TreeGrower {
     this.bestScore = Number.POSITIVE_INFINITY;
     this.bestFeature = -1;
     this.bestBin = -1;
-    if (!this.weighted) this.fillRowTotals(start, end);
+    this.rowTotalsReady = this.weighted;
     let visited = 0;
-    for (let drawn = 0; drawn < d && visited < mtry; drawn++) {
+    for (let drawn = 0; drawn < d && visited < mtry && this.bestScore > 0; drawn++) {
       const j = drawn + rng.int(d - drawn);
       const f = featPerm[j] as number;
       featPerm[j] = featPerm[drawn] as number;
@@ -557,6 +546,36 @@ class TreeGrower {
     let s2 = 0;
     let c = 0;
     let prev = lo;
+    if (this.rowTotalsReady) {
+      for (let q = 0; q < lastLeft; q++) {
+        const i = sortedIdx[q] as number;
+        const m = mult[i] as number;
+        nL += m;
+        const p0 = labelStart[i] as number;
+        const p1 = labelStart[i + 1] as number;
+        if (p1 > p0) {
+          let sumPl = 0;
+          for (let p = p0; p < p1; p++) {
+            const k = labelIndex[p] as number;
+            const pl = posL[k] as number;
+            sumPl += pl;
+            posL[k] = pl + m;
+          }
+          const count = p1 - p0;
+          s1 += m * count;
+          s2 += m * (2 * sumPl + m * count);
+          c += m * (rowTotal[i] as number);
+        }
+        const next = sortedBin[q + 1] as number;
+        if (next !== prev) {
+          if (q + 1 >= msl) this.consider(this.score(nL, s1, s2, c), f, (prev + next - 1) >>> 1);
+          prev = next;
+        }
+      }
+      return true;
+    }
+    // The node's first scan also records each row's label-total sum for the scans after it.
+    const total = this.total;
     for (let q = 0; q < lastLeft; q++) {
       const i = sortedIdx[q] as number;
       const m = mult[i] as number;
@@ -565,16 +584,21 @@ class TreeGrower {
       const p1 = labelStart[i + 1] as number;
       if (p1 > p0) {
         let sumPl = 0;
+        let sumT = 0;
         for (let p = p0; p < p1; p++) {
           const k = labelIndex[p] as number;
           const pl = posL[k] as number;
           sumPl += pl;
+          sumT += total[k] as number;
           posL[k] = pl + m;
         }
         const count = p1 - p0;
         s1 += m * count;
         s2 += m * (2 * sumPl + m * count);
-        c += m * (rowTotal[i] as number);
+        c += m * sumT;
+        rowTotal[i] = sumT;
+      } else {
+        rowTotal[i] = 0;
       }
       const next = sortedBin[q + 1] as number;
       if (next !== prev) {
@@ -582,6 +606,15 @@ class TreeGrower {
         prev = next;
       }
     }
+    for (let q = lastLeft; q < nD; q++) {
+      const i = sortedIdx[q] as number;
+      let sumT = 0;
+      for (let p = labelStart[i] as number, pe = labelStart[i + 1] as number; p < pe; p++) {
+        sumT += total[labelIndex[p] as number] as number;
+      }
+      rowTotal[i] = sumT;
+    }
+    this.rowTotalsReady = true;
     return true;
   }
 
