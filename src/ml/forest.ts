@@ -1,6 +1,7 @@
 // Multi-label random forest: validates inputs, bins features, grows multi-output trees (in
 // worker threads sharing the binned data, or in this thread), predicts per-label probabilities,
 // and converts a fitted forest to and from plain typed arrays plus a JSON header.
+import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
@@ -399,23 +400,38 @@ function startWorker(): Worker {
   const here = import.meta.url;
   const ext = here.slice(here.lastIndexOf("."));
   const target = new URL(`./forest-worker${ext}`, here);
-  let tsx: string | undefined;
-  if (ext === ".ts") {
-    try {
-      tsx = fileURLToPath(import.meta.resolve("tsx/cjs/api"));
-    } catch {
-      tsx = undefined;
-    }
+  const code = ext === ".ts" ? bundledWorker(target) : undefined;
+  return code === undefined ? new Worker(target) : new Worker(code, { eval: true });
+}
+
+let bundle: string | undefined;
+
+/**
+ * Running from .ts sources under tsx, worker threads on Node 20 do not inherit tsx's loader and
+ * registering it in each worker costs a few hundred milliseconds; instead, bundle the worker
+ * once with tsx's own esbuild into plain JavaScript. Undefined when esbuild is unavailable.
+ */
+function bundledWorker(target: URL): string | undefined {
+  if (bundle !== undefined) return bundle;
+  try {
+    const fromTsx = createRequire(fileURLToPath(import.meta.resolve("tsx")));
+    const esbuild = fromTsx("esbuild") as {
+      buildSync(options: object): { outputFiles: { text: string }[] };
+    };
+    const out = esbuild.buildSync({
+      entryPoints: [fileURLToPath(target)],
+      bundle: true,
+      write: false,
+      format: "cjs",
+      platform: "node",
+      target: `node${process.versions.node.split(".")[0]}`,
+      logLevel: "silent",
+    });
+    bundle = out.outputFiles[0]?.text;
+  } catch {
+    bundle = undefined;
   }
-  if (tsx === undefined) return new Worker(target);
-  // Where worker threads do not inherit tsx's loader (Node 20), the worker loads the module
-  // through tsx's require hook, which starts faster than registering its ESM loader.
-  const code = `import(${JSON.stringify(target.href)}).catch((e) => {
-    if (e?.code !== "ERR_UNKNOWN_FILE_EXTENSION") throw e;
-    require(${JSON.stringify(tsx)}).register();
-    require(${JSON.stringify(fileURLToPath(target))});
-  });`;
-  return new Worker(code, { eval: true });
+  return bundle;
 }
 
 export type WorkerRequest =

@@ -112,9 +112,14 @@ class Builder {
       threshold: this.threshold.slice(0, this.n),
       left: this.left.slice(0, this.n),
       right: this.right.slice(0, this.n),
-      values: this.values.slice(0, this.nLeaves * this.nLabels),
+      values: trim(this.values, this.nLeaves * this.nLabels),
     };
   }
+}
+
+/** The first `length` entries: a view when that is most of the buffer, else a copy. */
+function trim(a: Float32Array, length: number): Float32Array {
+  return length >= 0.75 * a.length ? a.subarray(0, length) : a.slice(0, length);
 }
 
 function grow<T extends Int32Array | Float64Array | Float32Array>(a: T, size: number): T {
@@ -418,8 +423,15 @@ class TreeGrower {
   private writeLeaf(out: Builder, node: number): void {
     const at = out.makeLeaf(node);
     const values = out.values;
-    const { total, touched, wPos, wNeg, nW } = this;
-    for (let q = 0; q < this.nTouched; q++) {
+    const { total, touched, wPos, wNeg, nW, nTouched } = this;
+    if (!this.weighted) {
+      for (let q = 0; q < nTouched; q++) {
+        const k = touched[q] as number;
+        values[at + k] = (total[k] as number) / nW;
+      }
+      return;
+    }
+    for (let q = 0; q < nTouched; q++) {
       const k = touched[q] as number;
       const t = total[k] as number;
       const a = (wPos[k] as number) * t;
@@ -435,6 +447,7 @@ class TreeGrower {
     this.bestFeature = -1;
     this.bestBin = -1;
     this.rowTotalsReady = this.weighted;
+    if (end - start === 2) return this.splitPair(start);
     let visited = 0;
     for (let drawn = 0; drawn < d && visited < mtry && this.bestScore > 0; drawn++) {
       const j = drawn + rng.int(d - drawn);
@@ -448,6 +461,31 @@ class TreeGrower {
       if (varied) visited++;
     }
     return this.bestFeature >= 0;
+  }
+
+  /**
+   * Two rows with different labels: the first drawn feature that tells them apart splits the
+   * node into two pure children, which no other split can beat.
+   */
+  private splitPair(start: number): boolean {
+    const { featPerm, rng, d, binned, n } = this;
+    const a = this.idx[start] as number;
+    const b = this.idx[start + 1] as number;
+    for (let drawn = 0; drawn < d; drawn++) {
+      const j = drawn + rng.int(d - drawn);
+      const f = featPerm[j] as number;
+      featPerm[j] = featPerm[drawn] as number;
+      featPerm[drawn] = f;
+      const ba = binned[f * n + a] as number;
+      const bb = binned[f * n + b] as number;
+      if (ba !== bb) {
+        this.bestScore = 0;
+        this.bestFeature = f;
+        this.bestBin = (Math.min(ba, bb) + Math.max(ba, bb) - 1) >>> 1;
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Summed child impurity of the split whose left side has nL weight and these statistics. */
@@ -688,7 +726,7 @@ class TreeGrower {
       if ((binned[col + i] as number) <= b) idx[w++] = i;
       else tmp[r++] = i;
     }
-    idx.set(tmp.subarray(0, r), w);
+    for (let q = 0; q < r; q++) idx[w + q] = tmp[q] as number;
     return w;
   }
 }
