@@ -301,3 +301,100 @@ describe("binning", () => {
     }
   });
 });
+
+/** The best root split by exhaustive search: summed per-label (weighted) gini of the children. */
+function bruteForceRoot(
+  x: Matrix<Float64Array>,
+  y: IndicatorMatrix,
+  balanced: boolean,
+): { feature: number; threshold: number; left: number[]; right: number[] } {
+  const { rows: n, cols: d } = x;
+  const L = y.cols;
+  const wPos = new Float64Array(L).fill(1);
+  const wNeg = new Float64Array(L).fill(1);
+  if (balanced) {
+    for (let k = 0; k < L; k++) {
+      let pos = 0;
+      for (let i = 0; i < n; i++) pos += y.data[i * L + k] as number;
+      wPos[k] = n / (2 * pos);
+      wNeg[k] = n / (2 * (n - pos));
+    }
+  }
+  const side = (rows: number[]): { impurity: number; proba: number[] } => {
+    let impurity = 0;
+    const proba: number[] = [];
+    for (let k = 0; k < L; k++) {
+      let pos = 0;
+      for (const i of rows) pos += y.data[i * L + k] as number;
+      const a = (wPos[k] as number) * pos;
+      const b = (wNeg[k] as number) * (rows.length - pos);
+      impurity += a + b > 0 ? (a * b) / (a + b) : 0;
+      proba.push(a / (a + b));
+    }
+    return { impurity, proba };
+  };
+  let best = { score: Number.POSITIVE_INFINITY, feature: -1, threshold: 0, left: [0], right: [0] };
+  for (let f = 0; f < d; f++) {
+    const values = [...new Set(Array.from({ length: n }, (_, i) => x.data[i * d + f] as number))];
+    values.sort((a, b) => a - b);
+    for (let v = 0; v + 1 < values.length; v++) {
+      const t = ((values[v] as number) + (values[v + 1] as number)) / 2;
+      const left: number[] = [];
+      const right: number[] = [];
+      for (let i = 0; i < n; i++) ((x.data[i * d + f] as number) <= t ? left : right).push(i);
+      const score = side(left).impurity + side(right).impurity;
+      if (score < best.score - 1e-9) best = { score, feature: f, threshold: t, left, right };
+    }
+  }
+  return {
+    feature: best.feature,
+    threshold: best.threshold,
+    left: side(best.left).proba,
+    right: side(best.right).proba,
+  };
+}
+
+describe("split search", () => {
+  for (const n of [300, 6000]) {
+    for (const balanced of [false, true]) {
+      it(`finds the exhaustive-search root split (${n} rows, ${balanced ? "balanced" : "unweighted"})`, () => {
+        const rng = new Rng(n + (balanced ? 1 : 0));
+        const d = 3;
+        const L = 6;
+        const x = new Float64Array(n * d);
+        const y = new Uint8Array(n * L);
+        for (let i = 0; i < n; i++) {
+          for (let f = 0; f < d; f++) x[i * d + f] = rng.int(40 + 7 * f);
+          for (let k = 0; k < L; k++) {
+            const signal = (x[i * d + (k % d)] as number) / (40 + 7 * (k % d));
+            y[i * L + k] = signal + 0.6 * rng.float() > 0.75 + 0.05 * k ? 1 : 0;
+          }
+        }
+        const data = { x: { data: x, rows: n, cols: d }, y: { data: y, rows: n, cols: L } };
+        const forest = trainForestInThread(data.x, data.y, {
+          nTrees: 1,
+          maxDepth: 1,
+          bootstrap: false,
+          maxFeatures: "all",
+          classWeight: balanced ? "balanced" : "none",
+        });
+        const want = bruteForceRoot(data.x, data.y, balanced);
+        const tree = forest.trees[0];
+        assert.ok(tree !== undefined);
+        assert.equal(tree.feature[0], want.feature);
+        assert.equal(tree.threshold[0], want.threshold);
+        const leaf = (node: number) =>
+          Array.from(
+            tree.values.subarray(
+              (tree.left[node] as number) * L,
+              ((tree.left[node] as number) + 1) * L,
+            ),
+          );
+        const close = (a: number[], b: number[]) =>
+          a.every((v, k) => Math.abs(v - (b[k] as number)) < 1e-6);
+        assert.ok(close(leaf(tree.left[0] as number), want.left), "left leaf probabilities");
+        assert.ok(close(leaf(tree.right[0] as number), want.right), "right leaf probabilities");
+      });
+    }
+  }
+});
