@@ -1,0 +1,644 @@
+// The model registry half of the tracking store: registered models, numbered versions that
+// point at a run's artifacts, tags, and aliases such as `champion` (MLflow's aliases; the
+// deprecated stages are reported as "None" and never change).
+import { type Selectable, sql } from "kysely";
+import { artifactRootPath, checkArtifactPath, joinArtifactPath } from "./artifact-uri.ts";
+import { isUniqueViolation, type TrackingDatabase, type TrackingDb } from "./database.ts";
+import type {
+  CreateModelVersionOptions,
+  ModelAlias,
+  ModelVersion,
+  Page,
+  RegisteredModel,
+  SearchQuery,
+  Tag,
+} from "./entities.ts";
+import { alreadyExists, invalidParameter, notFound } from "./errors.ts";
+import {
+  checkMaxResults,
+  decodePageToken,
+  encodePageToken,
+  parseFilter,
+  parseOrderBy,
+  type SearchGrammar,
+} from "./filter.ts";
+import type { ModelVersionsTable, RegisteredModelsTable } from "./schema.ts";
+import {
+  chunks,
+  columnComparison,
+  keyValueCondition,
+  lastByKey,
+  orderByValue,
+  push,
+  runNotFound,
+} from "./store.ts";
+import {
+  checkAlias,
+  checkName,
+  checkRunId,
+  checkString,
+  checkTag,
+  checkVersion,
+} from "./validation.ts";
+
+type ModelRow = Selectable<RegisteredModelsTable>;
+type VersionRow = Selectable<ModelVersionsTable>;
+
+const MODELS_PAGE_DEFAULT = 100;
+const MODELS_PAGE_LIMIT = 1000;
+const VERSIONS_PAGE_DEFAULT = 10_000;
+const VERSIONS_PAGE_LIMIT = 200_000;
+const MAX_DESCRIPTION_LENGTH = 100_000;
+const RUNS_SOURCE = /^runs:\/([^/]+)(?:\/(.*))?$/;
+
+const MODEL_GRAMMAR: SearchGrammar = {
+  subject: "registered models",
+  attributes: { name: "string", creation_timestamp: "number", last_updated_timestamp: "number" },
+  attributeAliases: { timestamp: "last_updated_timestamp" },
+  orderable: ["name", "creation_timestamp", "last_updated_timestamp"],
+  entities: ["tag"],
+};
+
+const VERSION_GRAMMAR: SearchGrammar = {
+  subject: "model versions",
+  attributes: {
+    name: "string",
+    run_id: "string",
+    source_path: "string",
+    version_number: "number",
+    creation_timestamp: "number",
+    last_updated_timestamp: "number",
+  },
+  attributeAliases: { source: "source_path" },
+  orderable: ["name", "version_number", "creation_timestamp", "last_updated_timestamp", "run_id"],
+  entities: ["tag"],
+};
+
+const MODEL_COLUMNS: Record<string, string> = {
+  name: "m.name",
+  creation_timestamp: "m.creation_time",
+  last_updated_timestamp: "m.last_updated_time",
+};
+
+const VERSION_COLUMNS: Record<string, string> = {
+  name: "v.name",
+  run_id: "v.run_id",
+  source_path: "v.source",
+  version_number: "v.version",
+  creation_timestamp: "v.creation_time",
+  last_updated_timestamp: "v.last_updated_time",
+};
+
+export class RegistryStore {
+  constructor(private readonly database: TrackingDatabase) {}
+
+  private get db(): TrackingDb {
+    return this.database.db;
+  }
+
+  async createRegisteredModel(
+    name: string,
+    options: { description?: string | undefined; tags?: Tag[] | undefined } = {},
+  ): Promise<RegisteredModel> {
+    checkName(name, "registered model name");
+    const description = checkDescription(options.description);
+    const tags = lastByKey((options.tags ?? []).map((t) => checkTag(t, "registered model tag")));
+    const now = Date.now();
+    try {
+      await this.database.write(async (trx) => {
+        if (
+          await trx
+            .selectFrom("registered_models")
+            .select("name")
+            .where("name", "=", name)
+            .executeTakeFirst()
+        )
+          throw modelExists(name);
+        await trx
+          .insertInto("registered_models")
+          .values({
+            name,
+            creation_time: now,
+            last_updated_time: now,
+            description,
+            last_version: 0,
+          })
+          .execute();
+        if (tags.length > 0)
+          await trx
+            .insertInto("registered_model_tags")
+            .values(tags.map((t) => ({ name, key: t.key, value: t.value })))
+            .execute();
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw modelExists(name);
+      throw error;
+    }
+    return this.getRegisteredModel(name);
+  }
+
+  async getRegisteredModel(name: string): Promise<RegisteredModel> {
+    checkName(name, "registered model name");
+    const row = await this.db
+      .selectFrom("registered_models")
+      .selectAll()
+      .where("name", "=", name)
+      .executeTakeFirst();
+    if (!row) throw modelNotFound(name);
+    return (await this.hydrateModels([row]))[0] as RegisteredModel;
+  }
+
+  async searchRegisteredModels(query: SearchQuery = {}): Promise<Page<RegisteredModel>> {
+    const conditions = parseFilter(query.filter, MODEL_GRAMMAR);
+    const order = parseOrderBy(query.orderBy, MODEL_GRAMMAR);
+    const limit = checkMaxResults(query.maxResults, MODELS_PAGE_DEFAULT, MODELS_PAGE_LIMIT);
+    const offset = decodePageToken(query.pageToken);
+    const where = conditions.map((c) =>
+      c.entity === "tag"
+        ? keyValueCondition("registered_model_tags", "name", sql.ref("m.name"), c)
+        : columnComparison(sql.ref(MODEL_COLUMNS[c.key] as string), c),
+    );
+    const orderBy = order.map((t) =>
+      t.entity === "tag"
+        ? orderByValue(
+            sql`(select t.value from registered_model_tags t where t.name = m.name and t.key = ${t.key})`,
+            t.ascending,
+          )
+        : orderByValue(sql.ref(MODEL_COLUMNS[t.key] as string), t.ascending),
+    );
+    orderBy.push(sql`m.name asc`);
+    const { rows } = await sql<ModelRow>`
+      select m.* from registered_models m
+      where ${where.length > 0 ? sql.join(where, sql` and `) : sql`1 = 1`}
+      order by ${sql.join(orderBy)}
+      limit ${limit + 1} offset ${offset}`.execute(this.db);
+    const items = await this.hydrateModels(rows.slice(0, limit));
+    return {
+      items,
+      nextPageToken: rows.length > limit ? encodePageToken(offset + limit) : undefined,
+    };
+  }
+
+  async updateRegisteredModel(
+    name: string,
+    description: string | undefined,
+  ): Promise<RegisteredModel> {
+    const text = checkDescription(description);
+    await this.database.write(async (trx) => {
+      await existingModel(trx, name);
+      await trx
+        .updateTable("registered_models")
+        .set({ description: text, last_updated_time: Date.now() })
+        .where("name", "=", name)
+        .execute();
+    });
+    return this.getRegisteredModel(name);
+  }
+
+  async renameRegisteredModel(name: string, newName: string): Promise<RegisteredModel> {
+    checkName(newName, "new_name");
+    try {
+      await this.database.write(async (trx) => {
+        await existingModel(trx, name);
+        if (newName === name) return;
+        if (
+          await trx
+            .selectFrom("registered_models")
+            .select("name")
+            .where("name", "=", newName)
+            .executeTakeFirst()
+        )
+          throw modelExists(newName);
+        await trx
+          .updateTable("registered_models")
+          .set({ name: newName, last_updated_time: Date.now() })
+          .where("name", "=", name)
+          .execute();
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw modelExists(newName);
+      throw error;
+    }
+    return this.getRegisteredModel(newName);
+  }
+
+  /** Deletes the model with its versions, tags and aliases (artifacts stay with their runs). */
+  async deleteRegisteredModel(name: string): Promise<void> {
+    await this.database.write(async (trx) => {
+      await existingModel(trx, name);
+      await trx.deleteFrom("registered_models").where("name", "=", name).execute();
+    });
+  }
+
+  async setRegisteredModelTag(name: string, key: string, value: string): Promise<void> {
+    const tag = checkTag({ key, value }, "registered model tag");
+    await this.database.write(async (trx) => {
+      await existingModel(trx, name);
+      await trx
+        .insertInto("registered_model_tags")
+        .values({ name, key: tag.key, value: tag.value })
+        .onConflict((oc) => oc.columns(["name", "key"]).doUpdateSet({ value: tag.value }))
+        .execute();
+    });
+  }
+
+  async deleteRegisteredModelTag(name: string, key: string): Promise<void> {
+    await this.database.write(async (trx) => {
+      await existingModel(trx, name);
+      const result = await trx
+        .deleteFrom("registered_model_tags")
+        .where("name", "=", name)
+        .where("key", "=", key)
+        .executeTakeFirst();
+      if (Number(result.numDeletedRows) === 0)
+        throw notFound(
+          `Registered model ${JSON.stringify(name)} has no tag ${JSON.stringify(key)}`,
+        );
+    });
+  }
+
+  /** Points `alias` at a version, moving it if it pointed elsewhere. */
+  async setAlias(name: string, alias: string, version: string): Promise<void> {
+    checkAlias(alias);
+    const number = Number(checkVersion(version));
+    await this.database.write(async (trx) => {
+      await existingVersion(trx, name, number);
+      await trx
+        .insertInto("registered_model_aliases")
+        .values({ name, alias, version: number })
+        .onConflict((oc) => oc.columns(["name", "alias"]).doUpdateSet({ version: number }))
+        .execute();
+      await trx
+        .updateTable("registered_models")
+        .set({ last_updated_time: Date.now() })
+        .where("name", "=", name)
+        .execute();
+    });
+  }
+
+  async deleteAlias(name: string, alias: string): Promise<void> {
+    checkAlias(alias);
+    await this.database.write(async (trx) => {
+      await existingModel(trx, name);
+      await trx
+        .deleteFrom("registered_model_aliases")
+        .where("name", "=", name)
+        .where("alias", "=", alias)
+        .execute();
+    });
+  }
+
+  async getModelVersionByAlias(name: string, alias: string): Promise<ModelVersion> {
+    checkAlias(alias);
+    await existingModel(this.db, name);
+    const row = await this.db
+      .selectFrom("registered_model_aliases")
+      .select("version")
+      .where("name", "=", name)
+      .where("alias", "=", alias)
+      .executeTakeFirst();
+    if (!row)
+      throw notFound(
+        `Registered model ${JSON.stringify(name)} has no alias ${JSON.stringify(alias)}`,
+      );
+    return this.getModelVersion(name, String(row.version));
+  }
+
+  /** MLflow's latest version per stage; with stages unused, the newest version under "None". */
+  async getLatestVersions(name: string, stages: string[] = []): Promise<ModelVersion[]> {
+    await existingModel(this.db, name);
+    if (stages.length > 0 && !stages.some((s) => s.toLowerCase() === "none")) return [];
+    const row = await this.db
+      .selectFrom("model_versions")
+      .selectAll()
+      .where("name", "=", name)
+      .orderBy("version", "desc")
+      .limit(1)
+      .executeTakeFirst();
+    return row ? this.hydrateVersions([row]) : [];
+  }
+
+  async createModelVersion(options: CreateModelVersionOptions): Promise<ModelVersion> {
+    const name = checkName(options.name, "registered model name");
+    const source = checkString(options.source, "source", 10_000);
+    const runId = options.runId ? checkRunId(options.runId) : undefined;
+    const fromSource = RUNS_SOURCE.exec(source);
+    if (fromSource) {
+      checkRunId(fromSource[1]);
+      if (fromSource[2]) checkArtifactPath(fromSource[2], `source ${JSON.stringify(source)}`);
+      if (runId && runId !== fromSource[1])
+        throw invalidParameter(
+          `source ${JSON.stringify(source)} names another run than run_id ${runId}`,
+        );
+    } else artifactRootPath(source);
+    const linkedRun = runId ?? fromSource?.[1];
+    const description = checkDescription(options.description);
+    const tags = lastByKey((options.tags ?? []).map((t) => checkTag(t, "model version tag")));
+    const runLink = options.runLink ? checkString(options.runLink, "run_link", 10_000) : "";
+    const userId = options.userId ? checkString(options.userId, "user_id", 256) : "";
+    const now = Date.now();
+    const version = await this.database.write(async (trx) => {
+      if (
+        linkedRun &&
+        !(await trx
+          .selectFrom("runs")
+          .select("run_uuid")
+          .where("run_uuid", "=", linkedRun)
+          .executeTakeFirst())
+      )
+        throw runNotFound(linkedRun);
+      const counter = await trx
+        .updateTable("registered_models")
+        .set((eb) => ({ last_version: eb("last_version", "+", 1), last_updated_time: now }))
+        .where("name", "=", name)
+        .returning("last_version")
+        .executeTakeFirst();
+      if (!counter) throw modelNotFound(name);
+      const number = Number(counter.last_version);
+      await trx
+        .insertInto("model_versions")
+        .values({
+          name,
+          version: number,
+          creation_time: now,
+          last_updated_time: now,
+          description,
+          user_id: userId,
+          source,
+          run_id: runId ?? fromSource?.[1] ?? "",
+          run_link: runLink,
+          status: "READY",
+          status_message: "",
+        })
+        .execute();
+      if (tags.length > 0)
+        await trx
+          .insertInto("model_version_tags")
+          .values(tags.map((t) => ({ name, version: number, key: t.key, value: t.value })))
+          .execute();
+      return number;
+    });
+    return this.getModelVersion(name, String(version));
+  }
+
+  async getModelVersion(name: string, version: string): Promise<ModelVersion> {
+    const row = await existingVersion(this.db, name, Number(checkVersion(version)));
+    return (await this.hydrateVersions([row]))[0] as ModelVersion;
+  }
+
+  async searchModelVersions(query: SearchQuery = {}): Promise<Page<ModelVersion>> {
+    const conditions = parseFilter(query.filter, VERSION_GRAMMAR);
+    const order = parseOrderBy(query.orderBy, VERSION_GRAMMAR);
+    const limit = checkMaxResults(query.maxResults, VERSIONS_PAGE_DEFAULT, VERSIONS_PAGE_LIMIT);
+    const offset = decodePageToken(query.pageToken);
+    const where = conditions.map((c) =>
+      c.entity === "tag"
+        ? keyValueCondition(
+            "model_version_tags",
+            "name",
+            sql.ref("v.name"),
+            c,
+            sql`kv.version = v.version`,
+          )
+        : columnComparison(sql.ref(VERSION_COLUMNS[c.key] as string), c),
+    );
+    const orderBy = order.map((t) =>
+      t.entity === "tag"
+        ? orderByValue(
+            sql`(select t.value from model_version_tags t where t.name = v.name and t.version = v.version and t.key = ${t.key})`,
+            t.ascending,
+          )
+        : orderByValue(sql.ref(VERSION_COLUMNS[t.key] as string), t.ascending),
+    );
+    orderBy.push(sql`v.name asc`, sql`v.version desc`);
+    const { rows } = await sql<VersionRow>`
+      select v.* from model_versions v
+      where ${where.length > 0 ? sql.join(where, sql` and `) : sql`1 = 1`}
+      order by ${sql.join(orderBy)}
+      limit ${limit + 1} offset ${offset}`.execute(this.db);
+    const items = await this.hydrateVersions(rows.slice(0, limit));
+    return {
+      items,
+      nextPageToken: rows.length > limit ? encodePageToken(offset + limit) : undefined,
+    };
+  }
+
+  async updateModelVersion(
+    name: string,
+    version: string,
+    description: string | undefined,
+  ): Promise<ModelVersion> {
+    const number = Number(checkVersion(version));
+    const text = checkDescription(description);
+    await this.database.write(async (trx) => {
+      await existingVersion(trx, name, number);
+      await trx
+        .updateTable("model_versions")
+        .set({ description: text, last_updated_time: Date.now() })
+        .where("name", "=", name)
+        .where("version", "=", number)
+        .execute();
+    });
+    return this.getModelVersion(name, version);
+  }
+
+  /** Deletes the version with its tags and the aliases that pointed at it; its number is not reused. */
+  async deleteModelVersion(name: string, version: string): Promise<void> {
+    const number = Number(checkVersion(version));
+    await this.database.write(async (trx) => {
+      await existingVersion(trx, name, number);
+      await trx
+        .deleteFrom("model_versions")
+        .where("name", "=", name)
+        .where("version", "=", number)
+        .execute();
+    });
+  }
+
+  async setModelVersionTag(
+    name: string,
+    version: string,
+    key: string,
+    value: string,
+  ): Promise<void> {
+    const number = Number(checkVersion(version));
+    const tag = checkTag({ key, value }, "model version tag");
+    await this.database.write(async (trx) => {
+      await existingVersion(trx, name, number);
+      await trx
+        .insertInto("model_version_tags")
+        .values({ name, version: number, key: tag.key, value: tag.value })
+        .onConflict((oc) =>
+          oc.columns(["name", "version", "key"]).doUpdateSet({ value: tag.value }),
+        )
+        .execute();
+    });
+  }
+
+  async deleteModelVersionTag(name: string, version: string, key: string): Promise<void> {
+    const number = Number(checkVersion(version));
+    await this.database.write(async (trx) => {
+      await existingVersion(trx, name, number);
+      const result = await trx
+        .deleteFrom("model_version_tags")
+        .where("name", "=", name)
+        .where("version", "=", number)
+        .where("key", "=", key)
+        .executeTakeFirst();
+      if (Number(result.numDeletedRows) === 0)
+        throw notFound(`Model version ${name}/${version} has no tag ${JSON.stringify(key)}`);
+    });
+  }
+
+  /** Where a version's files are: `runs:/<id>/<path>` sources resolve to that run's artifacts. */
+  async getModelVersionDownloadUri(name: string, version: string): Promise<string> {
+    const { source } = await this.getModelVersion(name, version);
+    const fromRun = RUNS_SOURCE.exec(source);
+    if (!fromRun) return source;
+    const run = await this.db
+      .selectFrom("runs")
+      .select("artifact_uri")
+      .where("run_uuid", "=", fromRun[1] as string)
+      .executeTakeFirst();
+    if (!run) throw runNotFound(fromRun[1] as string);
+    return joinArtifactPath(run.artifact_uri, fromRun[2] ?? "");
+  }
+
+  private async hydrateModels(rows: ModelRow[]): Promise<RegisteredModel[]> {
+    const names = rows.map((r) => r.name);
+    const tags = new Map<string, Tag[]>();
+    const aliases = new Map<string, ModelAlias[]>();
+    const latest = new Map<string, VersionRow>();
+    for (const chunk of chunks(names)) {
+      const [tagRows, aliasRows, latestRows] = await Promise.all([
+        this.db
+          .selectFrom("registered_model_tags")
+          .selectAll()
+          .where("name", "in", chunk)
+          .orderBy("key")
+          .execute(),
+        this.db
+          .selectFrom("registered_model_aliases")
+          .selectAll()
+          .where("name", "in", chunk)
+          .orderBy("alias")
+          .execute(),
+        this.db
+          .selectFrom("model_versions as v")
+          .selectAll("v")
+          .where("v.name", "in", chunk)
+          .where((eb) =>
+            eb(
+              "v.version",
+              "=",
+              eb
+                .selectFrom("model_versions as w")
+                .select((w) => w.fn.max("w.version").as("top"))
+                .whereRef("w.name", "=", "v.name"),
+            ),
+          )
+          .execute(),
+      ]);
+      for (const t of tagRows) push(tags, t.name, { key: t.key, value: t.value });
+      for (const a of aliasRows)
+        push(aliases, a.name, { alias: a.alias, version: String(a.version) });
+      for (const v of latestRows) latest.set(v.name, v);
+    }
+    const latestVersions = await this.hydrateVersions([...latest.values()]);
+    const versionByName = new Map(latestVersions.map((v) => [v.name, v]));
+    return rows.map((row) => ({
+      name: row.name,
+      creationTimestamp: Number(row.creation_time),
+      lastUpdatedTimestamp: Number(row.last_updated_time),
+      description: row.description,
+      tags: tags.get(row.name) ?? [],
+      aliases: aliases.get(row.name) ?? [],
+      latestVersions: versionByName.has(row.name)
+        ? [versionByName.get(row.name) as ModelVersion]
+        : [],
+    }));
+  }
+
+  private async hydrateVersions(rows: VersionRow[]): Promise<ModelVersion[]> {
+    const tags = new Map<string, Tag[]>();
+    const aliases = new Map<string, string[]>();
+    for (const names of chunks([...new Set(rows.map((r) => r.name))])) {
+      const [tagRows, aliasRows] = await Promise.all([
+        this.db
+          .selectFrom("model_version_tags")
+          .selectAll()
+          .where("name", "in", names)
+          .orderBy("key")
+          .execute(),
+        this.db
+          .selectFrom("registered_model_aliases")
+          .selectAll()
+          .where("name", "in", names)
+          .orderBy("alias")
+          .execute(),
+      ]);
+      for (const t of tagRows)
+        push(tags, `${t.name}\u0000${t.version}`, { key: t.key, value: t.value });
+      for (const a of aliasRows) push(aliases, `${a.name}\u0000${a.version}`, a.alias);
+    }
+    return rows.map((row) => {
+      const id = `${row.name}\u0000${row.version}`;
+      return {
+        name: row.name,
+        version: String(row.version),
+        creationTimestamp: Number(row.creation_time),
+        lastUpdatedTimestamp: Number(row.last_updated_time),
+        userId: row.user_id,
+        currentStage: "None",
+        description: row.description,
+        source: row.source,
+        runId: row.run_id,
+        runLink: row.run_link,
+        status: "READY",
+        statusMessage: row.status_message,
+        tags: tags.get(id) ?? [],
+        aliases: aliases.get(id) ?? [],
+      };
+    });
+  }
+}
+
+function checkDescription(description: string | undefined): string {
+  return description === undefined
+    ? ""
+    : checkString(description, "description", MAX_DESCRIPTION_LENGTH);
+}
+
+function modelNotFound(name: string) {
+  return notFound(`Registered model ${JSON.stringify(name)} not found`);
+}
+
+function modelExists(name: string) {
+  return alreadyExists(`Registered model ${JSON.stringify(name)} already exists`);
+}
+
+async function existingModel(db: TrackingDb, name: string): Promise<ModelRow> {
+  checkName(name, "registered model name");
+  const row = await db
+    .selectFrom("registered_models")
+    .selectAll()
+    .where("name", "=", name)
+    .executeTakeFirst();
+  if (!row) throw modelNotFound(name);
+  return row;
+}
+
+async function existingVersion(db: TrackingDb, name: string, version: number): Promise<VersionRow> {
+  await existingModel(db, name);
+  const row = await db
+    .selectFrom("model_versions")
+    .selectAll()
+    .where("name", "=", name)
+    .where("version", "=", version)
+    .executeTakeFirst();
+  if (!row)
+    throw notFound(
+      `Model version ${version} of registered model ${JSON.stringify(name)} not found`,
+    );
+  return row;
+}

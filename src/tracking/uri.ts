@@ -1,0 +1,61 @@
+// Parses tracking URIs: `sqlite:///abs/file.db` (the embedded default), `postgres://…` and
+// `postgresql://…` (a shared database), and `http(s)://host:port` (a tracking server).
+import { isAbsolute } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { InputError } from "../common/errors.ts";
+
+export type TrackingLocation =
+  | { kind: "sqlite"; file: string }
+  | { kind: "postgres"; connectionString: string }
+  | { kind: "http"; baseUrl: string };
+
+const EXPECTED =
+  "expected sqlite:///absolute/file.db, postgres://user:password@host:port/database or http(s)://host:port";
+
+export function parseTrackingUri(uri: string): TrackingLocation {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(uri)?.[1]?.toLowerCase();
+  if (scheme === "sqlite") {
+    let file: string;
+    try {
+      file = fileURLToPath(uri.replace(/^sqlite:/i, "file:"));
+    } catch (error) {
+      throw new InputError(`tracking URI ${uri}: ${EXPECTED} (${(error as Error).message})`);
+    }
+    if (!isAbsolute(file)) throw new InputError(`tracking URI ${uri}: ${EXPECTED}`);
+    return { kind: "sqlite", file };
+  }
+  if (scheme === "postgres" || scheme === "postgresql") {
+    let url: URL;
+    try {
+      url = new URL(uri);
+    } catch {
+      throw new InputError(`tracking URI ${maskPassword(uri)}: ${EXPECTED}`);
+    }
+    if (!url.hostname || url.pathname.length <= 1)
+      throw new InputError(
+        `tracking URI ${maskPassword(uri)}: name the host and the database (${EXPECTED})`,
+      );
+    return { kind: "postgres", connectionString: uri };
+  }
+  if (scheme === "http" || scheme === "https") {
+    let url: URL;
+    try {
+      url = new URL(uri);
+    } catch {
+      throw new InputError(`tracking URI ${uri}: ${EXPECTED}`);
+    }
+    if (url.search || url.hash)
+      throw new InputError(`tracking URI ${uri}: a server URI takes no query or fragment`);
+    return { kind: "http", baseUrl: url.href.replace(/\/+$/, "") };
+  }
+  throw new InputError(`tracking URI ${uri}: ${EXPECTED}`);
+}
+
+export function sqliteUri(file: string): string {
+  return pathToFileURL(file).href.replace(/^file:/, "sqlite:");
+}
+
+/** The URI as it may be shown: a password inside it masked. */
+export function maskPassword(uri: string): string {
+  return uri.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/:@]*:)[^/@]*@/i, "$1****@");
+}
