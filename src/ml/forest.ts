@@ -50,7 +50,9 @@ export interface ForestOptions {
   maxSamples?: number;
   /**
    * "balanced" weights each label's positives by n/(2·positives) and negatives by
-   * n/(2·negatives) in that label's gini and leaf probability only (default "none").
+   * n/(2·negatives), counted on all training rows, in that label's gini and leaf probability
+   * only (sklearn would multiply the labels' weights into one row weight); a label with a
+   * single class keeps weight 1. Default "none".
    */
   classWeight?: ClassWeight;
   /** Quantile bins per feature, at most 255 (default 255). */
