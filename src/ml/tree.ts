@@ -310,7 +310,8 @@ class TreeGrower {
         const mid = this.partition(start, end, f, b);
         out.feature[node] = f;
         out.threshold[node] = data.thresholds[f * data.thresholdStride + b] as number;
-        this.importances[f] = (this.importances[f] as number) + impurity - this.bestScore;
+        this.importances[f] =
+          (this.importances[f] as number) + Math.max(0, impurity - this.bestScore);
         const small = this.allocSlot();
         const leftSmaller = mid - start <= end - mid;
         if (leftSmaller) this.fillSlot(small, start, mid);
