@@ -1,34 +1,71 @@
 // A fixed pool of worker threads running one module: tasks queue up and each worker takes
 // one at a time. A worker that dies fails only its own task and is replaced.
-import { Worker } from "node:worker_threads";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { basename, join, sep } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { threadId, Worker } from "node:worker_threads";
 
 /**
  * Starts a worker thread on the module `name` beside `base` (an import.meta.url): the .js file
- * once compiled, the .ts file when running from source under tsx. Node 20 does not carry
- * tsx's loader into worker threads, so there the worker registers it itself, after loading
- * `preload` (bare package names) as plain JavaScript: tsx would spend seconds rewriting a
- * large package such as h5wasm.
+ * once compiled, or, when running from .ts sources under tsx, a plain-JavaScript bundle of it.
  */
-export function startWorker(
-  base: string,
-  name: string,
-  workerData: unknown,
-  preload: string[] = [],
-): Worker {
+export function startWorker(base: string, name: string, workerData: unknown): Worker {
   const fromSource = new URL(base).pathname.endsWith(".ts");
-  const module = new URL(`./${name}${fromSource ? ".ts" : ".js"}`, base).href;
-  if (!fromSource) return new Worker(new URL(module), { workerData });
-  const imports = [
-    ...preload.map((p) => import.meta.resolve(p)),
-    import.meta.resolve("tsx/esm/api"),
-  ];
-  const code = `(async () => {
-    const loaded = [];
-    for (const specifier of ${JSON.stringify(imports)}) loaded.push(await import(specifier));
-    loaded.at(-1).register();
-    await import(${JSON.stringify(module)});
-  })().catch((error) => process.nextTick(() => { throw error; }));`;
-  return new Worker(code, { eval: true, workerData });
+  const module = new URL(`./${name}${fromSource ? ".ts" : ".js"}`, base);
+  return new Worker(fromSource ? bundleFromSource(fileURLToPath(module)) : module, { workerData });
+}
+
+const bundles = new Map<string, URL>();
+
+/**
+ * Node 20 does not carry tsx's loader into worker threads, and registering it in each worker
+ * costs seconds when it rewrites large packages. Instead the worker's own modules are bundled
+ * once with esbuild (tsx's own dependency) into node_modules/.cache, packages left as imports.
+ */
+function bundleFromSource(path: string): URL {
+  const known = bundles.get(path);
+  if (known) return known;
+  const tsx = fileURLToPath(import.meta.resolve("tsx"));
+  const esbuild = createRequire(tsx)("esbuild") as {
+    buildSync(options: object): { outputFiles: { text: string }[] };
+  };
+  const [output] = esbuild.buildSync({
+    entryPoints: [path],
+    bundle: true,
+    packages: "external",
+    format: "esm",
+    platform: "node",
+    target: `node${process.versions.node.split(".")[0]}`,
+    write: false,
+    logLevel: "silent",
+  }).outputFiles;
+  const code = output?.text ?? "";
+  const folder = join(
+    tsx.slice(0, tsx.lastIndexOf(`${sep}node_modules${sep}`)),
+    "node_modules",
+    ".cache",
+    "genre-classifier",
+  );
+  const name = basename(path, ".ts");
+  const file = join(
+    folder,
+    `${name}-${createHash("sha256").update(code).digest("hex").slice(0, 16)}.mjs`,
+  );
+  if (!existsSync(file)) {
+    mkdirSync(folder, { recursive: true });
+    for (const stale of readdirSync(folder)) {
+      if (stale.startsWith(`${name}-`) && stale.endsWith(".mjs"))
+        rmSync(join(folder, stale), { force: true });
+    }
+    const partial = `${file}.${process.pid}.${threadId}.partial`;
+    writeFileSync(partial, code);
+    renameSync(partial, file);
+  }
+  const url = pathToFileURL(file);
+  bundles.set(path, url);
+  return url;
 }
 
 interface Job<T, R> {
@@ -49,7 +86,6 @@ export class WorkerPool<T, R> {
     private readonly name: string,
     readonly size: number,
     private readonly workerData: unknown,
-    private readonly preload: string[] = [],
   ) {
     for (let i = 0; i < size; i++) this.idle.push(this.spawn());
   }
@@ -70,7 +106,7 @@ export class WorkerPool<T, R> {
   }
 
   private spawn(): Worker {
-    const worker = startWorker(this.base, this.name, this.workerData, this.preload);
+    const worker = startWorker(this.base, this.name, this.workerData);
     worker.on("message", (result: R) => {
       const job = this.busy.get(worker);
       this.busy.delete(worker);

@@ -93,7 +93,6 @@ export async function preprocess(options: PreprocessOptions): Promise<Preprocess
     "preprocess-worker",
     workers,
     setup,
-    ["h5wasm/node"],
   );
   try {
     const features = new TableWriter(join(scratch, "features.parquet"), FEATURE_COLUMNS);

@@ -1,11 +1,7 @@
-// Multi-label random forest: validates inputs, bins features, grows multi-output trees (in
-// worker threads sharing the binned data, or in this thread), predicts per-label probabilities,
-// and converts a fitted forest to and from plain typed arrays plus a JSON header.
-import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
-import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import { InputError } from "../common/errors.ts";
+import { startWorker } from "../common/worker-pool.ts";
 import { applyBinning, type Binning, fitBinning, MAX_BINS } from "./binning.ts";
 import {
   checkIndicator,
@@ -397,45 +393,6 @@ function assemble(data: TrainingData, o: ResolvedForestOptions, grown: GrownTree
   );
 }
 
-/** Starts a worker on forest-worker beside this module: .ts under tsx, .js once compiled. */
-function startWorker(): Worker {
-  const here = import.meta.url;
-  const ext = here.slice(here.lastIndexOf("."));
-  const target = new URL(`./forest-worker${ext}`, here);
-  const code = ext === ".ts" ? bundledWorker(target) : undefined;
-  return code === undefined ? new Worker(target) : new Worker(code, { eval: true });
-}
-
-let bundle: string | undefined;
-
-/**
- * Running from .ts sources under tsx, worker threads on Node 20 do not inherit tsx's loader and
- * registering it in each worker costs a few hundred milliseconds; instead, bundle the worker
- * once with tsx's own esbuild into plain JavaScript. Undefined when esbuild is unavailable.
- */
-function bundledWorker(target: URL): string | undefined {
-  if (bundle !== undefined) return bundle;
-  try {
-    const fromTsx = createRequire(fileURLToPath(import.meta.resolve("tsx")));
-    const esbuild = fromTsx("esbuild") as {
-      buildSync(options: object): { outputFiles: { text: string }[] };
-    };
-    const out = esbuild.buildSync({
-      entryPoints: [fileURLToPath(target)],
-      bundle: true,
-      write: false,
-      format: "cjs",
-      platform: "node",
-      target: `node${process.versions.node.split(".")[0]}`,
-      logLevel: "silent",
-    });
-    bundle = out.outputFiles[0]?.text;
-  } catch {
-    bundle = undefined;
-  }
-  return bundle;
-}
-
 export type WorkerRequest =
   | { type: "init"; inputs: SharedInputs }
   | { type: "tree"; index: number; seed: number };
@@ -455,7 +412,7 @@ class TrainingPool {
 
   constructor(size: number) {
     for (let k = 0; k < size; k++) {
-      const w = startWorker();
+      const w = startWorker(import.meta.url, "forest-worker", undefined);
       w.on("error", (error) => this.fail(error));
       w.on("exit", (code) => {
         if (!this.closed) this.fail(new Error(`a training worker exited early (code ${code})`));

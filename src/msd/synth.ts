@@ -135,7 +135,7 @@ function runWorkers(ranges: TrackRange[], record: (written: WrittenTrack[]) => v
       reject(error);
     };
     for (const range of ranges) {
-      const worker = startWorker(import.meta.url, "synth-worker", { range }, ["h5wasm/node"]);
+      const worker = startWorker(import.meta.url, "synth-worker", { range });
       running.push(worker);
       worker.on("message", (written: WrittenTrack[]) => record(written));
       worker.on("error", fail);
