@@ -1,3 +1,6 @@
+// Multi-label random forest: validates inputs, bins features, grows multi-output trees (in
+// worker threads sharing the binned data, or in this thread), predicts per-label probabilities,
+// and converts a fitted forest to and from plain typed arrays plus a JSON header.
 import { availableParallelism } from "node:os";
 import type { Worker } from "node:worker_threads";
 import { InputError } from "../common/errors.ts";

@@ -1,3 +1,4 @@
+// Configuration loading: defaults, file, environment and flags in order, sources, and the one-line errors for bad values.
 import assert from "node:assert/strict";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";

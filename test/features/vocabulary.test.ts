@@ -1,3 +1,4 @@
+// The genre vocabulary: the shipped list, normalization, labels from artist terms, user files.
 import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";

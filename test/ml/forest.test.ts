@@ -1,3 +1,4 @@
+// The multi-label random forest: learning, determinism across workers, class weights, importances, serialization, bad input.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { applyBinning, fitBinning } from "../../src/ml/binning.ts";

@@ -1,3 +1,4 @@
+// Multi-label metrics against scikit-learn 1.2 on committed fixtures (and a live case when python3-sklearn is present).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";

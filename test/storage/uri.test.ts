@@ -1,3 +1,4 @@
+// Storage URIs: file:/// and s3:// parsing and the errors for malformed ones.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { InputError } from "../../src/common/errors.ts";
