@@ -5,7 +5,12 @@ import { randomUUID } from "node:crypto";
 import { userInfo } from "node:os";
 import { type RawBuilder, type Selectable, sql } from "kysely";
 import { artifactRootPath, experimentArtifactLocation, runArtifactUri } from "./artifact-uri.ts";
-import { isUniqueViolation, type TrackingDatabase, type TrackingDb } from "./database.ts";
+import {
+  isUniqueViolation,
+  type SqlDialect,
+  type TrackingDatabase,
+  type TrackingDb,
+} from "./database.ts";
 import {
   type CreateRunOptions,
   DATASET_CONTEXT_TAG,
@@ -441,30 +446,8 @@ export class TrackingStore {
     await this.database.write(async (trx) => {
       await activeRun(trx, runId);
       if (params.length > 0) await insertParams(trx, runId, params);
-      if (metricRows.length > 0) {
-        await trx
-          .insertInto("metrics")
-          .values(metricRows)
-          .onConflict((oc) => oc.doNothing())
-          .execute();
-        await trx
-          .insertInto("latest_metrics")
-          .values(latestRows)
-          .onConflict((oc) =>
-            oc
-              .columns(["run_uuid", "key"])
-              .doUpdateSet((eb) => ({
-                value: eb.ref("excluded.value"),
-                timestamp: eb.ref("excluded.timestamp"),
-                step: eb.ref("excluded.step"),
-                is_nan: eb.ref("excluded.is_nan"),
-              }))
-              .where(
-                sql<boolean>`(excluded."step", excluded."timestamp", excluded."is_nan", excluded."value") > (latest_metrics."step", latest_metrics."timestamp", latest_metrics."is_nan", latest_metrics."value")`,
-              ),
-          )
-          .execute();
-      }
+      if (metricRows.length > 0)
+        await insertMetrics(trx, this.database.dialect, metricRows, latestRows);
       if (tags.length > 0) {
         await upsertRunTags(trx, runId, tags);
         const name = tags.find((t) => t.key === RUN_NAME_TAG)?.value;
@@ -828,6 +811,38 @@ async function insertParams(trx: TrackingDb, runId: string, params: Param[]): Pr
         `Param ${JSON.stringify(param.key)} of run ${runId} was already logged with value ${JSON.stringify(value)}; params cannot change (attempted ${JSON.stringify(param.value)})`,
       );
   }
+}
+
+/**
+ * Appends metric rows (an identical row again is a no-op) and moves each key's latest value
+ * forward only: a higher step, then a later timestamp, then NaN over numbers, then a higher value.
+ */
+async function insertMetrics(
+  trx: TrackingDb,
+  dialect: SqlDialect,
+  rows: MetricsTable[],
+  latest: MetricsTable[],
+): Promise<void> {
+  const columns = sql`(run_uuid, key, value, "timestamp", step, is_nan)`;
+  await sql`insert into metrics ${columns} ${metricSource(dialect, rows)} on conflict do nothing`.execute(
+    trx,
+  );
+  await sql`insert into latest_metrics ${columns} ${metricSource(dialect, latest)}
+    on conflict (run_uuid, key) do update
+    set value = excluded.value, "timestamp" = excluded."timestamp", step = excluded.step, is_nan = excluded.is_nan
+    where (excluded.step, excluded."timestamp", excluded.is_nan, excluded.value)
+      > (latest_metrics.step, latest_metrics."timestamp", latest_metrics.is_nan, latest_metrics.value)`.execute(
+    trx,
+  );
+}
+
+/** Rows as a VALUES list; on PostgreSQL as arrays through unnest, six parameters instead of thousands. */
+function metricSource(dialect: SqlDialect, rows: MetricsTable[]): RawBuilder<unknown> {
+  if (dialect === "postgres")
+    return sql`select * from unnest(
+      ${rows.map((r) => r.run_uuid)}::text[], ${rows.map((r) => r.key)}::text[], ${rows.map((r) => r.value)}::float8[],
+      ${rows.map((r) => r.timestamp)}::int8[], ${rows.map((r) => r.step)}::int8[], ${rows.map((r) => r.is_nan)}::int4[])`;
+  return sql`values ${sql.join(rows.map((r) => sql`(${r.run_uuid}, ${r.key}, ${r.value}, ${r.timestamp}, ${r.step}, ${r.is_nan})`))}`;
 }
 
 async function upsertRunTags(trx: TrackingDb, runId: string, tags: Tag[]): Promise<void> {

@@ -1,7 +1,6 @@
 // Parses tracking URIs: `sqlite:///abs/file.db` (the embedded default), `postgres://…` and
 // `postgresql://…` (a shared database), and `http(s)://host:port` (a tracking server).
-import { isAbsolute } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
 import { InputError } from "../common/errors.ts";
 
 export type TrackingLocation =
@@ -15,14 +14,13 @@ const EXPECTED =
 export function parseTrackingUri(uri: string): TrackingLocation {
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(uri)?.[1]?.toLowerCase();
   if (scheme === "sqlite") {
-    let file: string;
+    const path = /^sqlite:\/\/(\/[^?#]*)$/i.exec(uri)?.[1];
+    if (!path) throw new InputError(`tracking URI ${uri}: ${EXPECTED}`);
     try {
-      file = fileURLToPath(uri.replace(/^sqlite:/i, "file:"));
-    } catch (error) {
-      throw new InputError(`tracking URI ${uri}: ${EXPECTED} (${(error as Error).message})`);
+      return { kind: "sqlite", file: decodeURIComponent(path).replace(/^\/+/, "/") };
+    } catch {
+      throw new InputError(`tracking URI ${uri}: not valid percent-encoding (${EXPECTED})`);
     }
-    if (!isAbsolute(file)) throw new InputError(`tracking URI ${uri}: ${EXPECTED}`);
-    return { kind: "sqlite", file };
   }
   if (scheme === "postgres" || scheme === "postgresql") {
     let url: URL;
