@@ -5,10 +5,14 @@ import { Command, CommanderError } from "commander";
 import { isKnownError } from "../common/errors.ts";
 import { registerConfigCommands } from "./commands/config.ts";
 import { registerDemoCommand } from "./commands/demo.ts";
+import { registerExperimentsCommands } from "./commands/experiments.ts";
 import { registerIngestCommand } from "./commands/ingest.ts";
+import { registerModelsCommands } from "./commands/models.ts";
 import { registerPreprocessCommand } from "./commands/preprocess.ts";
+import { registerRunsCommands } from "./commands/runs.ts";
 import { registerStorageCommands } from "./commands/storage.ts";
 import { registerSynthCommand } from "./commands/synth.ts";
+import { registerTrackingCommands } from "./commands/tracking.ts";
 
 const { version } = JSON.parse(
   readFileSync(new URL("../../package.json", import.meta.url), "utf8"),
@@ -50,6 +54,10 @@ export function buildProgram(): Command {
   registerSynthCommand(program);
   registerConfigCommands(program);
   registerStorageCommands(program);
+  registerExperimentsCommands(program);
+  registerRunsCommands(program);
+  registerModelsCommands(program);
+  registerTrackingCommands(program);
   return program;
 }
 

@@ -131,6 +131,8 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     if (!sources.has(key.path)) sources.set(key.path, { kind: "default" });
   if (!values.has("storage.uri"))
     sources.set("storage.uri", { kind: "default", note: "<dataDir>/store" });
+  if (!values.has("tracking.uri"))
+    sources.set("tracking.uri", { kind: "default", note: "<dataDir>/tracking.db" });
   return { config, sources, file };
 }
 
@@ -286,13 +288,23 @@ function resolvePaths(config: Config, cwd: string, sources: Map<string, ConfigSo
   if (!/^[a-z][a-z0-9+.-]*:/i.test(storageUri)) {
     storageUri = pathToFileURL(resolve(baseDir("storage.uri"), storageUri)).href;
   }
+  let trackingUri = config.tracking.uri ?? sqliteUri(resolve(dataDir, "tracking.db"));
+  if (!/^[a-z][a-z0-9+.-]*:/i.test(trackingUri)) {
+    trackingUri = sqliteUri(resolve(baseDir("tracking.uri"), trackingUri));
+  }
   const logFile = config.log.file ? resolve(baseDir("log.file"), config.log.file) : undefined;
   return {
     ...config,
     dataDir,
     storage: { ...config.storage, uri: storageUri },
+    tracking: { ...config.tracking, uri: trackingUri },
     log: { ...config.log, file: logFile },
   };
+}
+
+/** An SQLite tracking URI for a file: `sqlite:///abs/path/tracking.db`. */
+function sqliteUri(file: string): string {
+  return pathToFileURL(file).href.replace(/^file:/, "sqlite:");
 }
 
 function collectKeys(schema: z.ZodType, prefix: string): ConfigKey[] {

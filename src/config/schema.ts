@@ -86,6 +86,42 @@ export const configSchema = z.strictObject({
         .describe("Only artist terms with at least this weight count as a track's genres."),
     })
     .prefault({}),
+  tracking: z
+    .strictObject({
+      uri: z
+        .string()
+        .min(1)
+        .optional()
+        .describe(
+          "Tracking store: sqlite:///abs/file.db, postgres://user:password@host:port/database, or http(s)://host:port of a tracking server (default: <dataDir>/tracking.db).",
+        ),
+      token: z
+        .string()
+        .min(1)
+        .optional()
+        .describe(
+          "Bearer token: `tracking serve` requires it from every client when set, and clients send it to a tracking server.",
+        ),
+      server: z
+        .strictObject({
+          host: z
+            .string()
+            .min(1)
+            .default("127.0.0.1")
+            .describe(
+              "Address `tracking serve` listens on; without a token only loopback addresses are allowed.",
+            ),
+          port: z
+            .number()
+            .int()
+            .min(0)
+            .max(65535)
+            .default(5000)
+            .describe("Port `tracking serve` listens on."),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
   log: z
     .strictObject({
       level: z.enum(logLevels).default("info").describe("Lowest level written to the terminal."),

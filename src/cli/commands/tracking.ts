@@ -1,0 +1,102 @@
+// `tracking serve`: the MLflow-compatible tracking server over the configured store; and the
+// helper the experiments, runs and models commands use to open the configured tracking client.
+// The tracking modules (database drivers) load only when a tracking command runs.
+import { type Command, InvalidArgumentError } from "commander";
+import { InputError } from "../../common/errors.ts";
+import type { ObjectStore } from "../../storage/object-store.ts";
+import type { StoreTrackingClient, TrackingClient } from "../../tracking/client.ts";
+import { parseTrackingUri } from "../../tracking/uri.ts";
+import { type CommandContext, createContext } from "../context.ts";
+import { printLine } from "../output.ts";
+
+/** Runs `work` with the configured tracking client, closing it (and the object store) after. */
+export async function withTracking<T>(
+  command: Command,
+  work: (client: TrackingClient, context: CommandContext) => Promise<T>,
+): Promise<T> {
+  const context = createContext(command);
+  const { openTrackingClient } = await import("../../tracking/open.ts");
+  let store: ObjectStore | undefined;
+  const client = await openTrackingClient(
+    { uri: context.config.tracking.uri as string, token: context.config.tracking.token },
+    () => {
+      store = context.openStore();
+      return store;
+    },
+  );
+  try {
+    return await work(client, context);
+  } finally {
+    await client.close();
+    await store?.close();
+  }
+}
+
+function port(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535)
+    throw new InvalidArgumentError("expected a port number from 0 to 65535.");
+  return parsed;
+}
+
+interface ServeFlags {
+  host?: string;
+  port?: number;
+  allowNoToken?: boolean;
+}
+
+export function registerTrackingCommands(program: Command): void {
+  const tracking = program
+    .command("tracking")
+    .description("the tracking server (MLflow REST API 2.0)");
+  tracking
+    .command("serve")
+    .description("serve MLflow's REST API over the configured tracking store and object store")
+    .option("--host <address>", "address to listen on (config tracking.server.host)")
+    .option(
+      "--port <port>",
+      "port to listen on, 0 for any free port (config tracking.server.port)",
+      port,
+    )
+    .option(
+      "--allow-no-token",
+      "serve without a token on a non-loopback address (anyone who can reach it can write)",
+    )
+    .action(async (flags: ServeFlags, command: Command) => {
+      const context = createContext(command);
+      const { tracking: settings } = context.config;
+      const uri = settings.uri as string;
+      if (parseTrackingUri(uri).kind === "http")
+        throw new InputError(
+          `tracking serve: tracking.uri ${uri} is a server; serve a database (sqlite:///… or postgres://…)`,
+        );
+      const { StoreTrackingClient } = await import("../../tracking/client.ts");
+      const { startTrackingServer } = await import("../../tracking/server.ts");
+      const store = context.openStore();
+      let client: StoreTrackingClient | undefined;
+      try {
+        client = await StoreTrackingClient.open(uri, store);
+        const server = await startTrackingServer({
+          client,
+          host: flags.host ?? settings.server.host,
+          port: flags.port ?? settings.server.port,
+          token: settings.token,
+          allowUnauthenticated: flags.allowNoToken === true,
+          log: context.log,
+        });
+        printLine(`tracking server listening on ${server.url}`);
+        printLine(
+          `store: ${client.uri}; artifacts: ${store.uri}/tracking/; ${settings.token ? "bearer token required" : "no token"}`,
+        );
+        await new Promise<void>((resolve) => {
+          process.once("SIGINT", resolve);
+          process.once("SIGTERM", resolve);
+        });
+        context.log.info("tracking server: stopping");
+        await server.close();
+      } finally {
+        await client?.close();
+        await store.close();
+      }
+    });
+}
