@@ -345,6 +345,11 @@ export function mlflowEndpoints(client: StoreTrackingClient): Map<string, Map<st
       async (f) => done(tracking.deleteTag(f.runId(), f.requiredString("key"))),
     ],
     [
+      "runs/log-model",
+      WRITE,
+      async (f) => done(tracking.logModel(f.runId(), f.requiredString("model_json"))),
+    ],
+    [
       "metrics/get-history",
       READ,
       async (f) => {

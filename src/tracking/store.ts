@@ -31,7 +31,7 @@ import {
   type UpdateRunOptions,
   type ViewType,
 } from "./entities.ts";
-import { alreadyExists, invalidParameter, notFound } from "./errors.ts";
+import { alreadyExists, invalidParameter, notFound, TrackingError } from "./errors.ts";
 import {
   type Condition,
   checkMaxResults,
@@ -70,6 +70,8 @@ const RUNS_PAGE_LIMIT = 50_000;
 const EXPERIMENTS_PAGE_DEFAULT = 1000;
 const EXPERIMENTS_PAGE_LIMIT = 50_000;
 const ID_CHUNK = 5000;
+const MODEL_HISTORY_TAG = "mlflow.log-model.history";
+const MAX_MODEL_HISTORY_LENGTH = 1_048_576;
 
 const RUN_GRAMMAR: SearchGrammar = {
   subject: "runs",
@@ -473,6 +475,40 @@ export class TrackingStore {
 
   async setTag(runId: string, key: string, value: string): Promise<void> {
     await this.logBatch(runId, { tags: [{ key, value }] });
+  }
+
+  /** MLflow's runs/log-model: appends a model's metadata to the run's `mlflow.log-model.history` tag. */
+  async logModel(runId: string, modelJson: string): Promise<void> {
+    checkRunId(runId);
+    let model: unknown;
+    try {
+      model = JSON.parse(checkString(modelJson, "model_json", MAX_MODEL_HISTORY_LENGTH));
+    } catch (error) {
+      if (error instanceof TrackingError) throw error;
+      throw invalidParameter(`model_json is not valid JSON: ${(error as Error).message}`);
+    }
+    if (model === null || typeof model !== "object" || Array.isArray(model))
+      throw invalidParameter("model_json must be a JSON object");
+    await this.database.write(async (trx) => {
+      await activeRun(trx, runId);
+      const row = await trx
+        .selectFrom("tags")
+        .select("value")
+        .where("run_uuid", "=", runId)
+        .where("key", "=", MODEL_HISTORY_TAG)
+        .executeTakeFirst();
+      let history: unknown[] = [];
+      try {
+        const parsed: unknown = row ? JSON.parse(row.value) : [];
+        if (Array.isArray(parsed)) history = parsed;
+      } catch {}
+      const value = JSON.stringify([...history, model]);
+      if (value.length > MAX_MODEL_HISTORY_LENGTH)
+        throw invalidParameter(
+          `the ${MODEL_HISTORY_TAG} tag of run ${runId} would exceed ${MAX_MODEL_HISTORY_LENGTH} characters`,
+        );
+      await upsertRunTags(trx, runId, [{ key: MODEL_HISTORY_TAG, value }]);
+    });
   }
 
   async deleteTag(runId: string, key: string): Promise<void> {

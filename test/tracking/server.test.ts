@@ -231,6 +231,19 @@ for (const backend of backends) {
       );
       assert.equal(await download.text(), '{"trees": 100}');
 
+      // mlflow.<flavor>.log_model(...) records the model's metadata
+      const modelJson = JSON.stringify({
+        artifact_path: "model",
+        run_id: runId,
+        utc_time_created: "2026-01-01 00:00:00.000000",
+        flavors: { python_function: { loader_module: "genre_forest" } },
+      });
+      const logged = await client.send("POST", "runs/log-model", {
+        run_id: runId,
+        model_json: modelJson,
+      });
+      assert.deepEqual(logged, { status: 200, body: {} });
+
       // mlflow.end_run()
       const end = start + 5000;
       const updated = await client.send("POST", "runs/update", {
@@ -250,6 +263,10 @@ for (const backend of backends) {
         { key: "f1_micro", value: 0.72, timestamp: start + 2, step: 1 },
         { key: "loss", value: "NaN", timestamp: start + 2, step: 1 },
       ]);
+      const history = fetched.data.tags.find(
+        (t: { key: string }) => t.key === "mlflow.log-model.history",
+      );
+      assert.deepEqual(JSON.parse(history.value), [JSON.parse(modelJson)]);
       assert.deepEqual(fetched.data.params, [
         { key: "max_depth", value: "12" },
         { key: "trees", value: "100" },
@@ -267,11 +284,11 @@ for (const backend of backends) {
           },
         },
       ]);
-      const history = await client.get("metrics/get-history", {
+      const f1History = await client.get("metrics/get-history", {
         run_id: runId,
         metric_key: "f1_micro",
       });
-      assert.deepEqual(history.body, {
+      assert.deepEqual(f1History.body, {
         metrics: [
           { key: "f1_micro", value: 0.61, timestamp: start + 1, step: 0 },
           { key: "f1_micro", value: 0.72, timestamp: start + 2, step: 1 },
