@@ -2,13 +2,14 @@
 // applies the migrations, and runs write transactions that other processes cannot interleave
 // with: SQLite takes its write lock at BEGIN IMMEDIATE, PostgreSQL locks the rows written.
 import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, resolve } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import {
   CompiledQuery,
   type DatabaseConnection,
   Kysely,
   PostgresDialect,
+  SqliteAdapter,
   SqliteDialect,
   type SqliteDialectConfig,
   SqliteDriver,
@@ -42,6 +43,13 @@ class ImmediateSqliteDriver extends SqliteDriver {
   }
 }
 
+/** SQLite runs DDL in transactions; saying so makes kysely migrate inside one write lock. */
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
+}
+
 class ImmediateSqliteDialect extends SqliteDialect {
   constructor(private readonly settings: SqliteDialectConfig) {
     super(settings);
@@ -49,7 +57,17 @@ class ImmediateSqliteDialect extends SqliteDialect {
   override createDriver(): SqliteDriver {
     return new ImmediateSqliteDriver(this.settings);
   }
+  override createAdapter(): SqliteAdapter {
+    return new TransactionalDdlSqliteAdapter();
+  }
 }
+
+/**
+ * SQLite connections opened in this process, by file. better-sqlite3 is synchronous, so a second
+ * connection to the same file in the same process would wait for the first's write lock while
+ * blocking the thread the first needs to finish: every opener of a file shares one connection.
+ */
+const sqliteConnections = new Map<string, { opened: Promise<TrackingDb>; users: number }>();
 
 export async function openTrackingDatabase(uri: string): Promise<TrackingDatabase> {
   const location = parseTrackingUri(uri);
@@ -58,54 +76,92 @@ export async function openTrackingDatabase(uri: string): Promise<TrackingDatabas
     throw new InputError(
       `tracking URI ${uri}: a tracking server, not a database; a store needs sqlite:// or postgres://`,
     );
-  let db: TrackingDb;
-  let dialect: SqlDialect;
-  if (location.kind === "sqlite") {
-    dialect = "sqlite";
-    let sqlite: BetterSqlite3.Database;
-    try {
-      mkdirSync(dirname(location.file), { recursive: true });
-      sqlite = new BetterSqlite3(location.file, { timeout: SQLITE_BUSY_TIMEOUT_MS });
-      sqlite.pragma("journal_mode = WAL");
-      sqlite.pragma("synchronous = NORMAL");
-      sqlite.pragma("foreign_keys = ON");
-      sqlite.pragma("case_sensitive_like = ON");
-    } catch (error) {
-      throw new OperationError(
-        `tracking store ${displayUri}: cannot open the SQLite file (${(error as Error).message})`,
-      );
-    }
-    db = new Kysely<TrackingTables>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
-  } else {
-    dialect = "postgres";
-    const pool = new pg.Pool({
-      connectionString: location.connectionString,
-      max: 8,
-      connectionTimeoutMillis: 10_000,
-      types: {
-        getTypeParser: ((oid: number, format?: string) =>
-          oid === pg.types.builtins.INT8
-            ? Number
-            : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
-      },
-    });
-    pool.on("error", () => {});
-    db = new Kysely<TrackingTables>({ dialect: new PostgresDialect({ pool }) });
+  if (location.kind === "postgres") {
+    const db = await migrated(openPostgres(location.connectionString), "postgres", displayUri);
+    return trackingDatabase(db, "postgres", displayUri, () => db.destroy());
   }
+  const file = resolve(location.file);
+  let shared = sqliteConnections.get(file);
+  if (!shared) {
+    const opened = migrated(openSqlite(file, displayUri), "sqlite", displayUri);
+    shared = { opened, users: 0 };
+    sqliteConnections.set(file, shared);
+    opened.catch(() => sqliteConnections.delete(file));
+  }
+  const entry = shared;
+  entry.users++;
+  let db: TrackingDb;
+  try {
+    db = await entry.opened;
+  } catch (error) {
+    entry.users--;
+    throw error;
+  }
+  let closed = false;
+  return trackingDatabase(db, "sqlite", displayUri, async () => {
+    if (closed) return;
+    closed = true;
+    if (--entry.users > 0) return;
+    sqliteConnections.delete(file);
+    await db.destroy();
+  });
+}
+
+function trackingDatabase(
+  db: TrackingDb,
+  dialect: SqlDialect,
+  displayUri: string,
+  close: () => Promise<void>,
+): TrackingDatabase {
+  return { db, dialect, displayUri, write: (work) => writeWithRetry(db, work), close };
+}
+
+function openSqlite(file: string, displayUri: string): TrackingDb {
+  let sqlite: BetterSqlite3.Database;
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    sqlite = new BetterSqlite3(file, { timeout: SQLITE_BUSY_TIMEOUT_MS });
+    sqlite.pragma("journal_mode = WAL");
+    sqlite.pragma("synchronous = NORMAL");
+    sqlite.pragma("foreign_keys = ON");
+    sqlite.pragma("case_sensitive_like = ON");
+  } catch (error) {
+    throw new OperationError(
+      `tracking store ${displayUri}: cannot open the SQLite file (${(error as Error).message})`,
+    );
+  }
+  return new Kysely<TrackingTables>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
+}
+
+function openPostgres(connectionString: string): TrackingDb {
+  const pool = new pg.Pool({
+    connectionString,
+    max: 8,
+    connectionTimeoutMillis: 10_000,
+    types: {
+      getTypeParser: ((oid: number, format?: string) =>
+        oid === pg.types.builtins.INT8
+          ? Number
+          : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
+    },
+  });
+  pool.on("error", () => {});
+  return new Kysely<TrackingTables>({ dialect: new PostgresDialect({ pool }) });
+}
+
+async function migrated(
+  db: TrackingDb,
+  dialect: SqlDialect,
+  displayUri: string,
+): Promise<TrackingDb> {
   try {
     await migrate(db as Kysely<unknown>, dialect, displayUri);
+    return db;
   } catch (error) {
     await db.destroy().catch(() => {});
     if (error instanceof OperationError) throw error;
     throw new OperationError(`tracking store ${displayUri}: ${(error as Error).message}`);
   }
-  return {
-    db,
-    dialect,
-    displayUri,
-    write: (work) => writeWithRetry(db, work),
-    close: () => db.destroy(),
-  };
 }
 
 async function writeWithRetry<T>(

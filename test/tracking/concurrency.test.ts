@@ -2,54 +2,12 @@
 // every metric value is kept, the latest per key is right, write-once params logged by all
 // with one value succeed, and concurrently registered versions get distinct numbers.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { backends, openFixture, type TrackingFixture } from "./backends.ts";
+import { runTogether } from "./processes.ts";
 
-const writerScript = fileURLToPath(new URL("./concurrent-writer.ts", import.meta.url));
-const tsx = import.meta.resolve("tsx");
 const WRITERS = 3;
 const BATCHES = 20;
-
-interface Writer {
-  ready: Promise<void>;
-  go(): void;
-  done: Promise<string>;
-}
-
-/** Starts a writer process; it connects, reports ready, and writes once told to go. */
-function startWriter(args: string[]): Writer {
-  const child = spawn(process.execPath, ["--import", tsx, writerScript, ...args], {
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  let signalReady: () => void = () => {};
-  const ready = new Promise<void>((resolve) => {
-    signalReady = resolve;
-  });
-  child.stdout.on("data", (chunk) => {
-    stdout += chunk;
-    if (stdout.startsWith("ready\n")) signalReady();
-  });
-  child.stderr.on("data", (chunk) => {
-    stderr += chunk;
-  });
-  const done = new Promise<string>((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code) =>
-      code === 0
-        ? resolve(stdout.slice("ready\n".length))
-        : reject(new Error(`writer exited with ${code}: ${stderr}`)),
-    );
-  });
-  return {
-    ready: Promise.race([ready, done.then(() => {})]),
-    go: () => child.stdin.end("go\n"),
-    done,
-  };
-}
 
 for (const backend of backends) {
   describe(`concurrent writers on ${backend.name}`, { skip: backend.skip }, () => {
@@ -64,12 +22,16 @@ for (const backend of backends) {
       const experiment = await client.getOrCreateExperiment("concurrency");
       const run = await client.startRun(experiment.experimentId);
       const runId = run.info.runId;
-      const writers = Array.from({ length: WRITERS }, (_, writer) =>
-        startWriter([fixture.uri, fixture.storeRoot, runId, String(writer), String(BATCHES)]),
+      const outputs = await runTogether(
+        "./concurrent-writer.ts",
+        Array.from({ length: WRITERS }, (_, writer) => [
+          fixture.uri,
+          fixture.storeRoot,
+          runId,
+          String(writer),
+          String(BATCHES),
+        ]),
       );
-      await Promise.all(writers.map((w) => w.ready));
-      for (const writer of writers) writer.go();
-      const outputs = await Promise.all(writers.map((w) => w.done));
       assert.deepEqual(
         outputs.map((o) => JSON.parse(o).ok),
         Array(WRITERS).fill(true),
