@@ -6,6 +6,7 @@ import { mkdir, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { InputError, OperationError } from "../common/errors.ts";
 import { ARTIFACTS_SCHEME, artifactRootPath, joinArtifactPath } from "./artifact-uri.ts";
 import type { ArtifactEntry } from "./artifacts.ts";
@@ -365,7 +366,10 @@ export class HttpTrackingClient extends BaseTrackingClient {
     await mkdir(dirname(target), { recursive: true });
     const partial = `${target}.partial-${process.pid}-${Date.now()}`;
     try {
-      await pipeline(Readable.fromWeb(response.body as never), createWriteStream(partial));
+      await pipeline(
+        Readable.fromWeb(response.body as WebReadableStream),
+        createWriteStream(partial),
+      );
       await rename(partial, target);
     } catch (error) {
       await rm(partial, { force: true });

@@ -16,6 +16,7 @@ import {
   runInfoToJson,
   runToJson,
 } from "./mlflow-json.ts";
+import { checkRunStatus } from "./validation.ts";
 
 /** A request's fields: the query string merged with the JSON body, read with MLflow's types. */
 export class RequestFields {
@@ -269,7 +270,7 @@ export function mlflowEndpoints(client: StoreTrackingClient): Map<string, Map<st
       async (f) => {
         const status = f.string("status");
         const info = await tracking.updateRun(f.runId(), {
-          status: status === undefined ? undefined : (status as never),
+          status: status === undefined ? undefined : checkRunStatus(status),
           endTime: f.int("end_time"),
           runName: f.string("run_name") || undefined,
         });

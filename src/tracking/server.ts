@@ -132,7 +132,10 @@ export async function startTrackingServer(
     }
     if (method === "GET") {
       const stream = await artifacts.getStream(location);
-      response.writeHead(200, { "Content-Type": "application/octet-stream" });
+      response.writeHead(200, {
+        "Content-Type": "application/octet-stream",
+        "X-Content-Type-Options": "nosniff",
+      });
       await pipeline(stream, response);
       return;
     }

@@ -539,6 +539,139 @@ for (const backend of backends) {
       );
     });
 
+    it("serves the single-value endpoints, GET searches and deletions", async () => {
+      const experimentId = (await client.send("POST", "experiments/create", { name: "single" }))
+        .body.experiment_id;
+      await client.send("POST", "experiments/set-experiment-tag", {
+        experiment_id: experimentId,
+        key: "team",
+        value: "music",
+      });
+      const renamed = await client.send("POST", "experiments/update", {
+        experiment_id: experimentId,
+        new_name: "single-renamed",
+      });
+      assert.deepEqual(renamed, { status: 200, body: {} });
+      const experiment = (await client.get("experiments/get", { experiment_id: experimentId })).body
+        .experiment;
+      assert.equal(experiment.name, "single-renamed");
+      assert.deepEqual(experiment.tags, [{ key: "team", value: "music" }]);
+      const searched = await client.get("experiments/search", {
+        filter: "tags.team = 'music'",
+        order_by: ["name ASC", "creation_time DESC"],
+        max_results: "10",
+      });
+      assert.deepEqual(
+        searched.body.experiments.map((e: { name: string }) => e.name),
+        ["single-renamed"],
+      );
+
+      const runId = (await client.send("POST", "runs/create", { experiment_id: experimentId })).body
+        .run.info.run_id;
+      const metric = await client.send("POST", "runs/log-metric", {
+        run_id: runId,
+        key: "f1",
+        value: 0.5,
+        timestamp: 1_700_000_000_000,
+        step: 3,
+      });
+      assert.deepEqual(metric, { status: 200, body: {} });
+      await client.send("POST", "runs/set-tag", { run_id: runId, key: "note", value: "x" });
+      const deletedTag = await client.send("POST", "runs/delete-tag", {
+        run_id: runId,
+        key: "note",
+      });
+      assert.deepEqual(deletedTag, { status: 200, body: {} });
+      const gone = await client.send("POST", "runs/delete-tag", { run_id: runId, key: "note" });
+      assert.deepEqual([gone.status, gone.body.error_code], [404, "RESOURCE_DOES_NOT_EXIST"]);
+      const run = (await client.get("runs/get", { run_uuid: runId })).body.run;
+      assert.deepEqual(run.data.metrics, [
+        { key: "f1", value: 0.5, timestamp: 1_700_000_000_000, step: 3 },
+      ]);
+      const byGet = await client.get("runs/search", {
+        experiment_ids: [experimentId],
+        filter: "metrics.f1 = 0.5",
+      });
+      assert.deepEqual(
+        byGet.body.runs.map((r: { info: { run_id: string } }) => r.info.run_id),
+        [runId],
+      );
+      assert.deepEqual(await client.send("POST", "runs/delete", { run_id: runId }), {
+        status: 200,
+        body: {},
+      });
+      const deletedRuns = await client.send("POST", "runs/search", {
+        experiment_ids: [experimentId],
+        run_view_type: "DELETED_ONLY",
+      });
+      assert.equal(deletedRuns.body.runs.length, 1);
+      await client.send("POST", "runs/restore", { run_id: runId });
+
+      await client.send("POST", "registered-models/create", {
+        name: "single-model",
+        tags: [{ key: "task", value: "genres" }],
+        description: "first",
+      });
+      const noTag = await client.send("DELETE", "registered-models/delete-tag", {
+        name: "single-model",
+        key: "task",
+      });
+      assert.deepEqual(noTag, { status: 200, body: {} });
+      const updated = await client.send("PATCH", "registered-models/update", {
+        name: "single-model",
+        description: "second",
+      });
+      assert.equal(updated.body.registered_model.description, "second");
+      assert.deepEqual(updated.body.registered_model.tags, []);
+      await client.send("POST", "model-versions/create", {
+        name: "single-model",
+        source: `mlflow-artifacts:/${experimentId}/${runId}/artifacts/model`,
+        run_id: runId,
+      });
+      const models = await client.get("registered-models/search", {
+        filter: "name LIKE 'single-%'",
+        max_results: "5",
+      });
+      assert.deepEqual(
+        models.body.registered_models.map((m: { name: string }) => m.name),
+        ["single-model"],
+      );
+      const versions = await client.get("model-versions/search", { filter: `run_id = '${runId}'` });
+      assert.deepEqual(
+        versions.body.model_versions.map((v: { version: string }) => v.version),
+        ["1"],
+      );
+      const latest = await client.send("POST", "registered-models/get-latest-versions", {
+        name: "single-model",
+        stages: ["None"],
+      });
+      assert.deepEqual(
+        latest.body.model_versions.map((v: { version: string }) => v.version),
+        ["1"],
+      );
+      const renamedModel = await client.send("POST", "registered-models/rename", {
+        name: "single-model",
+        new_name: "single-model-2",
+      });
+      assert.equal(renamedModel.body.registered_model.name, "single-model-2");
+      const deletedVersion = await client.send("DELETE", "model-versions/delete", {
+        name: "single-model-2",
+        version: "1",
+      });
+      assert.deepEqual(deletedVersion, { status: 200, body: {} });
+      const deletedModel = await client.send("DELETE", "registered-models/delete", {
+        name: "single-model-2",
+      });
+      assert.deepEqual(deletedModel, { status: 200, body: {} });
+
+      const artifact = `${fixture.url}/api/2.0/mlflow-artifacts/artifacts/${experimentId}/${runId}/artifacts/tmp.txt`;
+      await fetch(artifact, { method: "PUT", body: "x" });
+      assert.equal((await fetch(artifact, { method: "DELETE" })).status, 200);
+      assert.equal((await fetch(artifact)).status, 404);
+      const wrongMethod = await client.send("DELETE", "runs/get", { run_id: runId });
+      assert.equal(wrongMethod.status, 405);
+    });
+
     it("refuses artifact paths that leave the artifact root, writing nothing", async () => {
       const outside = await mkdtemp(join(tmpdir(), "gc-tracking-outside-"));
       try {
