@@ -204,7 +204,6 @@ class Block {
 
   load(data: Float64Array, rows: number[]): void {
     const d = this.d;
-    this.n = rows.length;
     this.q.fill(0);
     this.qIsMissing.fill(0);
     for (let j = 0; j < rows.length; j++) {
