@@ -1,0 +1,453 @@
+// A genre model: feature schema, label list, fitted preprocessing, forest and decision in one
+// object that predicts genres from raw feature rows, and its file format.
+//
+// A model file is one self-describing, versioned artifact:
+//   8 bytes  magic "GCMODEL\0"
+//   4 bytes  header length H (uint32, little-endian)
+//   H bytes  header: UTF-8 JSON (format, version, kind, features, labels, preprocessing,
+//            forest header, decision, metadata, and the table of binary arrays)
+//   zero padding to a multiple of 8, then the arrays, each at an 8-byte aligned offset
+// The header records the SHA-256 of the array bytes, so a damaged file is refused. Forest
+// leaf probabilities are quantized to round(p·255) (uint8) and stored dense (one byte per leaf
+// and label) or sparse (per leaf the number of nonzero labels, then each one's index as uint16
+// and its byte), whichever is smaller: deep trees have nearly pure leaves, mostly zeros.
+// `quantizeLeaves` applies that rounding to a freshly trained forest, so a model predicts the
+// same probabilities before it is saved and after it is loaded.
+import { createHash } from "node:crypto";
+import { InputError } from "../common/errors.ts";
+import {
+  applyDecision,
+  type Decision,
+  type DecisionMetric,
+  mostFrequentPrediction,
+} from "./decision.ts";
+import {
+  deserializeForest,
+  type ForestArrays,
+  type ForestHeader,
+  RandomForest,
+  serializeForest,
+} from "./forest.ts";
+import { type LabelBinarizer, type LabelState, LabelBinarizer as Labels } from "./labels.ts";
+import type { IndicatorMatrix, Matrix, RealMatrix } from "./matrix.ts";
+import { Preprocessor, type PreprocessorState, type StepState } from "./preprocessing.ts";
+
+export const MODEL_FORMAT = "genre-classifier.model";
+export const MODEL_FORMAT_VERSION = 1;
+const MAGIC = Uint8Array.from([0x47, 0x43, 0x4d, 0x4f, 0x44, 0x45, 0x4c, 0x00]);
+
+/** "forest": the random forest with tuned thresholds; "most-frequent": the constant baseline. */
+export type ModelKind = "forest" | "most-frequent";
+
+export interface ModelParts {
+  kind: ModelKind;
+  /** Input columns, in the order the preprocessing and the forest expect them. */
+  features: string[];
+  labels: LabelBinarizer;
+  preprocessor: Preprocessor | null;
+  forest: RandomForest | null;
+  decision: Decision & { metric: DecisionMetric | null };
+  /** Genres the most-frequent kind predicts (the k most frequent). */
+  baselineK: number;
+  /** Anything the caller wants to keep with the model (training options, data, metrics). */
+  metadata: Record<string, unknown>;
+}
+
+export class GenreModel {
+  constructor(readonly parts: ModelParts) {
+    const { kind, features, labels, preprocessor, forest, decision } = parts;
+    const L = labels.labels.length;
+    if (features.length === 0) throw new InputError("model: no features");
+    if (new Set(features).size !== features.length)
+      throw new InputError("model: duplicate features");
+    if (kind === "forest") {
+      if (forest === null || preprocessor === null) {
+        throw new InputError("model: a forest model needs its forest and preprocessing");
+      }
+      if (forest.nFeatures !== features.length || preprocessor.nFeatures !== features.length) {
+        throw new InputError("model: the forest, preprocessing and features disagree in width");
+      }
+      if (forest.nLabels !== L) throw new InputError("model: the forest and labels disagree");
+    }
+    if (decision.thresholds.length !== L) throw new InputError("model: one threshold per label");
+    if (!Number.isInteger(parts.baselineK) || parts.baselineK < 1) {
+      throw new InputError("model: baselineK must be an integer ≥ 1");
+    }
+  }
+
+  get kind(): ModelKind {
+    return this.parts.kind;
+  }
+
+  get features(): readonly string[] {
+    return this.parts.features;
+  }
+
+  get labels(): readonly string[] {
+    return this.parts.labels.labels;
+  }
+
+  get binarizer(): LabelBinarizer {
+    return this.parts.labels;
+  }
+
+  /** Refuses a table that lacks one of the model's input columns. */
+  checkColumns(available: readonly string[]): void {
+    const have = new Set(available);
+    const missing = this.parts.features.filter((f) => !have.has(f));
+    if (missing.length > 0) {
+      throw new InputError(
+        `missing feature column${missing.length > 1 ? "s" : ""} ${missing.map((m) => `"${m}"`).join(", ")} (the model was trained on ${this.parts.features.length} columns)`,
+      );
+    }
+  }
+
+  /** Per-label probabilities for raw feature rows (columns in `features` order, NaN missing). */
+  predictProba(x: RealMatrix): Matrix<Float64Array> {
+    const L = this.labels.length;
+    if (x.cols !== this.parts.features.length) {
+      throw new InputError(
+        `model: expected ${this.parts.features.length} feature columns, got ${x.cols}`,
+      );
+    }
+    if (this.parts.kind === "most-frequent") {
+      const { counts, trainingRows } = this.parts.labels.state;
+      const out = new Float64Array(x.rows * L);
+      for (let i = 0; i < x.rows; i++) {
+        for (let k = 0; k < L; k++) out[i * L + k] = (counts[k] as number) / trainingRows;
+      }
+      return { data: out, rows: x.rows, cols: L };
+    }
+    const prepared = (this.parts.preprocessor as Preprocessor).transform(x);
+    return (this.parts.forest as RandomForest).predictProba(prepared);
+  }
+
+  /** Predicted genres as indicators, from probabilities of `predictProba`. */
+  decide(p: RealMatrix): IndicatorMatrix {
+    if (this.parts.kind === "most-frequent") {
+      return mostFrequentPrediction(p.rows, this.labels.length, this.parts.baselineK);
+    }
+    return applyDecision(p, this.parts.decision);
+  }
+}
+
+/** The forest with every leaf probability rounded to a multiple of 1/255, as model files keep it. */
+export function quantizeLeaves(forest: RandomForest): RandomForest {
+  const trees = forest.trees.map((t) => {
+    const values = new Float32Array(t.values.length);
+    for (let j = 0; j < values.length; j++) values[j] = quantize(t.values[j] as number) / 255;
+    return { ...t, values };
+  });
+  return new RandomForest(forest.info, trees);
+}
+
+function quantize(p: number): number {
+  const q = Math.round(p * 255);
+  return q < 0 ? 0 : Math.min(q, 255);
+}
+
+type LeafEncoding = "dense-uint8" | "sparse-uint8";
+
+type ArrayType = "f64" | "f32" | "i32" | "u32" | "u16" | "u8";
+type TypedArray = Float64Array | Float32Array | Int32Array | Uint32Array | Uint16Array | Uint8Array;
+
+const CONSTRUCTORS = {
+  f64: Float64Array,
+  f32: Float32Array,
+  i32: Int32Array,
+  u32: Uint32Array,
+  u16: Uint16Array,
+  u8: Uint8Array,
+} as const;
+
+interface ArrayEntry {
+  name: string;
+  type: ArrayType;
+  offset: number;
+  length: number;
+}
+
+interface StoredStep {
+  kind: string;
+  params: Record<string, unknown>;
+  /** Array names in the file, by the step's own names. */
+  arrays: Record<string, string>;
+}
+
+interface ModelHeader {
+  format: string;
+  version: number;
+  kind: ModelKind;
+  features: string[];
+  labels: LabelState;
+  preprocessing: { nFeatures: number; steps: StoredStep[] } | null;
+  forest: (ForestHeader & { leafEncoding: LeafEncoding }) | null;
+  decision: { metric: DecisionMetric | null; thresholds: number[]; atLeastOne: boolean };
+  baselineK: number;
+  metadata: Record<string, unknown>;
+  arrays: ArrayEntry[];
+  payloadBytes: number;
+  payloadSha256: string;
+}
+
+function typeOf(a: TypedArray): ArrayType {
+  for (const [name, C] of Object.entries(CONSTRUCTORS))
+    if (a instanceof C) return name as ArrayType;
+  throw new Error("unsupported array type");
+}
+
+/** The model as the bytes of one model file. */
+export function encodeModel(model: GenreModel): Uint8Array {
+  const p = model.parts;
+  const arrays: { name: string; data: TypedArray }[] = [];
+  let preprocessing: ModelHeader["preprocessing"] = null;
+  if (p.preprocessor !== null) {
+    const state = p.preprocessor.state();
+    preprocessing = {
+      nFeatures: state.nFeatures,
+      steps: state.steps.map((s, i) => {
+        const names: Record<string, string> = {};
+        for (const [key, data] of Object.entries(s.arrays)) {
+          names[key] = `preprocessing.${i}.${key}`;
+          arrays.push({ name: names[key], data });
+        }
+        return { kind: s.kind, params: s.params, arrays: names };
+      }),
+    };
+  }
+  let forest: ModelHeader["forest"] = null;
+  if (p.forest !== null) {
+    const { header, arrays: a } = serializeForest(p.forest);
+    const leaves = encodeLeaves(a.values, header.nLabels);
+    const sparseBytes = 2 * leaves.count.length + 3 * leaves.value.length;
+    const dense = sparseBytes >= a.values.length;
+    forest = { ...header, leafEncoding: dense ? "dense-uint8" : "sparse-uint8" };
+    arrays.push(
+      { name: "forest.treeNodeStart", data: a.treeNodeStart },
+      { name: "forest.treeLeafStart", data: a.treeLeafStart },
+      { name: "forest.feature", data: a.feature },
+      { name: "forest.threshold", data: a.threshold },
+      { name: "forest.left", data: a.left },
+      { name: "forest.right", data: a.right },
+    );
+    if (dense) arrays.push({ name: "forest.leafValue", data: Uint8Array.from(a.values, quantize) });
+    else {
+      arrays.push(
+        { name: "forest.leafCount", data: leaves.count },
+        { name: "forest.leafLabel", data: leaves.label },
+        { name: "forest.leafValue", data: leaves.value },
+      );
+    }
+  }
+  const entries: ArrayEntry[] = [];
+  let offset = 0;
+  for (const { name, data } of arrays) {
+    entries.push({ name, type: typeOf(data), offset, length: data.length });
+    offset += align8(data.byteLength);
+  }
+  const payload = new Uint8Array(offset);
+  arrays.forEach(({ data }, i) => {
+    payload.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), entries[i]?.offset);
+  });
+  const header: ModelHeader = {
+    format: MODEL_FORMAT,
+    version: MODEL_FORMAT_VERSION,
+    kind: p.kind,
+    features: [...p.features],
+    labels: p.labels.state,
+    preprocessing,
+    forest,
+    decision: {
+      metric: p.decision.metric,
+      thresholds: Array.from(p.decision.thresholds),
+      atLeastOne: p.decision.atLeastOne,
+    },
+    baselineK: p.baselineK,
+    metadata: p.metadata,
+    arrays: entries,
+    payloadBytes: payload.length,
+    payloadSha256: createHash("sha256").update(payload).digest("hex"),
+  };
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const start = align8(12 + json.length);
+  const out = new Uint8Array(start + payload.length);
+  out.set(MAGIC, 0);
+  new DataView(out.buffer).setUint32(8, json.length, true);
+  out.set(json, 12);
+  out.set(payload, start);
+  return out;
+}
+
+/** Reads a model file's bytes, checking the format, its version and every array. */
+export function decodeModel(bytes: Uint8Array): GenreModel {
+  const bad = (why: string): never => {
+    throw new InputError(`not a valid genre-classifier model file: ${why}`);
+  };
+  if (bytes.length < 12 || !MAGIC.every((b, i) => bytes[i] === b)) {
+    bad("it does not start with the model file signature");
+  }
+  const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(8, true);
+  if (12 + length > bytes.length) bad("the header is truncated");
+  let header: ModelHeader;
+  try {
+    header = JSON.parse(
+      new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(12, 12 + length)),
+    );
+  } catch (error) {
+    return bad(`the header is not JSON (${(error as Error).message})`);
+  }
+  if (header === null || typeof header !== "object" || header.format !== MODEL_FORMAT) {
+    bad(`unknown format ${JSON.stringify((header as { format?: unknown } | null)?.format)}`);
+  }
+  if (header.version !== MODEL_FORMAT_VERSION) {
+    throw new InputError(
+      `model file format version ${JSON.stringify(header.version)} is not supported: this genre-classifier reads version ${MODEL_FORMAT_VERSION} (fit the model again with this version)`,
+    );
+  }
+  const start = align8(12 + length);
+  const payload = bytes.subarray(start);
+  if (payload.length !== header.payloadBytes) bad("the file is truncated or has trailing bytes");
+  if (createHash("sha256").update(payload).digest("hex") !== header.payloadSha256) {
+    bad("the arrays do not match their checksum (the file is damaged)");
+  }
+  const table = new Map<string, TypedArray>();
+  for (const e of header.arrays ?? []) {
+    const C = CONSTRUCTORS[e.type];
+    if (C === undefined) bad(`array ${e.name} has unknown type ${e.type}`);
+    const bytesNeeded = e.length * C.BYTES_PER_ELEMENT;
+    if (!(e.offset % 8 === 0 && e.offset >= 0 && e.offset + bytesNeeded <= payload.length)) {
+      bad(`array ${e.name} lies outside the file`);
+    }
+    // Copied out, so that the arrays are aligned and do not pin the file's buffer.
+    const copy = payload.slice(e.offset, e.offset + bytesNeeded);
+    table.set(e.name, new C(copy.buffer, 0, e.length));
+  }
+  const get = <T extends TypedArray>(name: string, C: new (...args: never[]) => T): T => {
+    const a = table.get(name);
+    if (!(a instanceof C)) return bad(`array ${name} is missing or has the wrong type`);
+    return a;
+  };
+  if (!Array.isArray(header.features) || !header.features.every((f) => typeof f === "string")) {
+    bad("features must be a list of column names");
+  }
+  const labels = new Labels(header.labels);
+  let preprocessor: Preprocessor | null = null;
+  if (header.preprocessing !== null) {
+    const state: PreprocessorState = {
+      nFeatures: header.preprocessing.nFeatures,
+      steps: header.preprocessing.steps.map(
+        (s): StepState => ({
+          kind: s.kind,
+          params: s.params,
+          arrays: Object.fromEntries(
+            Object.entries(s.arrays).map(([key, name]) => [key, get(name, Float64Array)]),
+          ),
+        }),
+      ),
+    };
+    preprocessor = Preprocessor.fromState(state);
+  }
+  let forest: RandomForest | null = null;
+  if (header.forest !== null) {
+    const h = header.forest;
+    let values: Float32Array;
+    if (h.leafEncoding === "dense-uint8") {
+      const bytes = get("forest.leafValue", Uint8Array);
+      if (bytes.length !== h.nLeaves * h.nLabels) bad("leaf values do not match the leaves");
+      values = Float32Array.from(bytes, (q) => q / 255);
+    } else if (h.leafEncoding === "sparse-uint8") {
+      values = decodeLeaves(
+        get("forest.leafCount", Uint16Array),
+        get("forest.leafLabel", Uint16Array),
+        get("forest.leafValue", Uint8Array),
+        h.nLeaves,
+        h.nLabels,
+        bad,
+      );
+    } else return bad(`unknown leaf encoding ${String(h.leafEncoding)}`);
+    const arrays: ForestArrays = {
+      treeNodeStart: get("forest.treeNodeStart", Uint32Array),
+      treeLeafStart: get("forest.treeLeafStart", Uint32Array),
+      feature: get("forest.feature", Int32Array),
+      threshold: get("forest.threshold", Float64Array),
+      left: get("forest.left", Int32Array),
+      right: get("forest.right", Int32Array),
+      values,
+    };
+    const { leafEncoding: _, ...forestHeader } = h;
+    forest = deserializeForest({ header: forestHeader, arrays });
+  }
+  const d = header.decision;
+  return new GenreModel({
+    kind:
+      header.kind === "most-frequent"
+        ? "most-frequent"
+        : header.kind === "forest"
+          ? "forest"
+          : bad(`unknown model kind ${String(header.kind)}`),
+    features: header.features,
+    labels,
+    preprocessor,
+    forest,
+    decision: {
+      metric: d.metric,
+      thresholds: Float64Array.from(d.thresholds),
+      atLeastOne: d.atLeastOne === true,
+    },
+    baselineK: header.baselineK,
+    metadata: header.metadata ?? {},
+  });
+}
+
+function align8(n: number): number {
+  return Math.ceil(n / 8) * 8;
+}
+
+function encodeLeaves(
+  values: Float32Array,
+  L: number,
+): { count: Uint16Array; label: Uint16Array; value: Uint8Array } {
+  const nLeaves = values.length / L;
+  const count = new Uint16Array(nLeaves);
+  let nnz = 0;
+  for (let j = 0; j < values.length; j++) if (quantize(values[j] as number) > 0) nnz++;
+  const label = new Uint16Array(nnz);
+  const value = new Uint8Array(nnz);
+  let at = 0;
+  for (let leaf = 0; leaf < nLeaves; leaf++) {
+    let c = 0;
+    for (let k = 0; k < L; k++) {
+      const q = quantize(values[leaf * L + k] as number);
+      if (q === 0) continue;
+      label[at] = k;
+      value[at++] = q;
+      c++;
+    }
+    count[leaf] = c;
+  }
+  return { count, label, value };
+}
+
+function decodeLeaves(
+  count: Uint16Array,
+  label: Uint16Array,
+  value: Uint8Array,
+  nLeaves: number,
+  L: number,
+  bad: (why: string) => never,
+): Float32Array {
+  if (count.length !== nLeaves || label.length !== value.length) bad("leaf arrays disagree");
+  const values = new Float32Array(nLeaves * L);
+  let at = 0;
+  for (let leaf = 0; leaf < nLeaves; leaf++) {
+    const end = at + (count[leaf] as number);
+    if (end > label.length) bad("leaf counts exceed the stored leaf values");
+    for (; at < end; at++) {
+      const k = label[at] as number;
+      if (k >= L) bad(`leaf label ${k} out of range`);
+      values[leaf * L + k] = (value[at] as number) / 255;
+    }
+  }
+  if (at !== label.length) bad("leaf values left over");
+  return values;
+}

@@ -1,0 +1,150 @@
+// Genre models and their file format: round trips, compact leaves, and refusals.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { mostFrequentPrediction, tuneDecision } from "../../src/ml/decision.ts";
+import { serializeForest, trainForestInThread } from "../../src/ml/forest.ts";
+import { LabelBinarizer } from "../../src/ml/labels.ts";
+import {
+  decodeModel,
+  encodeModel,
+  GenreModel,
+  MODEL_FORMAT_VERSION,
+  quantizeLeaves,
+} from "../../src/ml/model.ts";
+import { fitPreprocessor } from "../../src/ml/preprocessing.ts";
+import { Rng } from "../../src/ml/random.ts";
+
+const GENRES = ["rock", "pop", "jazz", "blues", "folk"];
+
+function data(n: number, seed: number): { x: Float64Array; genres: string[][] } {
+  const rng = new Rng(seed);
+  const d = 3;
+  const x = new Float64Array(n * d);
+  const genres: string[][] = [];
+  for (let i = 0; i < n; i++) {
+    const a = rng.float();
+    const b = rng.float();
+    x[i * d] = rng.float() < 0.1 ? Number.NaN : 100 * a;
+    x[i * d + 1] = b;
+    x[i * d + 2] = rng.int(4) === 0 ? 0 : 1990 + rng.int(20);
+    const g = GENRES.filter((_, k) => (k % 2 === 0 ? a : b) > 0.3 + 0.12 * k);
+    genres.push(g.length > 0 ? g : ["folk"]);
+  }
+  return { x, genres };
+}
+
+function fit(): { model: GenreModel; x: Float64Array } {
+  const { x, genres } = data(400, 1);
+  const labels = LabelBinarizer.fit(genres, 4);
+  const { y, kept } = labels.transform(genres);
+  const rows = Float64Array.from(
+    Array.from(kept).flatMap((i) => Array.from(x.subarray(i * 3, i * 3 + 3))),
+  );
+  const { preprocessor, transformed } = fitPreprocessor(
+    { data: rows, rows: kept.length, cols: 3 },
+    { zeroAsMissing: [2], knn: { neighbors: 3 } },
+  );
+  const forest = quantizeLeaves(trainForestInThread(transformed, y, { nTrees: 8, seed: 3 }));
+  const p = forest.predictProba(transformed);
+  const tuned = tuneDecision(y, p);
+  const model = new GenreModel({
+    kind: "forest",
+    features: ["a", "b", "year"],
+    labels,
+    preprocessor,
+    forest,
+    decision: { metric: "jaccard", thresholds: tuned.thresholds, atLeastOne: tuned.atLeastOne },
+    baselineK: 2,
+    metadata: { note: "test", rows: kept.length },
+  });
+  return { model, x };
+}
+
+function header(bytes: Uint8Array): { arrays: { name: string; type: string; length: number }[] } {
+  const length = new DataView(bytes.buffer, bytes.byteOffset).getUint32(8, true);
+  return JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + length)));
+}
+
+describe("genre model file", () => {
+  const { model, x } = fit();
+  const input = { data: x, rows: x.length / 3, cols: 3 };
+
+  it("gives the same probabilities and genres after a round trip", () => {
+    const bytes = encodeModel(model);
+    const again = decodeModel(bytes);
+    assert.deepEqual(again.features, ["a", "b", "year"]);
+    assert.deepEqual(again.labels, model.labels);
+    assert.deepEqual(again.parts.metadata, { note: "test", rows: model.parts.metadata.rows });
+    const p1 = model.predictProba(input);
+    const p2 = again.predictProba(input);
+    assert.deepEqual(p2.data, p1.data);
+    assert.deepEqual(again.decide(p2).data, model.decide(p1).data);
+    assert.deepEqual(encodeModel(again), bytes);
+  });
+
+  it("keeps leaves sparse and quantized, smaller than dense float32", () => {
+    const forest = model.parts.forest;
+    assert.ok(forest);
+    for (const t of forest.trees) {
+      for (const v of t.values) assert.ok(Math.abs(v * 255 - Math.round(v * 255)) < 1e-4);
+    }
+    const q = quantizeLeaves(forest);
+    assert.deepEqual(
+      q.trees.map((t) => t.values),
+      forest.trees.map((t) => t.values),
+    );
+    const dense = serializeForest(forest).arrays.values.byteLength;
+    const leafBytes = header(encodeModel(model))
+      .arrays.filter((a) => a.name.startsWith("forest.leaf"))
+      .reduce((sum, a) => sum + a.length * (a.type === "u8" ? 1 : 2), 0);
+    assert.ok(leafBytes <= dense / 4, `${leafBytes} bytes of leaves vs ${dense} dense`);
+  });
+
+  it("refuses other versions, other files and damaged files", () => {
+    const bytes = encodeModel(model);
+    const length = new DataView(bytes.buffer).getUint32(8, true);
+    const header = new TextDecoder().decode(bytes.subarray(12, 12 + length));
+    const bumped = header.replace(
+      `"version":${MODEL_FORMAT_VERSION},`,
+      `"version":${MODEL_FORMAT_VERSION + 1},`,
+    );
+    assert.equal(bumped.length, header.length);
+    const other = Uint8Array.from(bytes);
+    other.set(new TextEncoder().encode(bumped), 12);
+    assert.throws(
+      () => decodeModel(other),
+      /model file format version 2 is not supported: this genre-classifier reads version 1/,
+    );
+    assert.throws(
+      () => decodeModel(new TextEncoder().encode("track_id,genres\n")),
+      /does not start with the model file signature/,
+    );
+    const damaged = Uint8Array.from(bytes);
+    damaged[damaged.length - 3] = (damaged[damaged.length - 3] as number) ^ 0xff;
+    assert.throws(() => decodeModel(damaged), /checksum/);
+    assert.throws(() => decodeModel(bytes.subarray(0, bytes.length - 8)), /truncated/);
+  });
+
+  it("names the feature columns a table lacks", () => {
+    model.checkColumns(["year", "b", "a", "extra"]);
+    assert.throws(() => model.checkColumns(["a", "title"]), /missing feature columns "b", "year"/);
+  });
+
+  it("serves the most-frequent baseline as a model kind", () => {
+    const baseline = new GenreModel({
+      ...model.parts,
+      kind: "most-frequent",
+      forest: null,
+      preprocessor: null,
+      decision: { metric: null, thresholds: new Float64Array(4), atLeastOne: false },
+      baselineK: 2,
+    });
+    const again = decodeModel(encodeModel(baseline));
+    const p = again.predictProba(input);
+    assert.equal(
+      p.data[1],
+      (model.binarizer.state.counts[1] as number) / model.binarizer.state.trainingRows,
+    );
+    assert.deepEqual(again.decide(p).data, mostFrequentPrediction(input.rows, 4, 2).data);
+  });
+});
