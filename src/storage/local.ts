@@ -42,6 +42,7 @@ export class LocalObjectStore extends BaseObjectStore {
   readonly uri: string;
   private readonly incoming: string;
   private realRoot: string | undefined;
+  private rootReady: Promise<void> | undefined;
   private incomingReady: Promise<unknown> | undefined;
   /** Folders already created and checked to lie inside the root, so each write costs one rename. */
   private readonly knownFolders = new Set<string>();
@@ -250,6 +251,18 @@ export class LocalObjectStore extends BaseObjectStore {
     const path = this.pathOf(key);
     const folder = dirname(path);
     if (this.knownFolders.has(folder)) return path;
+    this.rootReady ??= mkdir(this.root, { recursive: true }).then(
+      async () => {
+        this.realRoot = await realpath(this.root);
+      },
+      (error: Error) => {
+        throw new OperationError(
+          `storage ${this.uri}: cannot create the folder (${error.message})`,
+        );
+      },
+    );
+    await this.rootReady;
+    await this.assertInside(await this.realpathOfNearest(folder), key);
     try {
       await mkdir(folder, { recursive: true });
     } catch (error) {
@@ -263,6 +276,17 @@ export class LocalObjectStore extends BaseObjectStore {
     await this.assertInside(await realpath(folder), key);
     this.knownFolders.add(folder);
     return path;
+  }
+
+  /** The real path of a folder's nearest existing ancestor (or itself), before anything is created. */
+  private async realpathOfNearest(folder: string): Promise<string> {
+    for (let current = folder; ; current = dirname(current)) {
+      try {
+        return await realpath(current);
+      } catch (error) {
+        if (!isCode(error, "ENOENT") || current === dirname(current)) throw error;
+      }
+    }
   }
 
   private pathOf(key: string): string {

@@ -1,6 +1,7 @@
 // The local-folder object store: the conformance suite, plus what only a folder can get
 // wrong (symbolic links out of the root, temporary files, file-versus-folder keys).
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -48,6 +49,15 @@ describe("local object store", () => {
     await symlink(root, join(store.root, "links", "up"));
     await assert.rejects(store.get("links/up/secret.txt"), /outside the store root/);
     await assert.rejects(store.put("links/up/planted.txt", "x"), /outside the store root/);
+    await assert.rejects(
+      store.put("links/up/new-folder/deeper/planted.txt", "x"),
+      /outside the store root/,
+    );
+    assert.equal(
+      existsSync(join(root, "new-folder")),
+      false,
+      "no folder was created outside the root",
+    );
   });
 
   it("reserves the temporary folder and explains file-versus-folder conflicts", async () => {
