@@ -1,0 +1,445 @@
+// Feature tables from any source: a local CSV or Parquet file read into columns (numbers as
+// Float64Array with NaN for a missing value, text, genre lists), and tables written back as
+// CSV or Parquet by the file's extension. In CSV a genre list is a `|`-separated string (or a
+// JSON array of strings); in Parquet a list column or such a string.
+import { extname } from "node:path";
+import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, parquetSchema } from "hyparquet";
+import { InputError } from "../common/errors.ts";
+import { CsvWriter, readCsv } from "./csv.ts";
+import { type ColumnSpec, type Row, TableWriter } from "./table.ts";
+
+export type ColumnKind = "number" | "text" | "list" | "other";
+
+export interface TableColumn {
+  name: string;
+  kind: ColumnKind;
+}
+
+export type TableFormat = "csv" | "parquet";
+
+export const GENRES_COLUMN = "genres";
+export const TRACK_ID_COLUMN = "track_id";
+
+/** Columns that identify a track or carry its labels, never features. */
+export function isIdOrLabel(name: string): boolean {
+  return name === GENRES_COLUMN || name === "id" || /_id$/.test(name);
+}
+
+export function tableFormat(path: string): TableFormat {
+  const ext = extname(path).toLowerCase();
+  if (ext === ".csv") return "csv";
+  if (ext === ".parquet" || ext === ".pq") return "parquet";
+  throw new InputError(`table ${path}: name a .csv or .parquet file`);
+}
+
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const INFINITY = /^[+-]?inf(inity)?$/i;
+
+interface CsvColumn {
+  numbers: Float64Array;
+  numeric: number;
+  textCells: number;
+  firstText: { row: number; value: string } | null;
+  firstInfinite: { row: number; value: string } | null;
+  raw: string[] | null;
+}
+
+export class FeatureTable {
+  private constructor(
+    readonly path: string,
+    readonly format: TableFormat,
+    readonly rows: number,
+    readonly columns: readonly TableColumn[],
+    private readonly numbers: Map<string, Float64Array>,
+    private readonly texts: Map<string, string[]>,
+    private readonly lists: Map<string, string[][]>,
+    private readonly problems: Map<string, string>,
+  ) {}
+
+  has(name: string): boolean {
+    return this.columns.some((c) => c.name === name);
+  }
+
+  kind(name: string): ColumnKind | undefined {
+    return this.columns.find((c) => c.name === name)?.kind;
+  }
+
+  /** The numeric columns that are not ids or labels, in table order. */
+  featureColumns(): string[] {
+    return this.columns
+      .filter((c) => c.kind === "number" && !isIdOrLabel(c.name))
+      .map((c) => c.name);
+  }
+
+  /** A numeric column; NaN marks a missing value (an empty cell, NaN or null). */
+  numeric(name: string): Float64Array {
+    const problem = this.problems.get(name);
+    if (problem !== undefined)
+      throw new InputError(`table ${this.path}: column "${name}": ${problem}`);
+    const values = this.numbers.get(name);
+    if (values === undefined) {
+      if (!this.has(name)) throw new InputError(`table ${this.path}: no column "${name}"`);
+      throw new InputError(`table ${this.path}: column "${name}" is not numeric`);
+    }
+    return values;
+  }
+
+  text(name: string): string[] {
+    const values = this.texts.get(name);
+    if (values !== undefined) return values;
+    const numbers = this.numbers.get(name);
+    if (numbers !== undefined)
+      return Array.from(numbers, (v) => (Number.isNaN(v) ? "" : String(v)));
+    if (!this.has(name)) throw new InputError(`table ${this.path}: no column "${name}"`);
+    throw new InputError(`table ${this.path}: column "${name}" is not text`);
+  }
+
+  /** Each row's genres, from a list column or `|`-separated (or JSON array) text. */
+  genres(name = GENRES_COLUMN): string[][] {
+    const list = this.lists.get(name);
+    if (list !== undefined) return list;
+    if (!this.has(name)) {
+      throw new InputError(`table ${this.path}: no "${name}" column with each track's genres`);
+    }
+    const cells = this.texts.get(name);
+    if (cells === undefined) {
+      throw new InputError(`table ${this.path}: column "${name}" must hold genre lists or text`);
+    }
+    const parsed = cells.map((cell, i) =>
+      parseGenres(cell, () => `table ${this.path}: row ${i + 1}, column "${name}"`),
+    );
+    this.lists.set(name, parsed);
+    return parsed;
+  }
+
+  /**
+   * Reads a local CSV or Parquet file. `columns` limits a Parquet read to those columns (a CSV
+   * is always read whole); `text` names the columns wanted as text (ids, genres) rather than
+   * numbers, when they are not lists.
+   */
+  static async read(
+    path: string,
+    options: { columns?: readonly string[]; text?: readonly string[] } = {},
+  ): Promise<FeatureTable> {
+    const format = tableFormat(path);
+    const table =
+      format === "csv"
+        ? await readCsvTable(path, options.text ?? [])
+        : await readParquetTable(path, options.columns);
+    if (table.rows === 0) throw new InputError(`table ${path}: the table has no rows`);
+    return table;
+  }
+
+  /** @internal */
+  static create(
+    path: string,
+    format: TableFormat,
+    rows: number,
+    columns: TableColumn[],
+    numbers: Map<string, Float64Array>,
+    texts: Map<string, string[]>,
+    lists: Map<string, string[][]>,
+    problems: Map<string, string>,
+  ): FeatureTable {
+    return new FeatureTable(path, format, rows, columns, numbers, texts, lists, problems);
+  }
+}
+
+/** Parses one genres cell: empty, `a|b|c`, or a JSON array of strings. */
+export function parseGenres(cell: string, where: () => string): string[] {
+  const text = cell.trim();
+  if (text === "") return [];
+  if (text.startsWith("[")) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new InputError(`${where()}: ${JSON.stringify(cell)} is not a JSON array of genres`);
+    }
+    if (!Array.isArray(parsed) || !parsed.every((g) => typeof g === "string" && g.trim() !== "")) {
+      throw new InputError(`${where()}: ${JSON.stringify(cell)} must be a list of genre names`);
+    }
+    return parsed.map((g: string) => g.trim());
+  }
+  const genres = text.split("|").map((g) => g.trim());
+  if (genres.some((g) => g === "")) {
+    throw new InputError(
+      `${where()}: ${JSON.stringify(cell)} has an empty genre (genres are separated by "|")`,
+    );
+  }
+  return genres;
+}
+
+async function readCsvTable(path: string, textColumns: readonly string[]): Promise<FeatureTable> {
+  let header: string[] | null = null;
+  let columns: CsvColumn[] = [];
+  let rows = 0;
+  let capacity = 1024;
+  const wantText = new Set(textColumns);
+  await readCsv(path, (fields, line) => {
+    if (header === null) {
+      header = fields.map((f) => f.trim());
+      const seen = new Set<string>();
+      for (const [i, name] of header.entries()) {
+        if (name === "")
+          throw new InputError(`table ${path}: column ${i + 1} has no name in the header`);
+        if (seen.has(name))
+          throw new InputError(`table ${path}: column "${name}" appears twice in the header`);
+        seen.add(name);
+      }
+      columns = header.map((name) => ({
+        numbers: new Float64Array(capacity),
+        numeric: 0,
+        textCells: 0,
+        firstText: null,
+        firstInfinite: null,
+        raw: wantText.has(name) ? [] : null,
+      }));
+      return;
+    }
+    if (fields.length !== header.length) {
+      throw new InputError(
+        `table ${path}: line ${line} has ${fields.length} fields but the header names ${header.length} columns${fields.length > header.length ? " (extra columns)" : ""}`,
+      );
+    }
+    if (rows === capacity) {
+      capacity *= 2;
+      for (const c of columns) {
+        const grown = new Float64Array(capacity);
+        grown.set(c.numbers);
+        c.numbers = grown;
+      }
+    }
+    const row = rows++;
+    for (let j = 0; j < fields.length; j++) {
+      const c = columns[j] as CsvColumn;
+      const cell = fields[j] as string;
+      c.raw?.push(cell);
+      const text = cell.trim();
+      if (text === "" || text.toLowerCase() === "nan") {
+        c.numbers[row] = Number.NaN;
+      } else if (NUMBER.test(text)) {
+        c.numbers[row] = Number(text);
+        c.numeric++;
+      } else if (INFINITY.test(text)) {
+        c.numbers[row] = text.startsWith("-") ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
+        c.numeric++;
+        c.firstInfinite ??= { row: row + 1, value: cell };
+      } else {
+        c.numbers[row] = Number.NaN;
+        c.textCells++;
+        c.firstText ??= { row: row + 1, value: cell };
+      }
+    }
+  });
+  if (header === null) throw new InputError(`table ${path}: the file is empty (no header)`);
+  const names = header as string[];
+  const tableColumns: TableColumn[] = [];
+  const numbers = new Map<string, Float64Array>();
+  const texts = new Map<string, string[]>();
+  const problems = new Map<string, string>();
+  names.forEach((name, j) => {
+    const c = columns[j] as CsvColumn;
+    if (c.raw !== null) texts.set(name, c.raw);
+    // A column is numeric when most of its non-empty cells are numbers; its other cells are
+    // then errors, reported when the column is used.
+    const numeric = c.numeric > c.textCells || (c.numeric === 0 && c.textCells === 0);
+    if (numeric && !wantText.has(name)) {
+      numbers.set(name, c.numbers.subarray(0, rows));
+      if (c.firstText !== null) {
+        problems.set(
+          name,
+          `row ${c.firstText.row}: ${JSON.stringify(c.firstText.value)} is not a number`,
+        );
+      } else if (c.firstInfinite !== null) {
+        problems.set(
+          name,
+          `row ${c.firstInfinite.row}: ${c.firstInfinite.value.trim()} is not a finite number (leave the cell empty for a missing value)`,
+        );
+      }
+    }
+    tableColumns.push({ name, kind: numeric && !wantText.has(name) ? "number" : "text" });
+  });
+  return FeatureTable.create(path, "csv", rows, tableColumns, numbers, texts, new Map(), problems);
+}
+
+interface SchemaNode {
+  element: {
+    name: string;
+    type?: string;
+    converted_type?: string;
+    logical_type?: { type: string };
+  };
+  children: SchemaNode[];
+}
+
+function parquetKind(node: SchemaNode): ColumnKind {
+  const e = node.element;
+  if (e.converted_type === "LIST" || e.logical_type?.type === "LIST") {
+    let leaf = node;
+    while (leaf.children.length === 1) leaf = leaf.children[0] as SchemaNode;
+    return leaf.children.length === 0 && leaf.element.type === "BYTE_ARRAY" ? "list" : "other";
+  }
+  if (node.children.length > 0) return "other";
+  switch (e.type) {
+    case "BOOLEAN":
+    case "INT32":
+    case "INT64":
+    case "FLOAT":
+    case "DOUBLE":
+      if (
+        ["DATE", "TIME_MILLIS", "TIME_MICROS", "TIMESTAMP_MILLIS", "TIMESTAMP_MICROS"].includes(
+          e.converted_type ?? "",
+        )
+      ) {
+        return "other";
+      }
+      if (e.logical_type !== undefined && !["INTEGER", "DECIMAL"].includes(e.logical_type.type))
+        return "other";
+      return "number";
+    case "BYTE_ARRAY":
+      return "text";
+    default:
+      return "other";
+  }
+}
+
+async function readParquetTable(path: string, only?: readonly string[]): Promise<FeatureTable> {
+  let file: Awaited<ReturnType<typeof asyncBufferFromFile>>;
+  try {
+    file = await asyncBufferFromFile(path);
+  } catch (error) {
+    throw new InputError(`table ${path}: cannot be read (${(error as Error).message})`);
+  }
+  let metadata: Awaited<ReturnType<typeof parquetMetadataAsync>>;
+  try {
+    metadata = await parquetMetadataAsync(file);
+  } catch (error) {
+    throw new InputError(`table ${path}: not a Parquet file (${(error as Error).message})`);
+  }
+  const rows = Number(metadata.num_rows);
+  const tree = parquetSchema(metadata) as unknown as SchemaNode;
+  const all: TableColumn[] = tree.children.map((c) => ({
+    name: c.element.name,
+    kind: parquetKind(c),
+  }));
+  const wanted = only === undefined ? all : all.filter((c) => only.includes(c.name));
+  const read = wanted.filter((c) => c.kind !== "other");
+  const numbers = new Map<string, Float64Array>();
+  const texts = new Map<string, string[]>();
+  const lists = new Map<string, string[][]>();
+  const problems = new Map<string, string>();
+  for (const c of read) {
+    if (c.kind === "number") numbers.set(c.name, new Float64Array(rows));
+    else if (c.kind === "text") texts.set(c.name, new Array<string>(rows).fill(""));
+    else lists.set(c.name, new Array<string[]>(rows));
+  }
+  const note = (name: string, problem: string): void => {
+    if (!problems.has(name)) problems.set(name, problem);
+  };
+  try {
+    await parquetRead({
+      file,
+      metadata,
+      columns: read.map((c) => c.name),
+      onChunk: ({ columnName, columnData, rowStart }) => {
+        const n = columnData.length;
+        const num = numbers.get(columnName);
+        if (num !== undefined) {
+          for (let i = 0; i < n; i++) {
+            const v = columnData[i] as unknown;
+            const at = rowStart + i;
+            let x: number;
+            if (v === null || v === undefined) x = Number.NaN;
+            else if (typeof v === "number") x = v;
+            else if (typeof v === "bigint") x = Number(v);
+            else if (typeof v === "boolean") x = v ? 1 : 0;
+            else {
+              note(columnName, `row ${at + 1}: ${JSON.stringify(String(v))} is not a number`);
+              x = Number.NaN;
+            }
+            if (x === Number.POSITIVE_INFINITY || x === Number.NEGATIVE_INFINITY) {
+              note(
+                columnName,
+                `row ${at + 1}: ${x} is not a finite number (store a missing value as null or NaN)`,
+              );
+            }
+            num[at] = x;
+          }
+          return;
+        }
+        const text = texts.get(columnName);
+        if (text !== undefined) {
+          for (let i = 0; i < n; i++) {
+            const v = columnData[i] as unknown;
+            text[rowStart + i] = v === null || v === undefined ? "" : String(v);
+          }
+          return;
+        }
+        const list = lists.get(columnName);
+        if (list !== undefined) {
+          for (let i = 0; i < n; i++) {
+            const v = columnData[i] as unknown;
+            const at = rowStart + i;
+            if (v === null || v === undefined) list[at] = [];
+            else if (Array.isArray(v) && v.every((g) => typeof g === "string")) {
+              list[at] = v.map((g: string) => g.trim());
+            } else {
+              throw new InputError(
+                `table ${path}: row ${at + 1}, column "${columnName}": ${JSON.stringify(v)} is not a list of genre names`,
+              );
+            }
+          }
+        }
+      },
+    });
+  } catch (error) {
+    if (error instanceof InputError) throw error;
+    throw new InputError(`table ${path}: cannot be read as Parquet (${(error as Error).message})`);
+  }
+  return FeatureTable.create(path, "parquet", rows, wanted, numbers, texts, lists, problems);
+}
+
+export type OutputColumn =
+  | { name: string; kind: "text"; values: readonly string[] }
+  | { name: string; kind: "number"; values: Float64Array }
+  | { name: string; kind: "list"; values: readonly (readonly string[])[] };
+
+/** Writes columns of equal length to a local .csv or .parquet file. */
+export async function writeTable(path: string, columns: readonly OutputColumn[]): Promise<void> {
+  const format = tableFormat(path);
+  const rows = columns[0]?.values.length ?? 0;
+  for (const c of columns) {
+    if (c.values.length !== rows)
+      throw new Error(`column ${c.name} has ${c.values.length} rows, not ${rows}`);
+  }
+  if (format === "parquet") {
+    const specs: ColumnSpec[] = columns.map((c) => ({
+      name: c.name,
+      type: c.kind === "text" ? "STRING" : c.kind === "number" ? "DOUBLE" : "STRING_LIST",
+    }));
+    const writer = new TableWriter(path, specs);
+    for (let i = 0; i < rows; i++) {
+      const row: Row = {};
+      for (const c of columns)
+        row[c.name] =
+          c.kind === "list" ? [...(c.values[i] as string[])] : (c.values[i] as string | number);
+      writer.add(row);
+    }
+    writer.close();
+    return;
+  }
+  const writer = new CsvWriter(path);
+  await writer.write(columns.map((c) => c.name));
+  for (let i = 0; i < rows; i++) {
+    await writer.write(
+      columns.map((c) => {
+        if (c.kind === "text") return c.values[i] as string;
+        if (c.kind === "list") return (c.values[i] as string[]).join("|");
+        const v = c.values[i] as number;
+        return Number.isNaN(v) ? "" : String(v);
+      }),
+    );
+  }
+  await writer.close();
+}
