@@ -50,8 +50,9 @@ def extract(path):
 
 def main():
     listing, processes = sys.argv[1], int(sys.argv[2])
+    repeat = int(sys.argv[3]) if len(sys.argv) > 3 else 1
     with open(listing) as f:
-        paths = [line.strip() for line in f if line.strip()]
+        paths = [line.strip() for line in f if line.strip()] * repeat
     started = time.perf_counter()
     if processes == 1:
         rows = [extract(p) for p in paths]
