@@ -16,9 +16,9 @@ import { readTable } from "../../src/features/table.ts";
 import { defaultVocabulary } from "../../src/features/vocabulary.ts";
 import { ingest } from "../../src/ingest/ingest.ts";
 import { generateSubset, generateTrack } from "../../src/msd/synth.ts";
-import type { Matrix } from "../../src/msd/track.ts";
 import { writeTrackFile } from "../../src/msd/writer.ts";
 import { LocalObjectStore } from "../../src/storage/local.ts";
+import { trackWithoutSegments } from "../helpers/tracks.ts";
 
 const sample = fileURLToPath(new URL("../../../shared/msd-sample/data", import.meta.url));
 const SYNTHETIC = 30;
@@ -47,19 +47,7 @@ describe("preprocess", () => {
     file.close();
     await store.putFile("raw/msd/X/X/X/TRXXXNOGROUPS00001.h5", partial);
 
-    const silent = generateTrack(99, 0);
-    const empty = new Float64Array(0);
-    const noRows: Matrix = { rows: 0, columns: 12, data: empty };
-    Object.assign(silent.analysis, {
-      segments_start: empty,
-      segments_confidence: empty,
-      segments_loudness_start: empty,
-      segments_loudness_max: empty,
-      segments_loudness_max_time: empty,
-      segments_timbre: noRows,
-      segments_pitches: noRows,
-    });
-    await writeTrackFile(join(dir, "silent.h5"), silent);
+    await writeTrackFile(join(dir, "silent.h5"), trackWithoutSegments(99, 0));
     await store.putFile("raw/msd/X/X/X/TRXXXNOSEGMENTS001.h5", join(dir, "silent.h5"));
 
     const garbled = generateTrack(99, 1);

@@ -21,6 +21,7 @@ import {
   type Track,
 } from "../../src/msd/track.ts";
 import { writeTrackFile } from "../../src/msd/writer.ts";
+import { NO_SEGMENT_ROWS, trackWithoutSegments } from "../helpers/tracks.ts";
 
 const SAMPLE_DIR = fileURLToPath(new URL("../../../shared/msd-sample", import.meta.url));
 const EXPECTED_FILE = join(SAMPLE_DIR, "expected.json");
@@ -374,23 +375,12 @@ describe("reading files written by this project", () => {
   });
 
   it("reads a track with zero segments", async () => {
-    const track = generateTrack(3, 1);
-    const empty = new Float64Array(0);
-    const noRows: Matrix = { rows: 0, columns: 12, data: empty };
-    Object.assign(track.analysis, {
-      segments_start: empty,
-      segments_confidence: empty,
-      segments_loudness_start: empty,
-      segments_loudness_max: empty,
-      segments_loudness_max_time: empty,
-      segments_timbre: noRows,
-      segments_pitches: noRows,
-    });
+    const track = trackWithoutSegments(3, 1);
     const file = join(dir, "no-segments.h5");
     await writeTrackFile(file, track);
     const read = await readTrack(file);
     assert.equal(read.analysis.segments_start.length, 0);
-    assert.deepEqual(read.analysis.segments_timbre, noRows);
+    assert.deepEqual(read.analysis.segments_timbre, NO_SEGMENT_ROWS);
     assert.deepEqual(read, track);
   });
 
