@@ -42,6 +42,22 @@ export const FEATURE_COLUMNS: readonly ColumnSpec[] = [
   { name: "genres", type: "STRING_LIST" },
 ];
 
+/** The MSD arrays extraction uses; a reader may skip the others. */
+export const FEATURE_ARRAYS: readonly string[] = [
+  "artist_terms",
+  "artist_terms_weight",
+  "segments_start",
+  "segments_confidence",
+  "segments_loudness_start",
+  "segments_loudness_max",
+  "segments_loudness_max_time",
+  "segments_timbre",
+  "segments_pitches",
+  "beats_start",
+  "bars_start",
+  "sections_start",
+];
+
 export type Extraction = { row: Row } | { reason: string };
 
 export interface ExtractOptions {

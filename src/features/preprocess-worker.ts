@@ -2,7 +2,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { TrackReadError } from "../msd/errors.ts";
 import { readTracks } from "../msd/reader.ts";
-import { extractFeatures } from "./extract.ts";
+import { extractFeatures, FEATURE_ARRAYS } from "./extract.ts";
 import type { FileResult, FileTask, WorkerSetup } from "./preprocess.ts";
 
 const setup = workerData as WorkerSetup;
@@ -15,7 +15,7 @@ parentPort?.on("message", async (task: FileTask) => {
 async function processFile(task: FileTask): Promise<FileResult> {
   const result: FileResult = { rows: [], rejects: [] };
   try {
-    for await (const track of readTracks(task.path)) {
+    for await (const track of readTracks(task.path, { arrays: FEATURE_ARRAYS })) {
       const extraction = extractFeatures(track, options);
       if ("row" in extraction) result.rows.push(extraction.row);
       else result.rejects.push({ track_id: track.analysis.track_id, reason: extraction.reason });

@@ -29,9 +29,17 @@ import {
   type Track,
 } from "./track.ts";
 
+export interface ReadOptions {
+  /**
+   * Read only these arrays (names as in TRACK_ARRAYS); the others are neither checked nor
+   * read and are left empty in the Track. Default: every array.
+   */
+  arrays?: readonly string[];
+}
+
 /** Reads the one track of a per-track MSD file. */
-export async function readTrack(file: string): Promise<Track> {
-  const trackFile = await openTrackFile(file);
+export async function readTrack(file: string, options: ReadOptions = {}): Promise<Track> {
+  const trackFile = await openTrackFile(file, options);
   try {
     if (trackFile.trackCount !== 1) {
       throw new TrackReadError(
@@ -47,8 +55,11 @@ export async function readTrack(file: string): Promise<Track> {
 }
 
 /** Yields every track of an MSD file (one for a per-track file, many for an aggregate file). */
-export async function* readTracks(file: string): AsyncGenerator<Track, void, undefined> {
-  const trackFile = await openTrackFile(file);
+export async function* readTracks(
+  file: string,
+  options: ReadOptions = {},
+): AsyncGenerator<Track, void, undefined> {
+  const trackFile = await openTrackFile(file, options);
   try {
     for (let row = 0; row < trackFile.trackCount; row++) {
       yield trackFile.readTrack(row);
@@ -79,8 +90,8 @@ export async function readTrackBytes(bytes: Uint8Array, name = "track.h5"): Prom
 }
 
 /** Opens an MSD file and checks its layout; read tracks synchronously, then close it. */
-export async function openTrackFile(file: string): Promise<TrackFile> {
-  return TrackFile.open(await loadHdf5(), file);
+export async function openTrackFile(file: string, options: ReadOptions = {}): Promise<TrackFile> {
+  return TrackFile.open(await loadHdf5(), file, options);
 }
 
 interface TableLayout {
@@ -90,11 +101,22 @@ interface TableLayout {
   readonly indexMembers: ReadonlyMap<string, CompoundMember>;
 }
 
-interface ArrayLayout {
-  readonly spec: ArraySpec;
-  readonly path: string;
-  readonly metadata: DatasetMetadata;
-  readonly length: number;
+type ArrayLayout =
+  | { readonly spec: ArraySpec; readonly path: string; readonly skipped: true }
+  | {
+      readonly spec: ArraySpec;
+      readonly path: string;
+      readonly skipped?: false;
+      readonly metadata: DatasetMetadata;
+      readonly length: number;
+    };
+
+function emptyArray(spec: ArraySpec): string[] | Int32Array | Float64Array | Matrix {
+  if (spec.kind === "string") return [];
+  if (spec.kind === "int32") return new Int32Array(0);
+  if (spec.columns !== undefined)
+    return { rows: 0, columns: spec.columns, data: new Float64Array(0) };
+  return new Float64Array(0);
 }
 
 const GROUPS: readonly Group[] = ["metadata", "analysis", "musicbrainz"];
@@ -107,10 +129,10 @@ export class TrackFile {
     private readonly arrays: readonly ArrayLayout[],
   ) {}
 
-  static open(h5: H5Module, file: string): TrackFile {
+  static open(h5: H5Module, file: string, options: ReadOptions = {}): TrackFile {
     const hdf5 = Hdf5File.open(h5, file);
     try {
-      return TrackFile.describe(hdf5);
+      return TrackFile.describe(hdf5, options.arrays);
     } catch (error) {
       hdf5.close();
       throw error;
@@ -148,6 +170,10 @@ export class TrackFile {
     }
     for (const array of this.arrays) {
       const record = values.get(array.spec.group) as Record<string, unknown>;
+      if (array.skipped) {
+        record[array.spec.name] = emptyArray(array.spec);
+        continue;
+      }
       const start = record[array.spec.index] as number;
       const end = nextRowIndexes.get(array.spec.index) ?? array.length;
       record[array.spec.name] = this.readArray(array, row, start, end);
@@ -192,7 +218,12 @@ export class TrackFile {
     return record;
   }
 
-  private readArray(array: ArrayLayout, row: number, start: number, end: number) {
+  private readArray(
+    array: Extract<ArrayLayout, { skipped?: false }>,
+    row: number,
+    start: number,
+    end: number,
+  ) {
     const { spec, path, metadata } = array;
     if (!(Number.isInteger(start) && start >= 0 && start <= end && end <= array.length)) {
       throw new TrackReadError(
@@ -222,7 +253,7 @@ export class TrackFile {
     return data;
   }
 
-  private static describe(hdf5: Hdf5File): TrackFile {
+  private static describe(hdf5: Hdf5File, only?: readonly string[]): TrackFile {
     const file = hdf5.path;
     const tables = new Map<Group, TableLayout>();
     const groupMembers = new Map<Group, Set<string>>();
@@ -285,6 +316,7 @@ export class TrackFile {
 
     const arrays = TRACK_ARRAYS.map((spec: ArraySpec): ArrayLayout => {
       const path = `/${spec.group}/${spec.name}`;
+      if (only && !only.includes(spec.name)) return { spec, path, skipped: true };
       const columns = spec.columns;
       const expected = describeArray(spec);
       const metadata = requireDataset(spec.group, spec.name, expected);

@@ -384,6 +384,22 @@ describe("reading files written by this project", () => {
     assert.deepEqual(read, track);
   });
 
+  it("reads only the arrays asked for, leaving the rest empty and unchecked", async () => {
+    const track = generateTrack(8, 3);
+    const file = join(dir, "partial-read.h5");
+    await writeWithH5wasmApi(file, track, { dropDataset: "/analysis/tatums_start" });
+    const read = await readTrack(file, {
+      arrays: ["segments_start", "segments_timbre", "artist_terms"],
+    });
+    assert.deepEqual(read.analysis.segments_start, track.analysis.segments_start);
+    assert.deepEqual(read.analysis.segments_timbre, track.analysis.segments_timbre);
+    assert.deepEqual(read.metadata.artist_terms, track.metadata.artist_terms);
+    assert.equal(read.metadata.similar_artists.length, 0);
+    assert.equal(read.analysis.tatums_start.length, 0);
+    assert.equal(read.analysis.segments_pitches.rows, 0);
+    assert.equal(read.analysis.tempo, track.analysis.tempo);
+  });
+
   it("reads files written with h5wasm's generic API (contiguous datasets)", async () => {
     const track = generateTrack(8, 2);
     const file = join(dir, "h5wasm-api.h5");
