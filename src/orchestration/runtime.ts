@@ -1,0 +1,444 @@
+// The orchestrator: starts flow runs (validated parameters, retries, timeout, heartbeats,
+// cancellation, log capture), turns task calls inside them into recorded task runs (cache
+// lookups, waitFor, concurrency limits) and hands each to the executor that runs it.
+import { randomUUID } from "node:crypto";
+import { setMaxListeners } from "node:events";
+import { format } from "node:util";
+import type { z } from "zod";
+import { errorMessage, InputError } from "../common/errors.ts";
+import { type Logger, silentLogger } from "../common/logger.ts";
+import type { ObjectStore } from "../storage/object-store.ts";
+import {
+  type AnyFlow,
+  type AnyTask,
+  currentScope,
+  type Flow,
+  type FlowContext,
+  type FlowRunScope,
+  type SubmitOptions,
+  type Task,
+  type TaskFuture,
+} from "./api.ts";
+import { ConcurrencyLimiter } from "./limiter.ts";
+import { cacheKeyOf, retryDelayMs } from "./policy.ts";
+import { cachedResultKey, flowResultKey, ResultStore } from "./results.ts";
+import { HOST, type LogLine, RunStore } from "./run-store.ts";
+import { CancelledError, type RunState } from "./states.ts";
+import {
+  executeTaskRun,
+  sleep,
+  type TaskRunDeps,
+  type TaskRunRequest,
+  withDeadline,
+} from "./task-run.ts";
+
+/** Runs task runs: in this process, or on queue workers. */
+export interface TaskExecutor {
+  readonly kind: string;
+  execute(definition: AnyTask, request: TaskRunRequest, signal: AbortSignal): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+export class InProcessExecutor implements TaskExecutor {
+  readonly kind = "in-process";
+  constructor(private readonly deps: TaskRunDeps) {}
+  execute(definition: AnyTask, request: TaskRunRequest, signal: AbortSignal): Promise<unknown> {
+    return executeTaskRun(this.deps, definition, request, signal);
+  }
+  async close(): Promise<void> {}
+}
+
+export interface OrchestratorOptions {
+  /** The tracking database: sqlite:///… or postgres://… */
+  databaseUri: string;
+  store: ObjectStore;
+  log?: Logger;
+  /** Default: in-process. */
+  executor?: (deps: TaskRunDeps) => TaskExecutor | Promise<TaskExecutor>;
+  heartbeatMs?: number;
+  /** A run without a heartbeat for this long is marked crashed. */
+  crashAfterMs?: number;
+  /** Concurrency limits by tag. */
+  tagLimits?: Record<string, number>;
+}
+
+export interface StartOptions {
+  idempotencyKey?: string | undefined;
+  deploymentName?: string | undefined;
+  parentFlowRunId?: string | undefined;
+}
+
+export interface FlowRunOutcome<R> {
+  flowRunId: string;
+  state: RunState;
+  result?: R;
+  error?: string;
+  /** False when an idempotency key matched an earlier run, which is returned instead. */
+  created: boolean;
+}
+
+const LOG_FLUSH_MS = 200;
+
+export class Orchestrator {
+  readonly runs: RunStore;
+  readonly results: ResultStore;
+  readonly limiter = new ConcurrencyLimiter();
+  readonly heartbeatMs: number;
+  readonly crashAfterMs: number;
+  private executor!: TaskExecutor;
+  private readonly log: Logger;
+  private pendingLogs: LogLine[] = [];
+  private logTimer: NodeJS.Timeout | undefined;
+  private readonly active = new Set<Promise<unknown>>();
+
+  private constructor(runs: RunStore, options: OrchestratorOptions) {
+    this.runs = runs;
+    this.results = new ResultStore(options.store);
+    this.log = options.log ?? silentLogger;
+    this.heartbeatMs = options.heartbeatMs ?? 2_000;
+    this.crashAfterMs = options.crashAfterMs ?? Math.max(this.heartbeatMs * 5, 10_000);
+    for (const [tag, limit] of Object.entries(options.tagLimits ?? {}))
+      this.limiter.setLimit(`tag:${tag}`, limit);
+  }
+
+  static async open(options: OrchestratorOptions): Promise<Orchestrator> {
+    const runs = await RunStore.open(options.databaseUri);
+    const orchestrator = new Orchestrator(runs, options);
+    const deps = orchestrator.taskRunDeps(`${HOST}:${process.pid}`);
+    orchestrator.executor = options.executor
+      ? await options.executor(deps)
+      : new InProcessExecutor(deps);
+    await runs.markCrashed(orchestrator.crashAfterMs);
+    captureConsole();
+    return orchestrator;
+  }
+
+  get executorKind(): string {
+    return this.executor.kind;
+  }
+
+  taskRunDeps(worker: string): TaskRunDeps {
+    return {
+      runs: this.runs,
+      results: this.results,
+      worker,
+      log: (taskRunId, flowRunId, message, level) =>
+        this.record({ flowRunId, taskRunId, at: Date.now(), level, message }),
+    };
+  }
+
+  /** Runs a flow to its end and gives its final state and result. */
+  async run<P extends z.ZodType, R>(
+    definition: Flow<P, R>,
+    parameters: z.input<P>,
+    options: StartOptions = {},
+  ): Promise<FlowRunOutcome<R>> {
+    const started = await this.start(definition, parameters, options);
+    return started.outcome;
+  }
+
+  /** Records a flow run and starts it; `outcome` settles when it ends. */
+  async start<P extends z.ZodType, R>(
+    definition: Flow<P, R>,
+    parameters: z.input<P>,
+    options: StartOptions = {},
+  ): Promise<{ flowRunId: string; created: boolean; outcome: Promise<FlowRunOutcome<R>> }> {
+    const parsed = definition.options.parameters.safeParse(parameters);
+    if (!parsed.success)
+      throw new InputError(
+        `flow ${definition.name}: bad parameters: ${parsed.error.issues
+          .map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`)
+          .join("; ")}`,
+      );
+    const { row, created } = await this.runs.createFlowRun({
+      id: randomUUID(),
+      flowName: definition.name,
+      parameters: parsed.data,
+      state: "pending",
+      parentFlowRunId: options.parentFlowRunId,
+      deploymentName: options.deploymentName,
+      idempotencyKey: options.idempotencyKey,
+    });
+    if (!created)
+      return {
+        flowRunId: row.id,
+        created: false,
+        outcome: Promise.resolve({
+          flowRunId: row.id,
+          state: row.state as RunState,
+          created: false,
+          ...(row.error_message ? { error: row.error_message } : {}),
+        }),
+      };
+    const outcome = this.execute(definition, row.id, parsed.data as z.output<P>);
+    this.active.add(outcome);
+    void outcome.finally(() => this.active.delete(outcome));
+    return { flowRunId: row.id, created: true, outcome };
+  }
+
+  private async execute<P extends z.ZodType, R>(
+    definition: Flow<P, R>,
+    flowRunId: string,
+    parameters: z.output<P>,
+  ): Promise<FlowRunOutcome<R>> {
+    const { options } = definition;
+    const retries = options.retries ?? 0;
+    const controller = new AbortController();
+    setMaxListeners(0, controller.signal);
+    const beat = setInterval(() => {
+      this.runs.heartbeat(flowRunId).then(
+        ({ cancelRequested }) => {
+          if (cancelRequested && !controller.signal.aborted)
+            controller.abort(new CancelledError("cancel requested"));
+        },
+        (error) => this.log.warn({ flowRunId, err: errorMessage(error) }, "heartbeat failed"),
+      );
+    }, this.heartbeatMs);
+    beat.unref();
+    const scope = new RunScope(this, flowRunId, controller.signal, options.captureLogs !== false);
+    try {
+      for (let attempt = 1; ; attempt++) {
+        await this.runs.startFlowRun(flowRunId, attempt);
+        const context: FlowContext = {
+          flowRunId,
+          attempt,
+          signal: controller.signal,
+          log: (message, level = "info") => scope.log(message, level),
+        };
+        try {
+          const result = await currentScope.run({ scope }, () =>
+            withDeadline(
+              () => definition.fn(parameters, context),
+              options.timeoutMs,
+              controller,
+              `flow ${definition.name}`,
+            ),
+          );
+          await scope.settled();
+          let resultKey: string | undefined;
+          if (options.persistResult) {
+            resultKey = flowResultKey(flowRunId);
+            await this.results.write(resultKey, result);
+          }
+          await this.runs.setFlowState(flowRunId, { state: "completed", resultKey });
+          return { flowRunId, state: "completed", result, created: true };
+        } catch (error) {
+          await scope.settled();
+          if (controller.signal.aborted && controller.signal.reason instanceof CancelledError) {
+            await this.runs.setFlowState(flowRunId, {
+              state: "cancelled",
+              message: errorMessage(controller.signal.reason),
+            });
+            return { flowRunId, state: "cancelled", error: errorMessage(error), created: true };
+          }
+          if (attempt > retries || controller.signal.aborted) {
+            await this.runs.setFlowState(flowRunId, { state: "failed", error });
+            return { flowRunId, state: "failed", error: errorMessage(error), created: true };
+          }
+          const delay = retryDelayMs(options.retryDelayMs, attempt);
+          scope.log(
+            `attempt ${attempt} failed: ${errorMessage(error)}; retrying in ${delay} ms`,
+            "warn",
+          );
+          await this.runs.setFlowState(flowRunId, {
+            state: "retrying",
+            error,
+            message: `attempt ${attempt} failed`,
+          });
+          await sleep(delay, controller.signal).catch(() => {});
+        }
+      }
+    } finally {
+      clearInterval(beat);
+      await this.flushLogs();
+    }
+  }
+
+  /** Runs a task call of a flow run: cache lookup, limits, then the executor. */
+  async runTask(
+    definition: AnyTask,
+    flowRunId: string,
+    taskIndex: number,
+    input: unknown,
+    signal: AbortSignal,
+    waitFor: readonly TaskFuture<unknown>[],
+  ): Promise<{ taskRunId: string; value: unknown }> {
+    const { options } = definition;
+    const taskRunId = randomUUID();
+    let cacheKey: string | undefined;
+    if (options.cache) {
+      const keyOf = typeof options.cache === "object" ? options.cache.key : undefined;
+      const material = keyOf ? keyOf(input) : input;
+      if (material !== undefined)
+        cacheKey = cacheKeyOf(definition.name, options.version ?? "1", material);
+    }
+    await this.runs.createTaskRun({
+      id: taskRunId,
+      flowRunId,
+      taskName: definition.name,
+      taskIndex,
+      inputs: input,
+      cacheKey,
+    });
+    if (waitFor.length > 0) {
+      const states = await Promise.all(waitFor.map((f) => f.wait()));
+      if (states.some((s) => s !== "completed" && s !== "cached")) {
+        const error = new Error(
+          `an upstream task run ended ${states.filter((s) => s !== "completed" && s !== "cached").join(", ")}`,
+        );
+        await this.runs.setTaskState(taskRunId, { state: "failed", error });
+        throw error;
+      }
+    }
+    if (options.input) input = options.input.parse(input);
+    const limitKeys = [`task:${definition.name}`, ...(options.tags ?? []).map((t) => `tag:${t}`)];
+    if (options.concurrencyLimit !== undefined)
+      this.limiter.setLimit(`task:${definition.name}`, options.concurrencyLimit);
+    const release = await this.limiter.acquire(limitKeys);
+    try {
+      const refresh = typeof options.cache === "object" && options.cache.refresh === true;
+      if (cacheKey && !refresh) {
+        const resultKey = cachedResultKey(cacheKey);
+        const cached = await this.results.read(resultKey);
+        if (cached) {
+          await this.runs.setTaskState(taskRunId, { state: "cached", resultKey });
+          return { taskRunId, value: cached.value };
+        }
+      }
+      const request = { taskRunId, flowRunId, taskName: definition.name, input, cacheKey };
+      const scope = currentScope.getStore()?.scope;
+      const value = scope
+        ? await currentScope.run({ scope, taskRunId }, () =>
+            this.executor.execute(definition, request, signal),
+          )
+        : await this.executor.execute(definition, request, signal);
+      return { taskRunId, value };
+    } finally {
+      release();
+    }
+  }
+
+  record(line: LogLine): void {
+    this.pendingLogs.push(line);
+    if (!this.logTimer) {
+      this.logTimer = setTimeout(() => void this.flushLogs(), LOG_FLUSH_MS);
+      this.logTimer.unref();
+    }
+  }
+
+  async flushLogs(): Promise<void> {
+    clearTimeout(this.logTimer);
+    this.logTimer = undefined;
+    while (this.pendingLogs.length > 0) {
+      const batch = this.pendingLogs.splice(0, 500);
+      try {
+        await this.runs.appendLogs(batch);
+      } catch (error) {
+        this.log.warn({ err: errorMessage(error) }, "could not record run log lines");
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.active]);
+    await this.flushLogs();
+    await this.executor.close();
+    await this.runs.close();
+  }
+}
+
+/** One flow run's scope: numbers its task calls and keeps track of those still running. */
+class RunScope implements FlowRunScope {
+  private readonly indexes = new Map<string, number>();
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly orchestrator: Orchestrator,
+    readonly flowRunId: string,
+    private readonly signal: AbortSignal,
+    readonly captureConsole: boolean,
+  ) {}
+
+  runTask<I, O>(definition: Task<I, O>, input: I, options: SubmitOptions = {}): TaskFuture<O> {
+    const index = this.indexes.get(definition.name) ?? 0;
+    this.indexes.set(definition.name, index + 1);
+    const running = (async () => {
+      if (this.signal.aborted) throw new CancelledError("the flow run was cancelled");
+      const { taskRunId, value } = await this.orchestrator.runTask(
+        definition as AnyTask,
+        this.flowRunId,
+        index,
+        input,
+        this.signal,
+        options.waitFor ?? [],
+      );
+      return { taskRunId, value: value as O };
+    })();
+    const settledState: Promise<RunState> = running.then(
+      () => "completed",
+      (error) => (error instanceof CancelledError ? "cancelled" : "failed"),
+    );
+    this.inFlight.add(settledState);
+    void settledState.finally(() => this.inFlight.delete(settledState));
+    running.catch(() => {});
+    return {
+      result: async () => (await running).value,
+      wait: () => settledState,
+    };
+  }
+
+  async runSubflow<P extends z.ZodType, R>(
+    definition: Flow<P, R>,
+    parameters: z.input<P>,
+  ): Promise<R> {
+    const started = await this.orchestrator.start(definition, parameters, {
+      parentFlowRunId: this.flowRunId,
+    });
+    const outcome = await currentScope.exit(() => started.outcome);
+    if (outcome.state !== "completed")
+      throw new Error(
+        `subflow ${definition.name} (${outcome.flowRunId}) ended ${outcome.state}: ${outcome.error ?? ""}`,
+      );
+    return outcome.result as R;
+  }
+
+  log(message: string, level: string, taskRunId?: string): void {
+    this.orchestrator.record({
+      flowRunId: this.flowRunId,
+      taskRunId,
+      at: Date.now(),
+      level,
+      message,
+    });
+  }
+
+  /** Waits for every task run this flow run started, so none outlives it unrecorded. */
+  async settled(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+}
+
+let consoleCaptured = false;
+
+/** Routes console output made inside a flow run that captures logs to that run's log lines. */
+export function captureConsole(): void {
+  if (consoleCaptured) return;
+  consoleCaptured = true;
+  for (const [method, level] of [
+    ["log", "info"],
+    ["info", "info"],
+    ["warn", "warn"],
+    ["error", "error"],
+    ["debug", "debug"],
+  ] as const) {
+    const original = console[method].bind(console);
+    console[method] = (...args: unknown[]) => {
+      const current = currentScope.getStore();
+      if (current?.scope.captureConsole)
+        current.scope.log(format(...args), level, current.taskRunId);
+      original(...args);
+    };
+  }
+}
+
+export type { AnyFlow };
