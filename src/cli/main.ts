@@ -6,6 +6,7 @@ import { isKnownError } from "../common/errors.ts";
 import { registerConfigCommands } from "./commands/config.ts";
 import { registerDemoCommand } from "./commands/demo.ts";
 import { registerExperimentsCommands } from "./commands/experiments.ts";
+import { registerFlowsCommands } from "./commands/flows.ts";
 import { registerIngestCommand } from "./commands/ingest.ts";
 import { registerModelsCommands } from "./commands/models.ts";
 import { registerPreprocessCommand } from "./commands/preprocess.ts";
@@ -58,6 +59,7 @@ export function buildProgram(): Command {
   registerRunsCommands(program);
   registerModelsCommands(program);
   registerTrackingCommands(program);
+  registerFlowsCommands(program);
   return program;
 }
 

@@ -122,6 +122,30 @@ export const configSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
+  orchestration: z
+    .strictObject({
+      heartbeatSeconds: z
+        .number()
+        .positive()
+        .max(3600)
+        .default(2)
+        .describe(
+          "How often a running flow run records a heartbeat and checks for a cancel request.",
+        ),
+      crashAfterSeconds: z
+        .number()
+        .positive()
+        .default(30)
+        .describe(
+          "A flow run without a heartbeat for this long is marked crashed (at once when its process is gone from this host).",
+        ),
+      schedulerIntervalSeconds: z
+        .number()
+        .positive()
+        .default(5)
+        .describe("How often `scheduler` looks for due deployments."),
+    })
+    .prefault({}),
   log: z
     .strictObject({
       level: z.enum(logLevels).default("info").describe("Lowest level written to the terminal."),

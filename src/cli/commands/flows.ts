@@ -1,0 +1,401 @@
+// The orchestration commands: `flows list|run`, flow runs under `flows runs list|show|logs|cancel`
+// (`runs …` is the tracking store's runs), `deploy`, `deployments list|pause|resume` and
+// `scheduler`. The flows offered are the ones the modules imported here define.
+import { readFile } from "node:fs/promises";
+import type { Command } from "commander";
+import YAML from "yaml";
+import { InputError } from "../../common/errors.ts";
+import type { RunStateRow, TaskRunRow } from "../../orchestration/run-store.ts";
+import type { Orchestrator } from "../../orchestration/runtime.ts";
+import type { DeploymentSpec } from "../../orchestration/scheduler.ts";
+import { type CommandContext, createContext } from "../context.ts";
+import { positiveInteger } from "../options.ts";
+import { printJson, printLine, printTable } from "../output.ts";
+
+async function withOrchestrator<T>(
+  command: Command,
+  work: (orchestrator: Orchestrator, context: CommandContext) => Promise<T>,
+): Promise<T> {
+  const context = createContext(command);
+  const uri = context.config.tracking.uri as string;
+  if (/^https?:/i.test(uri))
+    throw new InputError(
+      `flow runs are recorded in the tracking database; tracking.uri ${uri} is a server (use sqlite:///… or postgres://…)`,
+    );
+  await import("../../orchestration/selfcheck.ts");
+  const { Orchestrator } = await import("../../orchestration/runtime.ts");
+  const store = context.openStore();
+  const settings = context.config.orchestration;
+  const orchestrator = await Orchestrator.open({
+    databaseUri: uri,
+    store,
+    log: context.log,
+    heartbeatMs: settings.heartbeatSeconds * 1000,
+    crashAfterMs: settings.crashAfterSeconds * 1000,
+  });
+  try {
+    return await work(orchestrator, context);
+  } finally {
+    await orchestrator.close();
+    await store.close();
+  }
+}
+
+function parseParams(pairs: string[] | undefined): Record<string, unknown> {
+  const parameters: Record<string, unknown> = {};
+  for (const pair of pairs ?? []) {
+    const at = pair.indexOf("=");
+    if (at < 1) throw new InputError(`--param ${pair}: expected key=value`);
+    const raw = pair.slice(at + 1);
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {}
+    parameters[pair.slice(0, at)] = value;
+  }
+  return parameters;
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+function time(ms: number | null): string {
+  return ms === null ? "—" : new Date(ms).toISOString().replace("T", " ").replace("Z", "");
+}
+
+function duration(start: number | null, end: number | null): string {
+  if (start === null) return "—";
+  const ms = (end ?? Date.now()) - start;
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+export function registerFlowsCommands(program: Command): void {
+  const flows = program.command("flows").description("flows, and their runs");
+
+  flows
+    .command("list")
+    .description("the flows this installation can run, with their parameters")
+    .option("--json", "print JSON")
+    .action(async (flags: { json?: boolean }) => {
+      await import("../../orchestration/selfcheck.ts");
+      const { registeredFlows } = await import("../../orchestration/api.ts");
+      const rows = registeredFlows().map((f) => ({
+        name: f.name,
+        description: f.options.description ?? "",
+        parameters: Object.keys(
+          (f.options.parameters as unknown as { shape?: object }).shape ?? {},
+        ),
+      }));
+      if (flags.json) return printJson({ flows: rows });
+      printTable(
+        ["FLOW", "PARAMETERS", "DESCRIPTION"],
+        rows.map((r) => [r.name, r.parameters.join(", "), r.description]),
+      );
+    });
+
+  flows
+    .command("run")
+    .description("start a flow run; with --wait, wait for its end and exit 1 unless it completed")
+    .argument("<name>", "flow name (see flows list)")
+    .option("--param <key=value>", "a parameter (repeatable; values are JSON or text)", collect)
+    .option("--wait", "wait for the run to end and print its result")
+    .option("--idempotency-key <key>", "start nothing when a run with this key exists")
+    .action(
+      (
+        name: string,
+        flags: { param?: string[]; wait?: boolean; idempotencyKey?: string },
+        command: Command,
+      ) =>
+        withOrchestrator(command, async (orchestrator) => {
+          const { findFlow } = await import("../../orchestration/api.ts");
+          const definition = findFlow(name);
+          if (!definition)
+            throw new InputError(`no flow named ${JSON.stringify(name)} (see flows list)`);
+          const started = await orchestrator.start(definition, parseParams(flags.param), {
+            idempotencyKey: flags.idempotencyKey,
+          });
+          printLine(
+            `flow run ${started.flowRunId}${started.created ? "" : " (exists for this idempotency key)"}`,
+          );
+          if (!flags.wait && started.created) {
+            printLine(
+              "running in this process until it ends (Ctrl-C leaves it to be marked crashed)",
+            );
+          }
+          const outcome = await started.outcome;
+          printLine(`state: ${outcome.state}`);
+          if (outcome.result !== undefined) printLine(`result: ${JSON.stringify(outcome.result)}`);
+          if (outcome.error) printLine(`error: ${outcome.error}`);
+          if (flags.wait && outcome.state !== "completed")
+            throw new (await import("../../common/errors.ts")).OperationError(
+              `flow run ${outcome.flowRunId} ended ${outcome.state}`,
+            );
+        }),
+    );
+
+  const runs = flows.command("runs").description("flow runs recorded in the tracking database");
+
+  runs
+    .command("list")
+    .description("flow runs, newest first")
+    .option("--flow <name>", "only this flow")
+    .option("--state <state>", "only runs in this state")
+    .option("--max <n>", "most runs to print", positiveInteger, 50)
+    .option("--json", "print JSON")
+    .action(
+      (flags: { flow?: string; state?: string; max: number; json?: boolean }, command: Command) =>
+        withOrchestrator(command, async (orchestrator) => {
+          const rows = await orchestrator.runs.listFlowRuns({
+            flowName: flags.flow,
+            state: flags.state,
+            limit: flags.max,
+          });
+          if (flags.json) return printJson({ flow_runs: rows });
+          printTable(
+            ["FLOW RUN", "FLOW", "STATE", "CREATED", "DURATION", "DEPLOYMENT"],
+            rows.map((r) => [
+              r.id,
+              r.flow_name,
+              r.state,
+              time(r.created_at),
+              duration(r.started_at, r.ended_at),
+              r.deployment_name ?? "",
+            ]),
+          );
+        }),
+    );
+
+  runs
+    .command("show")
+    .description(
+      "one flow run: parameters, state history, and its task runs and subflows as a tree",
+    )
+    .argument("<id>", "flow run id (or a unique prefix)")
+    .option("--json", "print JSON")
+    .action((id: string, flags: { json?: boolean }, command: Command) =>
+      withOrchestrator(command, async (orchestrator) => {
+        const run = await orchestrator.runs.getFlowRun(
+          (await orchestrator.runs.findFlowRun(id))?.id ?? id,
+        );
+        const history = await orchestrator.runs.stateHistory(run.id);
+        const taskRuns = await orchestrator.runs.listTaskRuns(run.id);
+        const subflows = (await orchestrator.runs.listFlowRuns({ limit: 1000 })).filter(
+          (r) => r.parent_flow_run_id === run.id,
+        );
+        if (flags.json) return printJson({ flow_run: run, history, task_runs: taskRuns, subflows });
+        printLine(`flow run ${run.id} (${run.flow_name})`);
+        printLine(`state       ${run.state}${run.state_message ? ` — ${run.state_message}` : ""}`);
+        printLine(`parameters  ${run.parameters}`);
+        printLine(`created     ${time(run.created_at)}`);
+        printLine(`duration    ${duration(run.started_at, run.ended_at)}`);
+        if (run.deployment_name) printLine(`deployment  ${run.deployment_name}`);
+        if (run.error_message) printLine(`error       ${run.error_message}`);
+        if (run.result_key) printLine(`result      ${run.result_key}`);
+        printLine();
+        printLine("states:");
+        printHistory(history);
+        printLine();
+        printLine(`${run.flow_name} [${run.state}] ${duration(run.started_at, run.ended_at)}`);
+        const entries = [
+          ...taskRuns.map((t) => ({ at: t.created_at, line: taskLine(t) })),
+          ...subflows.map((f) => ({
+            at: f.created_at,
+            line: `subflow ${f.flow_name} ${f.id} [${f.state}] ${duration(f.started_at, f.ended_at)}`,
+          })),
+        ].sort((a, b) => a.at - b.at);
+        for (const [i, entry] of entries.entries())
+          printLine(`${i === entries.length - 1 ? "└─" : "├─"} ${entry.line}`);
+      }),
+    );
+
+  runs
+    .command("logs")
+    .description("the log lines of a flow run and its task runs; --follow until it ends")
+    .argument("<id>", "flow run id (or a unique prefix)")
+    .option("--follow", "keep printing new lines until the run ends")
+    .action((id: string, flags: { follow?: boolean }, command: Command) =>
+      withOrchestrator(command, async (orchestrator) => {
+        const run = await orchestrator.runs.getFlowRun(
+          (await orchestrator.runs.findFlowRun(id))?.id ?? id,
+        );
+        let after = 0;
+        for (;;) {
+          const lines = await orchestrator.runs.logs(run.id, after);
+          for (const line of lines) {
+            printLine(
+              `${time(line.at)} ${line.level.toUpperCase().padEnd(5)} ${line.task_run_id ? `[${line.task_run_id.slice(0, 8)}] ` : ""}${line.message}`,
+            );
+            after = line.id;
+          }
+          if (lines.length > 0) continue;
+          if (!flags.follow) break;
+          const { isFinal } = await import("../../orchestration/states.ts");
+          await orchestrator.runs.markCrashed(orchestrator.crashAfterMs);
+          if (isFinal((await orchestrator.runs.getFlowRun(run.id)).state)) {
+            const rest = await orchestrator.runs.logs(run.id, after);
+            if (rest.length === 0) break;
+            continue;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+      }),
+    );
+
+  runs
+    .command("cancel")
+    .description("cancel a flow run: at once if not started, at its next heartbeat if running")
+    .argument("<id>", "flow run id (or a unique prefix)")
+    .action((id: string, _flags: object, command: Command) =>
+      withOrchestrator(command, async (orchestrator) => {
+        const run = await orchestrator.runs.getFlowRun(
+          (await orchestrator.runs.findFlowRun(id))?.id ?? id,
+        );
+        const was = await orchestrator.runs.requestCancel(run.id);
+        const { isFinal } = await import("../../orchestration/states.ts");
+        if (isFinal(was)) printLine(`flow run ${run.id} already ended ${was}`);
+        else if (was === "scheduled" || was === "pending")
+          printLine(`flow run ${run.id} cancelled`);
+        else printLine(`flow run ${run.id}: cancel requested; it stops at its next heartbeat`);
+      }),
+    );
+
+  program
+    .command("deploy")
+    .description("register deployments from a file (JSON or YAML list) or one from the options")
+    .option(
+      "--file <file>",
+      "deployments file: a list of {name, flow, parameters, cron | intervalSeconds, timezone, allowOverlap}",
+    )
+    .option("--name <name>", "deployment name")
+    .option("--flow <flow>", "flow name")
+    .option("--cron <expression>", 'cron schedule, e.g. "0 6 * * *"')
+    .option("--interval <seconds>", "interval schedule in seconds", Number)
+    .option("--timezone <zone>", "time zone of the cron schedule", "UTC")
+    .option("--param <key=value>", "a default parameter (repeatable)", collect)
+    .option("--allow-overlap", "start a run even while the previous one is running")
+    .action(
+      (
+        flags: {
+          file?: string;
+          name?: string;
+          flow?: string;
+          cron?: string;
+          interval?: number;
+          timezone: string;
+          param?: string[];
+          allowOverlap?: boolean;
+        },
+        command: Command,
+      ) =>
+        withOrchestrator(command, async (orchestrator) => {
+          const { deploy } = await import("../../orchestration/scheduler.ts");
+          let specs: DeploymentSpec[];
+          if (flags.file) {
+            const parsed = YAML.parse(await readFile(flags.file, "utf8")) as unknown;
+            const list = Array.isArray(parsed)
+              ? parsed
+              : (parsed as { deployments?: unknown })?.deployments;
+            if (!Array.isArray(list))
+              throw new InputError(`${flags.file}: expected a list of deployments`);
+            specs = list as DeploymentSpec[];
+          } else {
+            if (!flags.name || !flags.flow)
+              throw new InputError(
+                "deploy: give --file, or --name and --flow with --cron or --interval",
+              );
+            specs = [
+              {
+                name: flags.name,
+                flow: flags.flow,
+                parameters: parseParams(flags.param),
+                cron: flags.cron,
+                intervalSeconds: flags.interval,
+                timezone: flags.timezone,
+                allowOverlap: flags.allowOverlap === true,
+              },
+            ];
+          }
+          for (const spec of specs) {
+            await deploy(orchestrator, spec);
+            printLine(`deployed ${spec.name}`);
+          }
+        }),
+    );
+
+  const deployments = program.command("deployments").description("registered deployments");
+  deployments
+    .command("list")
+    .description("deployments with their flow, schedule, state and last scheduled tick")
+    .option("--json", "print JSON")
+    .action((flags: { json?: boolean }, command: Command) =>
+      withOrchestrator(command, async (orchestrator) => {
+        const rows = await orchestrator.runs.listDeployments();
+        if (flags.json) return printJson({ deployments: rows });
+        printTable(
+          ["DEPLOYMENT", "FLOW", "SCHEDULE", "STATE", "LAST TICK", "PARAMETERS"],
+          rows.map((d) => [
+            d.name,
+            d.flow_name,
+            d.cron ? `cron "${d.cron}" ${d.timezone}` : `every ${(d.interval_ms ?? 0) / 1000} s`,
+            d.paused ? "paused" : "active",
+            time(d.last_scheduled_at),
+            d.parameters,
+          ]),
+        );
+      }),
+    );
+  for (const [action, paused] of [
+    ["pause", true],
+    ["resume", false],
+  ] as const) {
+    deployments
+      .command(action)
+      .description(paused ? "stop scheduling a deployment" : "schedule a paused deployment again")
+      .argument("<name>", "deployment name")
+      .action((name: string, _flags: object, command: Command) =>
+        withOrchestrator(command, async (orchestrator) => {
+          await orchestrator.runs.setDeploymentPaused(name, paused);
+          printLine(`${name} ${paused ? "paused" : "resumed"}`);
+        }),
+      );
+  }
+
+  program
+    .command("scheduler")
+    .description("start due deployment runs until interrupted (missed ticks make one run)")
+    .option("--once", "check once, wait for the runs started, and exit")
+    .action((flags: { once?: boolean }, command: Command) =>
+      withOrchestrator(command, async (orchestrator, context) => {
+        const { schedulerTick } = await import("../../orchestration/scheduler.ts");
+        let stopping = false;
+        const stop = () => {
+          stopping = true;
+        };
+        process.once("SIGINT", stop);
+        process.once("SIGTERM", stop);
+        const intervalMs = context.config.orchestration.schedulerIntervalSeconds * 1000;
+        do {
+          for (const started of await schedulerTick(orchestrator, context.log))
+            printLine(
+              `${started.deployment} ${new Date(started.tick).toISOString()}: ${started.flowRunId ? `flow run ${started.flowRunId}` : `skipped (${started.skipped})`}`,
+            );
+          if (flags.once) break;
+          const until = Date.now() + intervalMs;
+          while (!stopping && Date.now() < until)
+            await new Promise((resolve) => setTimeout(resolve, Math.min(250, intervalMs)));
+        } while (!stopping);
+      }),
+    );
+}
+
+function printHistory(history: RunStateRow[]): void {
+  for (const entry of history)
+    printLine(`  ${time(entry.at)}  ${entry.state}${entry.message ? ` — ${entry.message}` : ""}`);
+}
+
+function taskLine(run: TaskRunRow): string {
+  const attempts = run.attempt > 1 ? ` (${run.attempt} attempts)` : "";
+  const error = run.error_message && run.state !== "completed" ? ` — ${run.error_message}` : "";
+  return `${run.task_name}-${run.task_index} [${run.state}] ${duration(run.started_at, run.ended_at)}${attempts}${error}`;
+}
