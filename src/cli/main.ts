@@ -8,6 +8,7 @@ import { registerDemoCommand } from "./commands/demo.ts";
 import { registerExperimentsCommands } from "./commands/experiments.ts";
 import { registerFlowsCommands } from "./commands/flows.ts";
 import { registerIngestCommand } from "./commands/ingest.ts";
+import { registerModelCommands } from "./commands/model.ts";
 import { registerModelsCommands } from "./commands/models.ts";
 import { registerPreprocessCommand } from "./commands/preprocess.ts";
 import { registerRunsCommands } from "./commands/runs.ts";
@@ -53,6 +54,7 @@ export function buildProgram(): Command {
   registerIngestCommand(program);
   registerPreprocessCommand(program);
   registerSynthCommand(program);
+  registerModelCommands(program);
   registerConfigCommands(program);
   registerStorageCommands(program);
   registerExperimentsCommands(program);

@@ -7,3 +7,25 @@ export function positiveInteger(value: string): number {
     throw new InvalidArgumentError("expected a whole number of at least 1.");
   return parsed;
 }
+
+export function nonNegativeInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0)
+    throw new InvalidArgumentError("expected a whole number of at least 0.");
+  return parsed;
+}
+
+export function positiveNumber(value: string): number {
+  const parsed = Number(value);
+  if (value.trim() === "" || !Number.isFinite(parsed) || parsed <= 0)
+    throw new InvalidArgumentError("expected a number above 0.");
+  return parsed;
+}
+
+/** `a,b,c` as a list of non-empty names. */
+export function commaList(value: string): string[] {
+  const names = value.split(",").map((v) => v.trim());
+  if (names.some((n) => n === ""))
+    throw new InvalidArgumentError("expected names separated by commas.");
+  return names;
+}

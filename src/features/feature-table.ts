@@ -112,6 +112,31 @@ export class FeatureTable {
     return parsed;
   }
 
+  /** The rows `rows` of this table, named `path` in messages. */
+  select(rows: Uint32Array, path: string): FeatureTable {
+    const pick = <T>(values: readonly T[]): T[] => Array.from(rows, (i) => values[i] as T);
+    const numbers = new Map<string, Float64Array>();
+    for (const [name, v] of this.numbers)
+      numbers.set(
+        name,
+        Float64Array.from(rows, (i) => v[i] as number),
+      );
+    const texts = new Map<string, string[]>();
+    for (const [name, v] of this.texts) texts.set(name, pick(v));
+    const lists = new Map<string, string[][]>();
+    for (const [name, v] of this.lists) lists.set(name, pick(v));
+    return new FeatureTable(
+      path,
+      this.format,
+      rows.length,
+      this.columns,
+      numbers,
+      texts,
+      lists,
+      this.problems,
+    );
+  }
+
   /**
    * Reads a local CSV or Parquet file. `columns` limits a Parquet read to those columns (a CSV
    * is always read whole); `text` names the columns wanted as text (ids, genres) rather than

@@ -319,7 +319,7 @@ export function decodeModel(bytes: Uint8Array): GenreModel {
       bad(`array ${e.name} lies outside the file`);
     }
     // Copied out, so that the arrays are aligned and do not pin the file's buffer.
-    const copy = payload.slice(e.offset, e.offset + bytesNeeded);
+    const copy = new Uint8Array(payload.subarray(e.offset, e.offset + bytesNeeded));
     table.set(e.name, new C(copy.buffer, 0, e.length));
   }
   const get = <T extends TypedArray>(name: string, C: new (...args: never[]) => T): T => {

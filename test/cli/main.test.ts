@@ -210,7 +210,7 @@ describe("command line", () => {
     const demo = ["demo", "--tracks", "12"];
     const readable = await runCli(demo, { cwd: dir });
     assert.equal(readable.code, 0, readable.stderr);
-    assert.match(readable.stderr, /INFO.*1\/3 generating a synthetic MSD subset/);
+    assert.match(readable.stderr, /INFO.*1\/4 generating a synthetic MSD subset/);
     const json = await runCli([...demo, "--log-format", "json", "--log-file", "run.log"], {
       cwd: dir,
     });
@@ -239,6 +239,15 @@ describe("command line", () => {
       stdout,
       new RegExp(`feature table\\s+file://${store}/datasets/features\\.parquet`),
     );
+    assert.match(
+      stdout,
+      /4\. model\s+forest of 100 trees on 68 features and \d+ genres: fitted on \d+ tracks/,
+    );
+    const modelFile = join(dir, ".genre-classifier", "models", "demo", "model.gcm");
+    assert.match(stdout, new RegExp(`model file\\s+${modelFile}`));
+    for (const name of ["model", "most-frequent-5", "seed model \\(balanced forest, 0\\.5\\)"]) {
+      assert.match(stdout, new RegExp(`\\n\\s+${name}\\s+[01]\\.\\d{3}\\s+[01]\\.\\d{3}`));
+    }
     const table = await readTable(join(store, "datasets", "features.parquet"));
     assert.equal(table.rows.length, 40);
     const again = await runCli(["demo", "--tracks", "40"], { cwd: dir });

@@ -80,6 +80,9 @@ describe("genre model file", () => {
     assert.deepEqual(p2.data, p1.data);
     assert.deepEqual(again.decide(p2).data, model.decide(p1).data);
     assert.deepEqual(encodeModel(again), bytes);
+    // As node reads files: a Buffer, possibly a view into a larger pooled buffer.
+    const pooled = Buffer.concat([Buffer.from("padding"), Buffer.from(bytes)]).subarray(7);
+    assert.deepEqual(decodeModel(pooled).predictProba(input).data, p1.data);
   });
 
   it("keeps leaves sparse and quantized, smaller than dense float32", () => {

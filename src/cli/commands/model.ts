@@ -1,0 +1,267 @@
+// `model fit|predict|evaluate`: genre models on any feature table (CSV or Parquet), outside the
+// pipeline.
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { InvalidArgumentError } from "commander";
+import { FeatureTable, GENRES_COLUMN, TRACK_ID_COLUMN } from "../../features/feature-table.ts";
+import { DECISION_METRICS, type DecisionMetric } from "../../ml/decision.ts";
+import type { ForestOptions, MaxFeatures } from "../../ml/forest.ts";
+import { DEFAULT_TOP_K } from "../../ml/labels.ts";
+import type { ModelKind } from "../../ml/model.ts";
+import {
+  DEFAULT_BASELINE_K,
+  DEFAULT_FOREST,
+  DEFAULT_PREPROCESSING,
+  fitModel,
+} from "../../training/fit.ts";
+import {
+  evaluateTable,
+  loadModel,
+  predictTable,
+  saveModel,
+  writePredictions,
+} from "../../training/use.ts";
+import { createContext } from "../context.ts";
+import { commaList, nonNegativeInteger, positiveInteger, positiveNumber } from "../options.ts";
+import { printJson, printLine } from "../output.ts";
+
+function choice<T extends string>(allowed: readonly T[]): (value: string) => T {
+  return (value) => {
+    if (!allowed.includes(value as T)) {
+      throw new InvalidArgumentError(`expected one of ${allowed.join(", ")}.`);
+    }
+    return value as T;
+  };
+}
+
+function maxFeatures(value: string): MaxFeatures {
+  if (value === "sqrt" || value === "log2" || value === "all") return value;
+  const n = Number(value);
+  if (Number.isFinite(n) && (Number.isInteger(n) ? n >= 1 : n > 0 && n < 1)) return n;
+  throw new InvalidArgumentError("expected sqrt, log2, all, a count or a fraction in (0, 1).");
+}
+
+function maxSamples(value: string): number {
+  const n = Number(value);
+  if (Number.isFinite(n) && n > 0 && (n <= 1 || Number.isInteger(n))) return n;
+  throw new InvalidArgumentError("expected a fraction in (0, 1] or a whole number of rows.");
+}
+
+interface FitFlags {
+  train: string;
+  valid: string;
+  out: string;
+  features?: string[];
+  kind: ModelKind;
+  topK: number;
+  trees: number;
+  maxDepth?: number;
+  minSamplesLeaf: number;
+  maxFeatures: MaxFeatures;
+  maxSamples?: number;
+  classWeight: "none" | "balanced";
+  imputer: "knn" | "median";
+  knnNeighbors: number;
+  knnReference: number;
+  tempoMin: number;
+  tempoMax: number;
+  metric: DecisionMetric;
+  baselineK: number;
+  compareSeed?: boolean;
+  ignoreUnseenGenres?: boolean;
+  seed: number;
+  workers?: number;
+}
+
+/** Reads a table with its ids and genres as text when they are not lists. */
+function readTable(path: string): Promise<FeatureTable> {
+  return FeatureTable.read(path, { text: [TRACK_ID_COLUMN, GENRES_COLUMN] });
+}
+
+export function registerModelCommands(program: Command): void {
+  const model = program
+    .command("model")
+    .description("fit, apply and evaluate a genre model on any feature table (CSV or Parquet)");
+
+  model
+    .command("fit")
+    .description(
+      "fit a model on a training table, tune its thresholds on a validation table, print the validation metrics beside the baselines as JSON, and save it",
+    )
+    .requiredOption("--train <table>", "training table (.csv or .parquet) with a genres column")
+    .requiredOption("--valid <table>", "validation table, for the thresholds and the metrics")
+    .requiredOption("--out <dir>", "folder to write model.gcm to")
+    .option(
+      "--features <a,b,…>",
+      "feature columns (default: every numeric column except ids and genres)",
+      commaList,
+    )
+    .option(
+      "--kind <kind>",
+      "forest, or most-frequent (the constant baseline)",
+      choice(["forest", "most-frequent"] as const),
+      "forest",
+    )
+    .option(
+      "--top-k <n>",
+      "genres kept: the most frequent in training",
+      positiveInteger,
+      DEFAULT_TOP_K,
+    )
+    .option("--trees <n>", "trees in the forest", positiveInteger, DEFAULT_FOREST.nTrees)
+    .option("--max-depth <n>", "deepest level of a tree (default: unlimited)", nonNegativeInteger)
+    .option(
+      "--min-samples-leaf <n>",
+      "fewest training rows in a leaf",
+      positiveInteger,
+      DEFAULT_FOREST.minSamplesLeaf,
+    )
+    .option(
+      "--max-features <m>",
+      "features per split: sqrt, log2, all, a count or a fraction",
+      maxFeatures,
+      DEFAULT_FOREST.maxFeatures,
+    )
+    .option(
+      "--max-samples <m>",
+      "rows per tree's bootstrap sample: a fraction or a count (default: all)",
+      maxSamples,
+    )
+    .option(
+      "--class-weight <w>",
+      "none, or balanced per genre",
+      choice(["none", "balanced"] as const),
+      "none",
+    )
+    .option(
+      "--imputer <i>",
+      "fills missing values: knn or median",
+      choice(["knn", "median"] as const),
+      DEFAULT_PREPROCESSING.imputer,
+    )
+    .option(
+      "--knn-neighbors <n>",
+      "neighbours averaged by the knn imputer",
+      positiveInteger,
+      DEFAULT_PREPROCESSING.neighbors,
+    )
+    .option(
+      "--knn-reference <n>",
+      "most training rows the knn imputer searches",
+      positiveInteger,
+      DEFAULT_PREPROCESSING.maxReference,
+    )
+    .option(
+      "--tempo-min <bpm>",
+      "tempo folding: slower tempos are doubled",
+      positiveNumber,
+      DEFAULT_PREPROCESSING.tempoMin,
+    )
+    .option(
+      "--tempo-max <bpm>",
+      "tempo folding: faster tempos are halved",
+      positiveNumber,
+      DEFAULT_PREPROCESSING.tempoMax,
+    )
+    .option(
+      "--metric <m>",
+      `what the thresholds maximize: ${DECISION_METRICS.join(", ")}`,
+      choice(DECISION_METRICS),
+      "jaccard",
+    )
+    .option(
+      "--baseline-k <n>",
+      "genres the most-frequent baseline predicts",
+      positiveInteger,
+      DEFAULT_BASELINE_K,
+    )
+    .option("--compare-seed", "also fit the seed's model (balanced forest, 0.5) and report it")
+    .option(
+      "--ignore-unseen-genres",
+      "drop validation genres the training table never had, instead of failing",
+    )
+    .option("--seed <n>", "random seed", nonNegativeInteger, 0)
+    .option("--workers <n>", "training threads (default: one per CPU core)", nonNegativeInteger)
+    .action(async (flags: FitFlags, command: Command) => {
+      const context = createContext(command);
+      const forest: ForestOptions = {
+        nTrees: flags.trees,
+        minSamplesLeaf: flags.minSamplesLeaf,
+        maxFeatures: flags.maxFeatures,
+        classWeight: flags.classWeight,
+        seed: flags.seed,
+      };
+      if (flags.maxDepth !== undefined) forest.maxDepth = flags.maxDepth;
+      if (flags.maxSamples !== undefined) forest.maxSamples = flags.maxSamples;
+      if (flags.workers !== undefined) forest.workers = flags.workers;
+      const [train, valid] = [await readTable(flags.train), await readTable(flags.valid)];
+      const { model: fitted, summary } = await fitModel({
+        train,
+        valid,
+        features: flags.features,
+        kind: flags.kind,
+        topK: flags.topK,
+        forest,
+        preprocessing: {
+          imputer: flags.imputer,
+          neighbors: flags.knnNeighbors,
+          maxReference: flags.knnReference,
+          tempoMin: flags.tempoMin,
+          tempoMax: flags.tempoMax,
+        },
+        metric: flags.metric,
+        baselineK: flags.baselineK,
+        seedBaseline: flags.compareSeed === true,
+        unseenGenres: flags.ignoreUnseenGenres ? "ignore" : "error",
+        log: context.log,
+      });
+      const path = await saveModel(resolve(flags.out), fitted);
+      printJson({ modelFile: path, ...summary });
+    });
+
+  model
+    .command("predict")
+    .description(
+      "predict the genres of every track of a table: track_id, genres and one p(<genre>) column per genre, as CSV or Parquet by the output's extension",
+    )
+    .requiredOption("--model <dir>", "folder holding model.gcm (or the file)")
+    .requiredOption("--input <table>", "table with track_id and the model's feature columns")
+    .requiredOption("--output <table>", "predictions file (.csv or .parquet)")
+    .action(async (flags: { model: string; input: string; output: string }, command: Command) => {
+      createContext(command);
+      const { model: fitted } = await loadModel(resolve(flags.model));
+      const predictions = predictTable(fitted, await readTable(flags.input));
+      await writePredictions(resolve(flags.output), fitted, predictions);
+      printLine(
+        `predicted the genres of ${predictions.trackIds.length} tracks (${fitted.labels.length} genres) → ${resolve(flags.output)}`,
+      );
+    });
+
+  model
+    .command("evaluate")
+    .description(
+      "score a model on a table with genres; prints the metrics beside the most-frequent baseline as JSON",
+    )
+    .requiredOption("--model <dir>", "folder holding model.gcm (or the file)")
+    .requiredOption("--input <table>", "table with the model's feature columns and genres")
+    .option(
+      "--baseline-k <n>",
+      "genres the most-frequent baseline predicts (default: the model's)",
+      positiveInteger,
+    )
+    .option("--ignore-unseen-genres", "drop genres the model never saw, instead of failing")
+    .action(
+      async (
+        flags: { model: string; input: string; baselineK?: number; ignoreUnseenGenres?: boolean },
+        command: Command,
+      ) => {
+        createContext(command);
+        const { model: fitted, path } = await loadModel(resolve(flags.model));
+        const evaluation = evaluateTable(fitted, await readTable(flags.input), {
+          unseenGenres: flags.ignoreUnseenGenres ? "ignore" : "error",
+          baselineK: flags.baselineK,
+        });
+        printJson({ modelFile: path, ...evaluation });
+      },
+    );
+}

@@ -1,0 +1,132 @@
+// `genre-classifier model fit|predict|evaluate` as a user runs them: JSON summaries, prediction
+// files in CSV and Parquet, and exit code 2 with a line naming the file and column for bad input.
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { FeatureTable } from "../../../src/features/feature-table.ts";
+import { runCli } from "../../helpers/cli.ts";
+import { writeGenreTable } from "../../training/tables.ts";
+
+const quick = ["--trees", "10", "--workers", "0"];
+
+describe("model command", () => {
+  let cwd: string;
+  before(async () => {
+    cwd = await mkdtemp(join(tmpdir(), "gc-cli-model-"));
+    await writeGenreTable(join(cwd, "train.csv"), 500, 1);
+    await writeGenreTable(join(cwd, "valid.parquet"), 150, 2);
+  });
+  after(() => rm(cwd, { recursive: true, force: true }));
+
+  it("fits, predicts and evaluates on CSV and Parquet tables", async () => {
+    const fit = await runCli(
+      [
+        "model",
+        "fit",
+        "--train",
+        "train.csv",
+        "--valid",
+        "valid.parquet",
+        "--out",
+        "m",
+        "--compare-seed",
+        ...quick,
+      ],
+      { cwd },
+    );
+    assert.equal(fit.code, 0, fit.stderr);
+    const summary = JSON.parse(fit.stdout);
+    assert.equal(summary.modelFile, join(cwd, "m", "model.gcm"));
+    assert.ok(existsSync(summary.modelFile));
+    assert.equal(summary.features.length, 8);
+    const v = summary.validation;
+    assert.ok(v.model.jaccardSamples > v["most-frequent-5"].jaccardSamples);
+    assert.ok(v.model.f1Micro > v["seed model (balanced forest, 0.5)"].f1Micro);
+
+    const [csv, parquet, evaluated] = await Promise.all([
+      runCli(
+        ["model", "predict", "--model", "m", "--input", "valid.parquet", "--output", "p.csv"],
+        { cwd },
+      ),
+      runCli(
+        [
+          "model",
+          "predict",
+          "--model",
+          "m/model.gcm",
+          "--input",
+          "train.csv",
+          "--output",
+          "p.parquet",
+        ],
+        { cwd },
+      ),
+      runCli(["model", "evaluate", "--model", "m", "--input", "valid.parquet"], { cwd }),
+    ]);
+    assert.equal(csv.code, 0, csv.stderr);
+    assert.match(csv.stdout, /predicted the genres of 150 tracks \(6 genres\)/);
+    const lines = (await readFile(join(cwd, "p.csv"), "utf8")).trim().split("\n");
+    assert.equal(lines.length, 151);
+    assert.match(lines[0] as string, /^track_id,genres,p\(rock\),p\(pop\),/);
+    assert.match(lines[1] as string, /^V2-0,[a-z|]*,[01]/);
+    assert.equal(parquet.code, 0, parquet.stderr);
+    const table = await FeatureTable.read(join(cwd, "p.parquet"));
+    assert.equal(table.rows, 500);
+    assert.equal(table.genres().length, 500);
+    assert.ok(table.numeric("p(rock)").every((p) => p >= 0 && p <= 1));
+    assert.equal(evaluated.code, 0, evaluated.stderr);
+    const evaluation = JSON.parse(evaluated.stdout);
+    assert.equal(evaluation.model.jaccardSamples, v.model.jaccardSamples);
+    assert.ok(evaluation.baselines["most-frequent-5"]);
+    assert.equal(evaluation.perGenre.length, 6);
+  });
+
+  it("exits 2 with one line naming the file and column for bad input", async () => {
+    // Every kind of bad input is tested in process (test/features, test/training); these
+    // check the exit code and the single line for each command.
+    const header = "track_id,duration,key,loudness,mode,tempo,year,brightness,energy,genres";
+    await writeFile(
+      join(cwd, "inf.csv"),
+      `${header}\nT,200,1,-7,1,120,1999,0.5,0.5,rock\nT2,200,1,-7,1,inf,1999,0.5,0.5,rock\n`,
+    );
+    await writeFile(join(cwd, "narrow.csv"), "track_id,tempo,genres\nT1,120,rock\n");
+    const model = join(cwd, "m", "model.gcm");
+    const bytes = await readFile(model);
+    const other = bytes.toString("latin1").replace('"version":1,', '"version":2,');
+    await writeFile(join(cwd, "v2.gcm"), Buffer.from(other, "latin1"));
+    const cases: [string[], RegExp][] = [
+      [
+        [
+          "model",
+          "fit",
+          "--train",
+          "inf.csv",
+          "--valid",
+          "valid.parquet",
+          "--out",
+          "bad",
+          ...quick,
+        ],
+        /inf\.csv: column "tempo": row 2: inf is not a finite number/,
+      ],
+      [
+        ["model", "predict", "--model", "m", "--input", "narrow.csv", "--output", "x.csv"],
+        /narrow\.csv: missing feature columns "duration", "key", "loudness", "mode", "year", "brightness", "energy"/,
+      ],
+      [
+        ["model", "evaluate", "--model", "v2.gcm", "--input", "valid.parquet"],
+        /v2\.gcm: model file format version 2 is not supported: this genre-classifier reads version 1/,
+      ],
+    ];
+    const results = await Promise.all(cases.map(([args]) => runCli(args, { cwd })));
+    results.forEach((r, i) => {
+      const pattern = (cases[i] as [string[], RegExp])[1];
+      assert.equal(r.code, 2, `${pattern}: exit ${r.code}, ${r.stderr}`);
+      assert.match(r.stderr, pattern);
+      assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    });
+  });
+});

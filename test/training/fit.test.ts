@@ -1,0 +1,153 @@
+// Fitting, predicting and evaluating genre models on feature tables, in process.
+import assert from "node:assert/strict";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { FeatureTable } from "../../src/features/feature-table.ts";
+import { MODEL_FORMAT_VERSION } from "../../src/ml/model.ts";
+import { fitModel } from "../../src/training/fit.ts";
+import { SEED_FEATURES } from "../../src/training/tables.ts";
+import {
+  evaluateTable,
+  loadModel,
+  predictTable,
+  saveModel,
+  writePredictions,
+} from "../../src/training/use.ts";
+import { writeGenreTable } from "./tables.ts";
+
+let dir: string;
+let train: FeatureTable;
+let valid: FeatureTable;
+const quick = { nTrees: 12, workers: 0, seed: 1 };
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), "gc-training-"));
+  await writeGenreTable(join(dir, "train.csv"), 600, 1);
+  await writeGenreTable(join(dir, "valid.parquet"), 200, 2);
+  train = await FeatureTable.read(join(dir, "train.csv"), { text: ["track_id", "genres"] });
+  valid = await FeatureTable.read(join(dir, "valid.parquet"), { text: ["track_id", "genres"] });
+});
+after(() => rm(dir, { recursive: true, force: true }));
+
+describe("fit", () => {
+  it("beats the most-frequent baseline and the seed's model on validation", async () => {
+    const { model, summary } = await fitModel({
+      train,
+      valid,
+      forest: quick,
+      baselineK: 2,
+      seedBaseline: true,
+    });
+    assert.deepEqual(summary.features, [...SEED_FEATURES, "brightness", "energy"]);
+    assert.deepEqual([...model.labels].sort(), ["blues", "folk", "jazz", "metal", "pop", "rock"]);
+    const counts = model.binarizer.state.counts;
+    assert.ok(counts.every((c, k) => k === 0 || c <= (counts[k - 1] as number)));
+    assert.equal(summary.train.used + summary.train.droppedWithoutTopGenre, 600);
+    const v = summary.validation;
+    const tuned = v.model;
+    const baseline = v["most-frequent-2"];
+    const seed = v["seed model (balanced forest, 0.5)"];
+    assert.ok(tuned && baseline && seed && v["model at threshold 0.5"]);
+    assert.ok(tuned.jaccardSamples > baseline.jaccardSamples + 0.1, JSON.stringify(v));
+    assert.ok(tuned.jaccardSamples > seed.jaccardSamples, JSON.stringify(v));
+    assert.ok(tuned.f1Micro > baseline.f1Micro && tuned.f1Micro > seed.f1Micro, JSON.stringify(v));
+    assert.equal(Object.keys(summary.decision.thresholds).length, 6);
+  });
+
+  it("works on the seed's six features alone, and as the most-frequent kind", async () => {
+    const six = await fitModel({ train, valid, features: [...SEED_FEATURES], forest: quick });
+    assert.deepEqual(six.model.features, SEED_FEATURES);
+    const constant = await fitModel({ train, valid, kind: "most-frequent", baselineK: 2 });
+    assert.equal(constant.model.parts.forest, null);
+    assert.deepEqual(
+      constant.summary.validation.model,
+      constant.summary.validation["most-frequent-2"],
+    );
+  });
+
+  it("refuses unknown features, missing validation columns and unseen validation genres", async () => {
+    await assert.rejects(
+      fitModel({ train, valid, features: ["tempo", "bpm"] }),
+      /no column "bpm" \(asked for as a feature\)/,
+    );
+    await assert.rejects(fitModel({ train, valid, features: ["genres"] }), /holds the labels/);
+    const path = join(dir, "narrow.csv");
+    await writeFile(path, "track_id,tempo,genres\nT1,120,rock|zydeco\nT2,99,pop\n");
+    const narrow = await FeatureTable.read(path, { text: ["track_id", "genres"] });
+    await assert.rejects(
+      fitModel({ train, valid: narrow }),
+      /narrow\.csv: missing feature columns "duration", "key"/,
+    );
+    await assert.rejects(
+      fitModel({ train, valid: narrow, features: ["tempo"], forest: quick }),
+      /narrow\.csv: row 1 has genre "zydeco", which the training table .* never had; pass --ignore-unseen-genres/,
+    );
+    const ignored = await fitModel({
+      train,
+      valid: narrow,
+      features: ["tempo"],
+      forest: quick,
+      unseenGenres: "ignore",
+    });
+    assert.equal(ignored.summary.valid.used, 2);
+  });
+});
+
+describe("predict and evaluate", () => {
+  it("predicts the same genres after saving and loading, and evaluates beside the baseline", async () => {
+    const { model } = await fitModel({ train, valid, forest: quick });
+    const saved = await saveModel(join(dir, "model"), model);
+    const { model: loaded, path } = await loadModel(join(dir, "model"));
+    assert.equal(path, saved);
+    const before = predictTable(model, valid);
+    const afterLoad = predictTable(loaded, valid);
+    assert.deepEqual(afterLoad, before);
+    assert.equal(before.trackIds[0], "V2-0");
+    const out = join(dir, "predictions.csv");
+    await writePredictions(out, loaded, afterLoad);
+    const text = await readFile(out, "utf8");
+    const header = ["track_id", "genres", ...loaded.labels.map((g) => `p(${g})`)].join(",");
+    assert.equal(text.split("\n")[0], header);
+    assert.equal(text.trim().split("\n").length, 201);
+    const evaluation = evaluateTable(loaded, valid, { baselineK: 1 });
+    assert.equal(evaluation.evaluated + evaluation.droppedWithoutTopGenre, 200);
+    assert.ok(
+      evaluation.model.jaccardSamples >
+        (evaluation.baselines["most-frequent-1"]?.jaccardSamples ?? 1),
+    );
+    assert.deepEqual(
+      evaluation.perGenre.map((g) => g.genre),
+      loaded.labels,
+    );
+    assert.ok(
+      evaluation.perGenre.every((g) => g.rocAuc === null || (g.rocAuc > 0.5 && g.rocAuc <= 1)),
+    );
+  });
+
+  it("names a missing feature column, a missing file and another format version", async () => {
+    const { model } = await fitModel({ train, valid, forest: quick });
+    const path = join(dir, "few.csv");
+    await writeFile(path, "track_id,tempo,year,genres\nT1,120,1999,rock\n");
+    const few = await FeatureTable.read(path, { text: ["track_id", "genres"] });
+    assert.throws(
+      () => predictTable(model, few),
+      /few\.csv: missing feature columns "duration", "key", "loudness", "mode", "brightness", "energy"/,
+    );
+    await assert.rejects(
+      loadModel(join(dir, "nowhere")),
+      /model .*nowhere: no such file or folder/,
+    );
+    const file = await saveModel(join(dir, "old"), model);
+    const bytes = await readFile(file);
+    const text = bytes
+      .toString("latin1")
+      .replace(`"version":${MODEL_FORMAT_VERSION},`, `"version":${MODEL_FORMAT_VERSION + 1},`);
+    await writeFile(file, Buffer.from(text, "latin1"));
+    await assert.rejects(
+      loadModel(file),
+      /old\/model\.gcm: model file format version 2 is not supported/,
+    );
+  });
+});
