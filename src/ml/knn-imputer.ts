@@ -15,20 +15,40 @@
 // result is then sklearn's imputer fitted on that sample, and a row's neighbours are the
 // nearest among the sample rather than among all training rows. The cost of a transform is
 // (rows with a missing value) × maxReference × features.
+import { availableParallelism } from "node:os";
 import { InputError } from "../common/errors.ts";
+import { WorkerPool } from "../common/worker-pool.ts";
 import type { FeatureMatrix, FittedStep, StepState } from "./preprocessing.ts";
 import { Rng } from "./random.ts";
 
 export interface KnnImputerOptions {
   /** Neighbours averaged per missing value (default 5). */
   neighbors?: number;
-  /** Most training rows kept as donors (default 20,000). */
+  /** Most training rows kept as donors (default 10,000). */
   maxReference?: number;
   /** Seed of the reference sample (default 0). */
   seed?: number;
 }
 
-export const DEFAULT_MAX_REFERENCE = 20_000;
+export const DEFAULT_MAX_REFERENCE = 10_000;
+
+/** What a knn-worker thread starts from. */
+export interface KnnWorkerSetup {
+  nFeatures: number;
+  neighbors: number;
+  reference: Float64Array;
+  trainingRows: number;
+}
+
+/** Rows `from … to` of the row-major matrix in `buffer`. */
+export interface KnnTask {
+  buffer: SharedArrayBuffer;
+  from: number;
+  to: number;
+}
+
+/** Below this many distance terms (receivers × reference rows × features) one thread is faster. */
+const PARALLEL_WORK = 3e8;
 
 export class KnnImputer implements FittedStep {
   readonly kind = "knn";
@@ -124,6 +144,63 @@ export class KnnImputer implements FittedStep {
       throw new InputError(`knn: expected ${this.nFeatures} columns, got ${x.cols}`);
     }
     this.imputeRows(x, 0, x.rows);
+  }
+
+  /**
+   * As transformInPlace, on up to `workers` threads (default: one per core) when there are at
+   * least `minWork` distance terms (receivers × reference rows × features); `x.data` is copied
+   * into shared memory and back unless it is there already.
+   */
+  async transformInPlaceParallel(
+    x: FeatureMatrix,
+    workers = availableParallelism(),
+    minWork = PARALLEL_WORK,
+  ): Promise<void> {
+    if (x.cols !== this.nFeatures) {
+      throw new InputError(`knn: expected ${this.nFeatures} columns, got ${x.cols}`);
+    }
+    let receivers = 0;
+    const { data, rows, cols } = x;
+    for (let i = 0; i < rows; i++) {
+      for (let c = i * cols, end = c + cols; c < end; c++) {
+        if (Number.isNaN(data[c])) {
+          receivers++;
+          break;
+        }
+      }
+    }
+    if (workers <= 1 || receivers * this.nReference * cols < minWork) {
+      this.imputeRows(x, 0, rows);
+      return;
+    }
+    const isShared =
+      data.buffer instanceof SharedArrayBuffer &&
+      data.byteOffset === 0 &&
+      data.byteLength === data.buffer.byteLength;
+    const shared = isShared
+      ? new Float64Array(data.buffer as SharedArrayBuffer, data.byteOffset, data.length)
+      : new Float64Array(new SharedArrayBuffer(data.byteLength));
+    if (!isShared) shared.set(data);
+    const buffer = shared.buffer as SharedArrayBuffer;
+    const setup: KnnWorkerSetup = {
+      nFeatures: cols,
+      neighbors: this.neighbors,
+      reference: this.reference,
+      trainingRows: this.trainingRows,
+    };
+    const pool = new WorkerPool<KnnTask, number>(import.meta.url, "knn-worker", workers, setup);
+    try {
+      const chunk = Math.max(256, Math.ceil(rows / (workers * 16)));
+      const tasks: Promise<number>[] = [];
+      for (let from = 0; from < rows; from += chunk) {
+        const to = Math.min(rows, from + chunk);
+        tasks.push(pool.run({ buffer, from, to }));
+      }
+      await Promise.all(tasks);
+    } finally {
+      await pool.close();
+    }
+    if (!isShared) data.set(shared);
   }
 
   /** Fills the missing values of rows `from … to` of `x` in place. */

@@ -104,22 +104,38 @@ export class GenreModel {
 
   /** Per-label probabilities for raw feature rows (columns in `features` order, NaN missing). */
   predictProba(x: RealMatrix): Matrix<Float64Array> {
-    const L = this.labels.length;
+    if (this.parts.kind === "most-frequent") return this.priors(x);
+    const prepared = (this.parts.preprocessor as Preprocessor).transform(this.checkWidth(x));
+    return (this.parts.forest as RandomForest).predictProba(prepared);
+  }
+
+  /** As predictProba, imputing on up to `workers` threads (default: one per core). */
+  async predictProbaParallel(x: RealMatrix, workers?: number): Promise<Matrix<Float64Array>> {
+    if (this.parts.kind === "most-frequent") return this.priors(x);
+    const preprocessor = this.parts.preprocessor as Preprocessor;
+    const prepared = await preprocessor.transformParallel(this.checkWidth(x), workers);
+    return (this.parts.forest as RandomForest).predictProba(prepared);
+  }
+
+  private checkWidth(x: RealMatrix): RealMatrix {
     if (x.cols !== this.parts.features.length) {
       throw new InputError(
         `model: expected ${this.parts.features.length} feature columns, got ${x.cols}`,
       );
     }
-    if (this.parts.kind === "most-frequent") {
-      const { counts, trainingRows } = this.parts.labels.state;
-      const out = new Float64Array(x.rows * L);
-      for (let i = 0; i < x.rows; i++) {
-        for (let k = 0; k < L; k++) out[i * L + k] = (counts[k] as number) / trainingRows;
-      }
-      return { data: out, rows: x.rows, cols: L };
+    return x;
+  }
+
+  /** The most-frequent kind's probabilities: each label's training frequency. */
+  private priors(x: RealMatrix): Matrix<Float64Array> {
+    this.checkWidth(x);
+    const L = this.labels.length;
+    const { counts, trainingRows } = this.parts.labels.state;
+    const out = new Float64Array(x.rows * L);
+    for (let i = 0; i < x.rows; i++) {
+      for (let k = 0; k < L; k++) out[i * L + k] = (counts[k] as number) / trainingRows;
     }
-    const prepared = (this.parts.preprocessor as Preprocessor).transform(x);
-    return (this.parts.forest as RandomForest).predictProba(prepared);
+    return { data: out, rows: x.rows, cols: L };
   }
 
   /** Predicted genres as indicators, from probabilities of `predictProba`. */

@@ -256,6 +256,20 @@ export class Preprocessor {
     return out;
   }
 
+  /** As transform, with the knn imputer on up to `workers` threads; the copy is in shared memory. */
+  async transformParallel(x: RealMatrix, workers?: number): Promise<FeatureMatrix> {
+    if (x.cols !== this.nFeatures) {
+      throw new InputError(`features: expected ${this.nFeatures} columns, got ${x.cols}`);
+    }
+    checkFiniteOrMissing(x, "features");
+    const out = sharedCopy(x);
+    for (const step of this.steps) {
+      if (step instanceof KnnImputer) await step.transformInPlaceParallel(out, workers);
+      else step.transformInPlace(out);
+    }
+    return out;
+  }
+
   state(): PreprocessorState {
     return { nFeatures: this.nFeatures, steps: this.steps.map((s) => s.state()) };
   }
@@ -281,6 +295,12 @@ export class Preprocessor {
   }
 }
 
+function sharedCopy(x: RealMatrix): FeatureMatrix {
+  const data = new Float64Array(new SharedArrayBuffer(x.data.length * 8));
+  data.set(x.data);
+  return { data, rows: x.rows, cols: x.cols };
+}
+
 /**
  * Fits the steps on the training rows in order (each on the output of the ones before) and
  * returns them with the transformed training rows.
@@ -289,22 +309,53 @@ export function fitPreprocessor(
   x: RealMatrix,
   options: PreprocessingOptions = {},
 ): { preprocessor: Preprocessor; transformed: FeatureMatrix } {
+  checkTrainingRows(x);
+  const out: FeatureMatrix = { data: Float64Array.from(x.data), rows: x.rows, cols: x.cols };
+  const steps = fitRules(out, options);
+  const imputer = fitImputer(out, options);
+  imputer.transformInPlace(out);
+  return { preprocessor: new Preprocessor(x.cols, [...steps, imputer]), transformed: out };
+}
+
+/** As fitPreprocessor, with the knn imputer on up to `workers` threads (default: one per core). */
+export async function fitPreprocessorParallel(
+  x: RealMatrix,
+  options: PreprocessingOptions = {},
+  workers?: number,
+): Promise<{ preprocessor: Preprocessor; transformed: FeatureMatrix }> {
+  checkTrainingRows(x);
+  const out = sharedCopy(x);
+  const steps = fitRules(out, options);
+  const imputer = fitImputer(out, options);
+  if (imputer instanceof KnnImputer) await imputer.transformInPlaceParallel(out, workers);
+  else imputer.transformInPlace(out);
+  return { preprocessor: new Preprocessor(x.cols, [...steps, imputer]), transformed: out };
+}
+
+function checkTrainingRows(x: RealMatrix): void {
   if (x.rows === 0) throw new InputError("preprocessing: no training rows");
   if (x.cols === 0) throw new InputError("preprocessing: no features");
   checkFiniteOrMissing(x, "features");
-  const out: FeatureMatrix = { data: Float64Array.from(x.data), rows: x.rows, cols: x.cols };
+}
+
+/** Fits the outlier rules and the scaler, applying each to `out` in turn. */
+function fitRules(out: FeatureMatrix, options: PreprocessingOptions): FittedStep[] {
   const steps: FittedStep[] = [];
-  const add = (step: FittedStep): void => {
-    step.transformInPlace(out);
-    steps.push(step);
-  };
   const zero = options.zeroAsMissing ?? [];
   const fold = options.fold ?? [];
-  if (zero.length > 0 || fold.length > 0) add(new OutlierRules(x.cols, zero, fold));
-  if (options.scale ?? true) add(MinMaxScaler.fit(out));
+  if (zero.length > 0 || fold.length > 0) steps.push(new OutlierRules(out.cols, zero, fold));
+  for (const step of steps) step.transformInPlace(out);
+  if (options.scale ?? true) {
+    const scaler = MinMaxScaler.fit(out);
+    scaler.transformInPlace(out);
+    steps.push(scaler);
+  }
+  return steps;
+}
+
+function fitImputer(out: FeatureMatrix, options: PreprocessingOptions): FittedStep {
   const imputer = options.imputer ?? "knn";
-  if (imputer === "knn") add(KnnImputer.fit(out, options.knn));
-  else if (imputer === "median") add(MedianImputer.fit(out));
-  else throw new InputError(`imputer must be "knn" or "median", got ${String(imputer)}`);
-  return { preprocessor: new Preprocessor(x.cols, steps), transformed: out };
+  if (imputer === "knn") return KnnImputer.fit(out, options.knn);
+  if (imputer === "median") return MedianImputer.fit(out);
+  throw new InputError(`imputer must be "knn" or "median", got ${String(imputer)}`);
 }

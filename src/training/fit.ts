@@ -22,7 +22,7 @@ import {
 import { DEFAULT_TOP_K, LabelBinarizer } from "../ml/labels.ts";
 import type { IndicatorMatrix } from "../ml/matrix.ts";
 import { GenreModel, type ModelKind, quantizeLeaves } from "../ml/model.ts";
-import { fitPreprocessor, type PreprocessingOptions } from "../ml/preprocessing.ts";
+import { fitPreprocessorParallel, type PreprocessingOptions } from "../ml/preprocessing.ts";
 import {
   chooseFeatures,
   featureMatrix,
@@ -157,8 +157,13 @@ export async function fitModel(
   );
 
   let t0 = performance.now();
-  const prep = fitPreprocessor(xTrain, preprocessingOptions(features, settings));
-  const validPrepared = prep.preprocessor.transform(xValid);
+  const workers = options.forest?.workers;
+  const prep = await fitPreprocessorParallel(
+    xTrain,
+    preprocessingOptions(features, settings),
+    workers,
+  );
+  const validPrepared = await prep.preprocessor.transformParallel(xValid, workers);
   const preprocessSeconds = seconds(t0);
 
   const forestOptions: ForestOptions = { ...DEFAULT_FOREST, ...options.forest };

@@ -65,7 +65,11 @@ export interface Predictions {
   probabilities: Float64Array;
 }
 
-export function predictTable(model: GenreModel, table: FeatureTable): Predictions {
+export async function predictTable(
+  model: GenreModel,
+  table: FeatureTable,
+  workers?: number,
+): Promise<Predictions> {
   if (!table.has(TRACK_ID_COLUMN)) {
     throw new InputError(
       `table ${table.path}: no "${TRACK_ID_COLUMN}" column to name the predictions`,
@@ -73,7 +77,7 @@ export function predictTable(model: GenreModel, table: FeatureTable): Prediction
   }
   checkColumns(model, table);
   const x = featureMatrix(table, model.features);
-  const p = model.predictProba(x);
+  const p = await model.predictProbaParallel(x, workers);
   const pred = model.decide(p);
   return {
     trackIds: table.text(TRACK_ID_COLUMN),
@@ -122,11 +126,11 @@ export interface Evaluation {
   perGenre: LabelMetrics[];
 }
 
-export function evaluateTable(
+export async function evaluateTable(
   model: GenreModel,
   table: FeatureTable,
-  options: { unseenGenres?: UnseenGenres; baselineK?: number } = {},
-): Evaluation {
+  options: { unseenGenres?: UnseenGenres; baselineK?: number; workers?: number } = {},
+): Promise<Evaluation> {
   checkColumns(model, table);
   const labels = tableLabels(
     table,
@@ -140,7 +144,7 @@ export function evaluateTable(
     );
   }
   const x = featureMatrix(table, model.features, labels.kept);
-  const p = model.predictProba(x);
+  const p = await model.predictProbaParallel(x, options.workers);
   const pred = model.decide(p);
   const k = options.baselineK ?? model.parts.baselineK;
   const y = labels.y;

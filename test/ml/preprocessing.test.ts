@@ -9,6 +9,7 @@ import { KnnImputer } from "../../src/ml/knn-imputer.ts";
 import {
   type FeatureMatrix,
   fitPreprocessor,
+  fitPreprocessorParallel,
   MedianImputer,
   MinMaxScaler,
   OutlierRules,
@@ -39,6 +40,7 @@ function m(values: (number | null)[], cols: number): FeatureMatrix {
   return { data, rows: data.length / cols, cols };
 }
 
+/** Equal to `tolerance`, relative to the value beyond 1 (distances carry rounding of |x|²). */
 function assertClose(
   actual: Float64Array,
   expected: (number | null)[],
@@ -49,7 +51,11 @@ function assertClose(
   expected.forEach((want, i) => {
     const got = actual[i] as number;
     if (want === null) assert.ok(Number.isNaN(got), `${what}[${i}]: expected missing, got ${got}`);
-    else assert.ok(Math.abs(got - want) <= tolerance, `${what}[${i}]: ${got} vs sklearn ${want}`);
+    else
+      assert.ok(
+        Math.abs(got - want) <= tolerance * Math.max(1, Math.abs(want)),
+        `${what}[${i}]: ${got} vs sklearn ${want}`,
+      );
   });
 }
 
@@ -210,6 +216,30 @@ describe("knn imputer at scale", () => {
     assert.deepEqual(again.reference, sampled.reference);
     const other = KnnImputer.fit(x, { maxReference: 400, seed: 10 });
     assert.notDeepEqual(other.reference, sampled.reference);
+  });
+
+  it("gives the same values on worker threads", async () => {
+    const rng = new Rng(12);
+    const cols = 6;
+    const values = Array.from({ length: 2000 * cols }, () =>
+      rng.float() < 0.1 ? null : rng.float(),
+    );
+    const x = m(values, cols);
+    const knn = KnnImputer.fit(x, { maxReference: 500, seed: 1 });
+    const one = m(values, cols);
+    knn.transformInPlace(one);
+    const plain = m(values, cols);
+    await knn.transformInPlaceParallel(plain, 2, 0);
+    assert.deepEqual(plain.data, one.data);
+    const shared = { ...x, data: new Float64Array(new SharedArrayBuffer(x.data.byteLength)) };
+    shared.data.set(x.data);
+    await knn.transformInPlaceParallel(shared, 2, 0);
+    assert.deepEqual(Array.from(shared.data), Array.from(one.data));
+    const fitted = await fitPreprocessorParallel(x, { knn: { maxReference: 500 } });
+    assert.deepEqual(
+      Array.from(fitted.transformed.data),
+      Array.from(fitPreprocessor(x, { knn: { maxReference: 500 } }).transformed.data),
+    );
   });
 
   it("median imputer fills the median of the present values", () => {

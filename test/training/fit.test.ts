@@ -101,8 +101,8 @@ describe("predict and evaluate", () => {
     const saved = await saveModel(join(dir, "model"), model);
     const { model: loaded, path } = await loadModel(join(dir, "model"));
     assert.equal(path, saved);
-    const before = predictTable(model, valid);
-    const afterLoad = predictTable(loaded, valid);
+    const before = await predictTable(model, valid);
+    const afterLoad = await predictTable(loaded, valid);
     assert.deepEqual(afterLoad, before);
     assert.equal(before.trackIds[0], "V2-0");
     const out = join(dir, "predictions.csv");
@@ -111,7 +111,7 @@ describe("predict and evaluate", () => {
     const header = ["track_id", "genres", ...loaded.labels.map((g) => `p(${g})`)].join(",");
     assert.equal(text.split("\n")[0], header);
     assert.equal(text.trim().split("\n").length, 201);
-    const evaluation = evaluateTable(loaded, valid, { baselineK: 1 });
+    const evaluation = await evaluateTable(loaded, valid, { baselineK: 1 });
     assert.equal(evaluation.evaluated + evaluation.droppedWithoutTopGenre, 200);
     assert.ok(
       evaluation.model.jaccardSamples >
@@ -131,8 +131,8 @@ describe("predict and evaluate", () => {
     const path = join(dir, "few.csv");
     await writeFile(path, "track_id,tempo,year,genres\nT1,120,1999,rock\n");
     const few = await FeatureTable.read(path, { text: ["track_id", "genres"] });
-    assert.throws(
-      () => predictTable(model, few),
+    await assert.rejects(
+      predictTable(model, few),
       /few\.csv: missing feature columns "duration", "key", "loudness", "mode", "brightness", "energy"/,
     );
     await assert.rejects(

@@ -230,7 +230,7 @@ export function registerModelCommands(program: Command): void {
     .action(async (flags: { model: string; input: string; output: string }, command: Command) => {
       createContext(command);
       const { model: fitted } = await loadModel(resolve(flags.model));
-      const predictions = predictTable(fitted, await readTable(flags.input));
+      const predictions = await predictTable(fitted, await readTable(flags.input));
       await writePredictions(resolve(flags.output), fitted, predictions);
       printLine(
         `predicted the genres of ${predictions.trackIds.length} tracks (${fitted.labels.length} genres) → ${resolve(flags.output)}`,
@@ -257,7 +257,7 @@ export function registerModelCommands(program: Command): void {
       ) => {
         createContext(command);
         const { model: fitted, path } = await loadModel(resolve(flags.model));
-        const evaluation = evaluateTable(fitted, await readTable(flags.input), {
+        const evaluation = await evaluateTable(fitted, await readTable(flags.input), {
           unseenGenres: flags.ignoreUnseenGenres ? "ignore" : "error",
           baselineK: flags.baselineK,
         });
