@@ -3,10 +3,10 @@
 // CSV or Parquet by the file's extension. In CSV a genre list is a `|`-separated string (or a
 // JSON array of strings); in Parquet a list column or such a string.
 import { extname } from "node:path";
-import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, parquetSchema } from "hyparquet";
+import { parquetRead, parquetSchema } from "hyparquet";
 import { InputError } from "../common/errors.ts";
 import { CsvWriter, readCsv } from "./csv.ts";
-import { type ColumnSpec, type Row, TableWriter } from "./table.ts";
+import { type ColumnSpec, openParquet, type Row, TableWriter } from "./table.ts";
 
 export type ColumnKind = "number" | "text" | "list" | "other";
 
@@ -330,18 +330,7 @@ function parquetKind(node: SchemaNode): ColumnKind {
 }
 
 async function readParquetTable(path: string, only?: readonly string[]): Promise<FeatureTable> {
-  let file: Awaited<ReturnType<typeof asyncBufferFromFile>>;
-  try {
-    file = await asyncBufferFromFile(path);
-  } catch (error) {
-    throw new InputError(`table ${path}: cannot be read (${(error as Error).message})`);
-  }
-  let metadata: Awaited<ReturnType<typeof parquetMetadataAsync>>;
-  try {
-    metadata = await parquetMetadataAsync(file);
-  } catch (error) {
-    throw new InputError(`table ${path}: not a Parquet file (${(error as Error).message})`);
-  }
+  const { file, metadata } = await openParquet(path);
   const rows = Number(metadata.num_rows);
   const tree = parquetSchema(metadata) as unknown as SchemaNode;
   const all: TableColumn[] = tree.children.map((c) => ({

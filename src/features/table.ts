@@ -92,20 +92,29 @@ export interface TableContents {
   rows: Row[];
 }
 
-/** Reads a whole Parquet table from a local file. */
-export async function readTable(path: string, columns?: string[]): Promise<TableContents> {
-  let file: Awaited<ReturnType<typeof asyncBufferFromFile>>;
+export type ParquetFile = Awaited<ReturnType<typeof asyncBufferFromFile>>;
+export type ParquetMetadata = Awaited<ReturnType<typeof parquetMetadataAsync>>;
+
+/** Opens a local Parquet file and reads its footer, with errors naming the file. */
+export async function openParquet(
+  path: string,
+): Promise<{ file: ParquetFile; metadata: ParquetMetadata }> {
+  let file: ParquetFile;
   try {
     file = await asyncBufferFromFile(path);
   } catch (error) {
     throw new InputError(`table ${path}: cannot be read (${(error as Error).message})`);
   }
-  let metadata: Awaited<ReturnType<typeof parquetMetadataAsync>>;
   try {
-    metadata = await parquetMetadataAsync(file);
+    return { file, metadata: await parquetMetadataAsync(file) };
   } catch (error) {
     throw new InputError(`table ${path}: not a Parquet file (${(error as Error).message})`);
   }
+}
+
+/** Reads a whole Parquet table from a local file. */
+export async function readTable(path: string, columns?: string[]): Promise<TableContents> {
+  const { file, metadata } = await openParquet(path);
   const names = (
     metadata.schema[0]?.num_children ? topLevelNames(metadata.schema) : []
   ) as string[];
