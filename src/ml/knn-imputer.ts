@@ -55,14 +55,8 @@ export class KnnImputer implements FittedStep {
   readonly nReference: number;
   /** Mean of each column over the reference rows; NaN when the column has no value there. */
   readonly mean: Float64Array;
-  /** The reference rows with 0 for missing values, their squared norms and missing columns. */
-  readonly zeroed: Float64Array;
-  readonly norm2: Float64Array;
-  readonly missingStart: Uint32Array;
-  readonly missingColumns: Int32Array;
-  /** Column-major squares of the zeroed reference values. */
-  readonly squares: Float64Array;
-  readonly incomplete: Int32Array;
+  /** Every reference row, ready for distances. */
+  readonly all: ReferenceView;
 
   constructor(
     readonly nFeatures: number,
@@ -83,39 +77,17 @@ export class KnnImputer implements FittedStep {
     this.nReference = r;
     this.mean = new Float64Array(d);
     const count = new Float64Array(d);
-    this.zeroed = new Float64Array(r * d);
-    this.norm2 = new Float64Array(r);
-    this.missingStart = new Uint32Array(r + 1);
-    const missing: number[] = [];
-    for (let i = 0; i < r; i++) {
-      let norm = 0;
-      for (let c = 0; c < d; c++) {
-        const v = reference[i * d + c] as number;
-        if (!Number.isNaN(v)) {
-          this.mean[c] = (this.mean[c] as number) + v;
-          count[c] = (count[c] as number) + 1;
-          this.zeroed[i * d + c] = v;
-          norm += v * v;
-        } else missing.push(c);
+    for (let i = 0; i < r * d; i++) {
+      const v = reference[i] as number;
+      if (!Number.isNaN(v)) {
+        this.mean[i % d] = (this.mean[i % d] as number) + v;
+        count[i % d] = (count[i % d] as number) + 1;
       }
-      this.norm2[i] = norm;
-      this.missingStart[i + 1] = missing.length;
     }
-    this.missingColumns = Int32Array.from(missing);
-    this.squares = new Float64Array(r * d);
-    const incomplete: number[] = [];
-    for (let i = 0; i < r; i++) {
-      for (let c = 0; c < d; c++) {
-        const v = this.zeroed[i * d + c] as number;
-        this.squares[c * r + i] = v * v;
-      }
-      if ((this.missingStart[i + 1] as number) > (this.missingStart[i] as number))
-        incomplete.push(i);
-    }
-    this.incomplete = Int32Array.from(incomplete);
     for (let c = 0; c < d; c++) {
       this.mean[c] = count[c] === 0 ? Number.NaN : (this.mean[c] as number) / (count[c] as number);
     }
+    this.all = referenceView(reference, d, null);
   }
 
   static fit(x: FeatureMatrix, options: KnnImputerOptions = {}): KnnImputer {
@@ -207,21 +179,38 @@ export class KnnImputer implements FittedStep {
   imputeRows(x: FeatureMatrix, from: number, to: number): void {
     const d = this.nFeatures;
     const data = x.data;
-    const receivers: number[] = [];
+    // Receivers grouped by the columns they miss: a reference row missing all of them can
+    // give none of their values, so a large group searches only the rows that can.
+    const groups = new Map<string, number[]>();
+    const missing: number[] = [];
     for (let i = from; i < to; i++) {
-      for (let c = i * d, end = c + d; c < end; c++) {
-        if (Number.isNaN(data[c])) {
-          receivers.push(i);
-          break;
+      missing.length = 0;
+      for (let c = 0; c < d; c++) if (Number.isNaN(data[i * d + c])) missing.push(c);
+      if (missing.length === 0) continue;
+      const key = missing.join(",");
+      const group = groups.get(key);
+      if (group) group.push(i);
+      else groups.set(key, [i]);
+    }
+    for (const [key, rows] of groups) {
+      let view = this.all;
+      if (rows.length >= VIEW_MIN_RECEIVERS) {
+        const columns = key.split(",").map(Number);
+        const useful: number[] = [];
+        for (let r = 0; r < this.nReference; r++) {
+          if (columns.some((c) => !Number.isNaN(this.reference[r * d + c]))) useful.push(r);
+        }
+        if (useful.length < this.nReference) {
+          view = referenceView(this.reference, d, Int32Array.from(useful));
         }
       }
-    }
-    const block = new Block(this);
-    for (let b = 0; b < receivers.length; b += BLOCK) {
-      const rows = receivers.slice(b, b + BLOCK);
-      block.load(data, rows);
-      block.distances();
-      for (let j = 0; j < rows.length; j++) block.impute(j, data, rows[j] as number);
+      const block = new Block(this, view);
+      for (let b = 0; b < rows.length; b += BLOCK) {
+        const part = rows.slice(b, b + BLOCK);
+        block.load(data, part);
+        block.distances();
+        for (let j = 0; j < part.length; j++) block.impute(j, data, part[j] as number);
+      }
     }
     for (let c = 0; c < d; c++) {
       if (Number.isNaN(this.mean[c])) for (let i = from; i < to; i++) data[i * d + c] = 0;
@@ -248,6 +237,65 @@ export class KnnImputer implements FittedStep {
 
 const BLOCK = 4;
 
+/** A group of receivers this large searches only the reference rows that can give values. */
+const VIEW_MIN_RECEIVERS = 64;
+
+/** Reference rows laid out for distances: nan-zeroed, squared norms, missing columns. */
+interface ReferenceView {
+  rows: number;
+  /** The rows as they are, NaN where missing (the donors' values). */
+  values: Float64Array;
+  zeroed: Float64Array;
+  norm2: Float64Array;
+  /** Column-major squares of the zeroed values. */
+  squares: Float64Array;
+  /** Row r misses `missingColumns[missingStart[r] … missingStart[r + 1])`. */
+  missingStart: Uint32Array;
+  missingColumns: Int32Array;
+  /** The rows missing any value. */
+  incomplete: Int32Array;
+}
+
+/** The view of reference rows `rows` (all when null), in their order. */
+function referenceView(reference: Float64Array, d: number, rows: Int32Array | null): ReferenceView {
+  const n = rows === null ? reference.length / d : rows.length;
+  const values = new Float64Array(n * d);
+  const zeroed = new Float64Array(n * d);
+  const norm2 = new Float64Array(n);
+  const squares = new Float64Array(n * d);
+  const missingStart = new Uint32Array(n + 1);
+  const missing: number[] = [];
+  const incomplete: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const from = (rows === null ? i : (rows[i] as number)) * d;
+    let norm = 0;
+    for (let c = 0; c < d; c++) {
+      const v = reference[from + c] as number;
+      values[i * d + c] = v;
+      if (Number.isNaN(v)) {
+        missing.push(c);
+        continue;
+      }
+      zeroed[i * d + c] = v;
+      squares[c * n + i] = v * v;
+      norm += v * v;
+    }
+    norm2[i] = norm;
+    missingStart[i + 1] = missing.length;
+    if (missing.length > (missingStart[i] as number)) incomplete.push(i);
+  }
+  return {
+    rows: n,
+    values,
+    zeroed,
+    norm2,
+    squares,
+    missingStart,
+    missingColumns: Int32Array.from(missing),
+    incomplete: Int32Array.from(incomplete),
+  };
+}
+
 /**
  * Distances from up to BLOCK receiver rows to every reference row at once, as sklearn's
  * nan_euclidean_distances computes them: with missing values set to 0, the squared distance over
@@ -267,9 +315,12 @@ class Block {
   private readonly bestD: Float64Array;
   private readonly bestV: Float64Array;
 
-  constructor(private readonly imp: KnnImputer) {
+  constructor(
+    private readonly imp: KnnImputer,
+    private readonly view: ReferenceView,
+  ) {
     this.d = imp.nFeatures;
-    this.R = imp.nReference;
+    this.R = view.rows;
     this.q = new Float64Array(BLOCK * this.d);
     this.qMissing = new Int32Array(BLOCK * this.d);
     this.qIsMissing = new Uint8Array(BLOCK * this.d);
@@ -304,29 +355,7 @@ class Block {
 
   /** Dot products of the loaded rows with every reference row (unused rows are zeros). */
   distances(): void {
-    const { d, R, q, dot } = this;
-    const ref = this.imp.zeroed;
-    const o1 = d;
-    const o2 = 2 * d;
-    const o3 = 3 * d;
-    for (let r = 0; r < R; r++) {
-      const rb = r * d;
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      for (let c = 0; c < d; c++) {
-        const v = ref[rb + c] as number;
-        s0 += (q[c] as number) * v;
-        s1 += (q[o1 + c] as number) * v;
-        s2 += (q[o2 + c] as number) * v;
-        s3 += (q[o3 + c] as number) * v;
-      }
-      dot[r] = s0;
-      dot[R + r] = s1;
-      dot[2 * R + r] = s2;
-      dot[3 * R + r] = s3;
-    }
+    dot4(this.view.zeroed, this.q, this.d, this.R, this.dot);
   }
 
   /** Fills the missing values of loaded row `j`, which is row `row` of `data`. */
@@ -334,7 +363,8 @@ class Block {
     const { d, R, q, dist, bestD, bestV } = this;
     const isMissing = this.qIsMissing;
     const imp = this.imp;
-    const { norm2, missingStart, missingColumns } = imp;
+    const view = this.view;
+    const { norm2, missingStart, missingColumns } = view;
     const k = imp.neighbors;
     const qb = j * d;
     const mb = j * d;
@@ -343,21 +373,30 @@ class Block {
     const dot = this.dot;
     const db = j * R;
     const qMissing = this.qMissing;
-    const squares = imp.squares;
+    const squares = view.squares;
     const scale = nm === d ? Number.NaN : d / (d - nm);
-    for (let r = 0; r < R; r++) {
-      dist[r] = qNorm + (norm2[r] as number) - 2 * (dot[db + r] as number);
-    }
-    for (let m = 0; m < nm; m++) {
-      const from = (qMissing[mb + m] as number) * R;
-      for (let r = 0; r < R; r++) dist[r] = (dist[r] as number) - (squares[from + r] as number);
-    }
-    for (let r = 0; r < R; r++) {
-      const sq = dist[r] as number;
-      dist[r] = Math.max(sq, 0) * scale;
+    if (nm === 1) {
+      const from = (qMissing[mb] as number) * R;
+      for (let r = 0; r < R; r++) {
+        const sq =
+          qNorm +
+          (norm2[r] as number) -
+          2 * (dot[db + r] as number) -
+          (squares[from + r] as number);
+        dist[r] = Math.max(sq, 0) * scale;
+      }
+    } else {
+      for (let r = 0; r < R; r++) {
+        dist[r] = qNorm + (norm2[r] as number) - 2 * (dot[db + r] as number);
+      }
+      for (let m = 0; m < nm; m++) {
+        const from = (qMissing[mb + m] as number) * R;
+        for (let r = 0; r < R; r++) dist[r] = (dist[r] as number) - (squares[from + r] as number);
+      }
+      for (let r = 0; r < R; r++) dist[r] = Math.max(dist[r] as number, 0) * scale;
     }
     // Reference rows with missing values share fewer coordinates.
-    for (const r of imp.incomplete) {
+    for (const r of view.incomplete) {
       let sq = qNorm + (norm2[r] as number) - 2 * (dot[db + r] as number);
       let shared = d - nm;
       for (let m = 0; m < nm; m++) sq -= squares[(qMissing[mb + m] as number) * R + r] as number;
@@ -380,12 +419,12 @@ class Block {
       // The k nearest donors having column c, kept sorted by distance.
       let found = 0;
       let worst = Number.POSITIVE_INFINITY;
-      const reference = imp.reference;
+      const values = view.values;
       for (let r = 0, rc = c; r < R; r++, rc += d) {
         const dr = dist[r] as number;
         if (!(dr <= worst)) continue;
         if (found === k && dr === worst) continue;
-        const v = reference[rc] as number;
+        const v = values[rc] as number;
         if (Number.isNaN(v)) continue;
         let at = found < k ? found++ : k - 1;
         while (at > 0 && (bestD[at - 1] as number) > dr) {
@@ -417,6 +456,31 @@ class Block {
       }
       data[base + c] = num / den;
     }
+  }
+}
+
+/** dot[j·R + r] = q_j · ref_r for the four rows q_0 … q_3 of `q` and every reference row. */
+function dot4(ref: Float64Array, q: Float64Array, d: number, R: number, dot: Float64Array): void {
+  const o1 = d;
+  const o2 = 2 * d;
+  const o3 = 3 * d;
+  for (let r = 0; r < R; r++) {
+    const rb = r * d;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    for (let c = 0; c < d; c++) {
+      const v = ref[rb + c] as number;
+      s0 += (q[c] as number) * v;
+      s1 += (q[o1 + c] as number) * v;
+      s2 += (q[o2 + c] as number) * v;
+      s3 += (q[o3 + c] as number) * v;
+    }
+    dot[r] = s0;
+    dot[R + r] = s1;
+    dot[2 * R + r] = s2;
+    dot[3 * R + r] = s3;
   }
 }
 
