@@ -1,58 +1,90 @@
 // Benchmark of the multi-label random forest against scikit-learn's RandomForestClassifier on
-// the same synthetic data: fit and predict time, peak memory, Jaccard, Hamming loss, micro-F1.
+// the same synthetic tables: fit and predict time, peak memory, Jaccard, Hamming loss, micro-F1,
+// side by side, at 10,000 and 1,000,000 rows by default.
 //
-//   node --import tsx bench/model.ts [--rows 10000] [--features 6] [--labels 50] [--trees 100]
+//   npm run bench:model [-- --rows 10000,1000000] [--features N] [--labels 50] [--trees N]
 //     [--max-depth N] [--max-samples F] [--min-samples-leaf N] [--max-features sqrt|F]
-//     [--class-weight none|balanced] [--workers N] [--float32] [--no-sklearn] [--seed N]
-//     [--repeat N]
+//     [--class-weight none|balanced] [--workers N] [--no-sklearn] [--seed N] [--repeat N]
 //
-// 20% of the rows are held out for the scores; --repeat runs that many data and model seeds.
-// sklearn runs through /usr/bin/python3 with n_jobs=-1 and the same settings where they exist
-// (its trees split on exact values).
+// Each size has preset settings, which the flags override:
+//   ≤ 100,000 rows: the seed's settings, 6 features, 100 trees grown to full depth, sqrt
+//     features per split, all rows bootstrapped;
+//   larger: 60 features, 50 trees of depth ≤ 16 on bootstrap samples of 10% of the rows
+//     (max_samples=0.1), at least 5 rows per leaf: sklearn takes about 14 minutes to fit 100
+//     such trees on 800,000 rows on two cores, so 50 keep the whole run near 12 minutes.
+// 20% of the rows are held out for the scores. Both sides run in a process of their own on the
+// same bytes (float64 features, uint8 labels), so peak memory (the process's maximum resident
+// set, data included) compares like with like; sklearn uses n_jobs=-1 and the same settings
+// (its trees split on exact values, ours on 255 quantile bins).
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { type ForestOptions, trainForest } from "../src/ml/forest.ts";
-import type { IndicatorMatrix, RealMatrix } from "../src/ml/matrix.ts";
+import type { IndicatorMatrix } from "../src/ml/matrix.ts";
 import { f1Micro, hammingLoss, jaccardSamples } from "../src/ml/metrics.ts";
 import { Rng } from "../src/ml/random.ts";
 
 const { values: args } = parseArgs({
   options: {
-    rows: { type: "string", default: "10000" },
-    features: { type: "string", default: "6" },
+    rows: { type: "string", default: "10000,1000000" },
+    features: { type: "string" },
     labels: { type: "string", default: "50" },
-    trees: { type: "string", default: "100" },
+    trees: { type: "string" },
     "max-depth": { type: "string" },
     "max-samples": { type: "string" },
-    "min-samples-leaf": { type: "string", default: "1" },
+    "min-samples-leaf": { type: "string" },
     "max-features": { type: "string", default: "sqrt" },
     "class-weight": { type: "string", default: "none" },
     workers: { type: "string" },
     seed: { type: "string", default: "1" },
     repeat: { type: "string", default: "1" },
-    float32: { type: "boolean", default: false },
     "no-sklearn": { type: "boolean", default: false },
+    /** Internal: train our forest on the case in this folder and write its predictions. */
+    child: { type: "string" },
   },
 });
 
-const rows = Number(args.rows);
-const nFeatures = Number(args.features);
-const nLabels = Number(args.labels);
-const nTrees = Number(args.trees);
-const maxDepth = args["max-depth"] === undefined ? undefined : Number(args["max-depth"]);
-const maxSamples = args["max-samples"] === undefined ? undefined : Number(args["max-samples"]);
-const minSamplesLeaf = Number(args["min-samples-leaf"]);
-const maxFeatures =
-  args["max-features"] === "sqrt" || args["max-features"] === "log2"
-    ? args["max-features"]
-    : Number(args["max-features"]);
-const classWeight = args["class-weight"] === "balanced" ? "balanced" : "none";
-const workers = args.workers === undefined ? availableParallelism() : Number(args.workers);
-const firstSeed = Number(args.seed);
-const repeat = Number(args.repeat);
+interface Settings {
+  rows: number;
+  nTrain: number;
+  features: number;
+  labels: number;
+  trees: number;
+  maxDepth: number | null;
+  maxSamples: number | null;
+  minSamplesLeaf: number;
+  maxFeatures: "sqrt" | "log2" | number;
+  classWeight: "none" | "balanced";
+  workers: number;
+  seed: number;
+}
+
+function settingsFor(rows: number, seed: number): Settings {
+  const large = rows > 100_000;
+  const opt = (name: string) => args[name as keyof typeof args] as string | undefined;
+  const num = (name: string, preset: number | null): number | null => {
+    const v = opt(name);
+    return v === undefined ? preset : Number(v);
+  };
+  const mf = args["max-features"] as string;
+  return {
+    rows,
+    nTrain: Math.round(rows * 0.8),
+    features: num("features", large ? 60 : 6) as number,
+    labels: Number(args.labels),
+    trees: num("trees", large ? 50 : 100) as number,
+    maxDepth: num("max-depth", large ? 16 : null),
+    maxSamples: num("max-samples", large ? 0.1 : null),
+    minSamplesLeaf: num("min-samples-leaf", large ? 5 : 1) as number,
+    maxFeatures: mf === "sqrt" || mf === "log2" ? mf : Number(mf),
+    classWeight: args["class-weight"] === "balanced" ? "balanced" : "none",
+    workers: args.workers === undefined ? availableParallelism() : Number(args.workers),
+    seed,
+  };
+}
 
 function gaussian(rng: Rng): number {
   return Math.sqrt(-2 * Math.log(1 - rng.float())) * Math.cos(2 * Math.PI * rng.float());
@@ -62,12 +94,10 @@ function gaussian(rng: Rng): number {
  * Gaussian features; each label is a noisy linear-plus-sinusoidal score of 4 of the first 12
  * features, thresholded so that 2–20% of the rows have it.
  */
-function synthetic(seed: number): { x: RealMatrix; y: IndicatorMatrix } {
-  const rng = new Rng(seed);
-  const n = rows;
-  const d = nFeatures;
-  const L = nLabels;
-  const x = args.float32 ? new Float32Array(n * d) : new Float64Array(n * d);
+function synthetic(s: Settings): { x: Float64Array; y: Uint8Array } {
+  const rng = new Rng(s.seed);
+  const { rows: n, features: d, labels: L } = s;
+  const x = new Float64Array(n * d);
   for (let j = 0; j < x.length; j++) x[j] = gaussian(rng);
   const y = new Uint8Array(n * L);
   const score = new Float64Array(n);
@@ -96,23 +126,50 @@ function synthetic(seed: number): { x: RealMatrix; y: IndicatorMatrix } {
     const cut = Float64Array.from(score).sort()[Math.floor((1 - rate) * n)] as number;
     for (let i = 0; i < n; i++) y[i * L + k] = (score[i] as number) > cut ? 1 : 0;
   }
-  return { x: { data: x, rows: n, cols: d }, y: { data: y, rows: n, cols: L } };
+  return { x, y };
 }
 
-function slice<T extends Float64Array | Float32Array | Uint8Array>(
-  m: { data: T; rows: number; cols: number },
-  from: number,
-  to: number,
-): { data: T; rows: number; cols: number } {
-  return { data: m.data.subarray(from * m.cols, to * m.cols) as T, rows: to - from, cols: m.cols };
-}
-
-interface Result {
+interface Timing {
   fitSeconds: number;
   predictSeconds: number;
   peakMemoryMiB: number;
-  pred: IndicatorMatrix;
-  nodes?: number;
+  nodes: number;
+}
+
+/** In a child process: our forest on the case in `dir`; predictions to ours.bin. */
+async function runChild(dir: string): Promise<void> {
+  const s = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as Settings;
+  const bytes = readFileSync(join(dir, "x.bin"));
+  const x = new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8);
+  const y = new Uint8Array(readFileSync(join(dir, "y.bin")));
+  const d = s.features;
+  const L = s.labels;
+  const options: ForestOptions = {
+    nTrees: s.trees,
+    minSamplesLeaf: s.minSamplesLeaf,
+    maxFeatures: s.maxFeatures,
+    classWeight: s.classWeight,
+    seed: s.seed,
+    workers: s.workers,
+  };
+  if (s.maxDepth !== null) options.maxDepth = s.maxDepth;
+  if (s.maxSamples !== null) options.maxSamples = s.maxSamples;
+  const train = { data: x.subarray(0, s.nTrain * d), rows: s.nTrain, cols: d };
+  const labels = { data: y.subarray(0, s.nTrain * L), rows: s.nTrain, cols: L };
+  const test = { data: x.subarray(s.nTrain * d), rows: s.rows - s.nTrain, cols: d };
+  const t0 = performance.now();
+  const forest = await trainForest(train, labels, options);
+  const t1 = performance.now();
+  const pred = forest.predict(test);
+  const t2 = performance.now();
+  writeFileSync(join(dir, "ours.bin"), pred.data);
+  const timing: Timing = {
+    fitSeconds: (t1 - t0) / 1000,
+    predictSeconds: (t2 - t1) / 1000,
+    peakMemoryMiB: process.resourceUsage().maxRSS / 1024,
+    nodes: forest.trees.reduce((sum, t) => sum + t.feature.length, 0),
+  };
+  process.stdout.write(JSON.stringify(timing));
 }
 
 const SKLEARN_SCRIPT = `
@@ -121,159 +178,111 @@ import numpy as np
 from sklearn.ensemble import RandomForestClassifier
 d = sys.argv[1]
 cfg = json.load(open(d + "/config.json"))
-n_train, n_test, f, L = cfg["nTrain"], cfg["nTest"], cfg["nFeatures"], cfg["nLabels"]
-dt = np.float32 if cfg["float32"] else np.float64
-x = np.fromfile(d + "/x.bin", dtype=dt).reshape(n_train + n_test, f)
-y = np.fromfile(d + "/y.bin", dtype=np.uint8).reshape(n_train + n_test, L)
+n, n_train, f, L = cfg["rows"], cfg["nTrain"], cfg["features"], cfg["labels"]
+x = np.fromfile(d + "/x.bin", dtype=np.float64).reshape(n, f)
+y = np.fromfile(d + "/y.bin", dtype=np.uint8).reshape(n, L)
 model = RandomForestClassifier(
-    n_estimators=cfg["nTrees"], max_depth=cfg["maxDepth"], min_samples_leaf=cfg["minSamplesLeaf"],
+    n_estimators=cfg["trees"], max_depth=cfg["maxDepth"], min_samples_leaf=cfg["minSamplesLeaf"],
     max_features=cfg["maxFeatures"], max_samples=cfg["maxSamples"],
-    class_weight=cfg["classWeight"], n_jobs=-1, random_state=cfg["seed"])
+    class_weight="balanced" if cfg["classWeight"] == "balanced" else None,
+    n_jobs=-1, random_state=cfg["seed"])
 t0 = time.perf_counter()
 model.fit(x[:n_train], y[:n_train])
 t1 = time.perf_counter()
 pred = model.predict(x[n_train:]).astype(np.uint8)
 t2 = time.perf_counter()
-pred.tofile(d + "/pred.bin")
+pred.tofile(d + "/sklearn.bin")
 nodes = int(sum(e.tree_.node_count for e in model.estimators_))
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 json.dump({"fitSeconds": t1 - t0, "predictSeconds": t2 - t1, "peakMemoryMiB": peak, "nodes": nodes}, sys.stdout)
 `;
 
-function runSklearn(
-  x: RealMatrix,
-  y: IndicatorMatrix,
-  nTrain: number,
-  seed: number,
-): Result | string {
-  const dir = mkdtempSync(join(tmpdir(), "bench-model-"));
-  try {
-    writeFileSync(join(dir, "x.bin"), x.data);
-    writeFileSync(join(dir, "y.bin"), y.data);
-    const config = {
-      nTrain,
-      nTest: x.rows - nTrain,
-      nFeatures,
-      nLabels,
-      float32: args.float32,
-      nTrees,
-      maxDepth: maxDepth ?? null,
-      minSamplesLeaf,
-      maxFeatures,
-      maxSamples: maxSamples ?? null,
-      classWeight: classWeight === "balanced" ? "balanced" : null,
-      seed,
-    };
-    writeFileSync(join(dir, "config.json"), JSON.stringify(config));
-    const r = spawnSync("/usr/bin/python3", ["-c", SKLEARN_SCRIPT, dir], {
-      encoding: "utf8",
-      maxBuffer: 1 << 20,
-    });
-    if (r.status !== 0) return `sklearn failed: ${r.error?.message ?? r.stderr.slice(-2000)}`;
-    const out = JSON.parse(r.stdout) as Omit<Result, "pred">;
-    const pred = new Uint8Array(readFileSync(join(dir, "pred.bin")));
-    return { ...out, pred: { data: pred, rows: x.rows - nTrain, cols: nLabels } };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+function run(command: string, argv: string[], what: string): Timing | string {
+  const r = spawnSync(command, argv, { encoding: "utf8", maxBuffer: 1 << 20 });
+  if (r.status !== 0) {
+    const why = r.error?.message ?? (r.signal ? `killed by ${r.signal}` : `exit code ${r.status}`);
+    return `${what} failed (${why}): ${r.stderr.slice(-2000)}`;
   }
+  return JSON.parse(r.stdout) as Timing;
 }
 
-async function runOurs(
-  train: { x: RealMatrix; y: IndicatorMatrix },
-  test: RealMatrix,
-  seed: number,
-): Promise<Result> {
-  const options: ForestOptions = {
-    nTrees,
-    minSamplesLeaf,
-    maxFeatures,
-    classWeight,
-    seed,
-    workers,
-  };
-  if (maxDepth !== undefined) options.maxDepth = maxDepth;
-  if (maxSamples !== undefined) options.maxSamples = maxSamples;
-  const t0 = performance.now();
-  const forest = await trainForest(train.x, train.y, options);
-  const t1 = performance.now();
-  const pred = forest.predict(test);
-  const t2 = performance.now();
-  const nodes = forest.trees.reduce((s, t) => s + t.feature.length, 0);
-  return {
-    fitSeconds: (t1 - t0) / 1000,
-    predictSeconds: (t2 - t1) / 1000,
-    peakMemoryMiB: process.resourceUsage().maxRSS / 1024,
-    pred,
-    nodes,
-  };
-}
-
-function row(name: string, r: Result, yTest: IndicatorMatrix): string {
-  const cells = [
+function row(name: string, t: Timing, yTest: IndicatorMatrix, pred: IndicatorMatrix): string {
+  return [
     name.padEnd(8),
-    r.fitSeconds.toFixed(2).padStart(8),
-    r.predictSeconds.toFixed(2).padStart(8),
-    r.peakMemoryMiB.toFixed(0).padStart(9),
-    jaccardSamples(yTest, r.pred).toFixed(4).padStart(8),
-    hammingLoss(yTest, r.pred).toFixed(4).padStart(8),
-    f1Micro(yTest, r.pred).toFixed(4).padStart(8),
-    String(r.nodes ?? "").padStart(10),
-  ];
-  return cells.join("  ");
+    t.fitSeconds.toFixed(2).padStart(8),
+    t.predictSeconds.toFixed(2).padStart(8),
+    t.peakMemoryMiB.toFixed(0).padStart(9),
+    jaccardSamples(yTest, pred).toFixed(4).padStart(8),
+    hammingLoss(yTest, pred).toFixed(4).padStart(8),
+    f1Micro(yTest, pred).toFixed(4).padStart(8),
+    String(t.nodes).padStart(10),
+  ].join("  ");
 }
 
 async function main(): Promise<void> {
-  console.log(
-    `forest: ${nTrees} trees, maxDepth ${maxDepth ?? "none"}, maxSamples ${maxSamples ?? "all"}, ` +
-      `minSamplesLeaf ${minSamplesLeaf}, maxFeatures ${maxFeatures}, classWeight ${classWeight}; ` +
-      `ours on ${workers} workers, sklearn with n_jobs=-1`,
-  );
+  const sizes = (args.rows as string).split(",").map(Number);
+  const firstSeed = Number(args.seed);
   const head = ["fit s", "pred s", "peak MiB", "jaccard", "hamming", "micro-F1"];
-  const header = `${"".padEnd(8)}  ${head.map((h) => h.padStart(8)).join("  ")}  ${"nodes".padStart(10)}`;
-  const sums = { ours: [0, 0], sklearn: [0, 0], runs: 0 };
-  for (let seed = firstSeed; seed < firstSeed + repeat; seed++) {
-    const t0 = performance.now();
-    const { x, y } = synthetic(seed);
-    const nTrain = Math.round(rows * 0.8);
-    const train = { x: slice(x, 0, nTrain), y: slice(y, 0, nTrain) };
-    const testX = slice(x, nTrain, rows);
-    const testY = slice(y, nTrain, rows);
-    let positives = 0;
-    for (let j = 0; j < y.data.length; j++) positives += y.data[j] as number;
-    console.log(
-      `\nseed ${seed}: ${rows} rows (${nTrain} train), ${nFeatures} features ` +
-        `(${args.float32 ? "float32" : "float64"}), ${nLabels} labels, ` +
-        `${(positives / rows).toFixed(2)} positives/row; made in ` +
-        `${((performance.now() - t0) / 1000).toFixed(1)} s`,
-    );
-    console.log(header);
-    const ours = await runOurs(train, testX, seed);
-    console.log(row("ours", ours, testY));
-    if (args["no-sklearn"]) continue;
-    const sk = runSklearn(x, y, nTrain, seed);
-    if (typeof sk === "string") {
-      console.log(sk);
-      continue;
-    }
-    console.log(row("sklearn", sk, testY));
-    sums.runs++;
-    sums.ours[0] = (sums.ours[0] as number) + ours.fitSeconds;
-    sums.ours[1] = (sums.ours[1] as number) + jaccardSamples(testY, ours.pred);
-    sums.sklearn[0] = (sums.sklearn[0] as number) + sk.fitSeconds;
-    sums.sklearn[1] = (sums.sklearn[1] as number) + jaccardSamples(testY, sk.pred);
-  }
-  if (sums.runs > 0) {
-    const [of, oj] = sums.ours as [number, number];
-    const [sf, sj] = sums.sklearn as [number, number];
-    console.log(
-      `\nover ${sums.runs} run(s): fit time ours/sklearn ${(of / sf).toFixed(3)} ` +
-        `(${(of / sums.runs).toFixed(2)} s vs ${(sf / sums.runs).toFixed(2)} s), mean Jaccard ` +
-        `${(oj / sums.runs).toFixed(4)} vs ${(sj / sums.runs).toFixed(4)}`,
-    );
-  }
   console.log(
-    "peak MiB is the whole process's peak resident memory so far (ours includes the data)",
+    `ours on ${args.workers ?? availableParallelism()} worker threads, sklearn ${args["no-sklearn"] ? "skipped" : "with n_jobs=-1"}; a shared machine makes times noisy`,
   );
+  for (const rows of sizes) {
+    for (let seed = firstSeed; seed < firstSeed + Number(args.repeat); seed++) {
+      const s = settingsFor(rows, seed);
+      const t0 = performance.now();
+      const { x, y } = synthetic(s);
+      const dir = mkdtempSync(join(tmpdir(), "bench-model-"));
+      try {
+        writeFileSync(join(dir, "x.bin"), x);
+        writeFileSync(join(dir, "y.bin"), y);
+        writeFileSync(join(dir, "config.json"), JSON.stringify(s));
+        const L = s.labels;
+        const yTest = { data: y.slice(s.nTrain * L), rows: s.rows - s.nTrain, cols: L };
+        let positives = 0;
+        for (let j = 0; j < y.length; j++) positives += y[j] as number;
+        console.log(
+          `\n${rows.toLocaleString("en")} rows (${s.nTrain.toLocaleString("en")} train), ${s.features} features, ${L} labels, ` +
+            `${(positives / rows).toFixed(2)} positives/row, seed ${seed}; made in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+        );
+        console.log(
+          `  ${s.trees} trees, max depth ${s.maxDepth ?? "none"}, max samples ${s.maxSamples ?? "all"}, ` +
+            `min samples per leaf ${s.minSamplesLeaf}, max features ${s.maxFeatures}, class weight ${s.classWeight}`,
+        );
+        console.log(
+          `${"".padEnd(8)}  ${head.map((h) => h.padStart(8)).join("  ")}  ${"nodes".padStart(10)}`,
+        );
+        const self = fileURLToPath(import.meta.url);
+        const ours = run(process.execPath, [...process.execArgv, self, "--child", dir], "ours");
+        if (typeof ours === "string") console.log(ours);
+        else {
+          const pred = {
+            data: new Uint8Array(readFileSync(join(dir, "ours.bin"))),
+            rows: yTest.rows,
+            cols: L,
+          };
+          console.log(row("ours", ours, yTest, pred));
+        }
+        if (args["no-sklearn"]) continue;
+        const sk = run("/usr/bin/python3", ["-c", SKLEARN_SCRIPT, dir], "sklearn");
+        if (typeof sk === "string") console.log(sk);
+        else {
+          const pred = {
+            data: new Uint8Array(readFileSync(join(dir, "sklearn.bin"))),
+            rows: yTest.rows,
+            cols: L,
+          };
+          console.log(row("sklearn", sk, yTest, pred));
+          if (typeof ours !== "string") {
+            console.log(`  fit time ours/sklearn ${(ours.fitSeconds / sk.fitSeconds).toFixed(3)}`);
+          }
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  }
+  console.log("\npeak MiB: each side's process maximum resident set, the data included");
 }
 
-await main();
+if (args.child !== undefined) await runChild(args.child);
+else await main();
