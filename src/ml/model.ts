@@ -25,10 +25,10 @@ import {
   deserializeForest,
   type ForestArrays,
   type ForestHeader,
-  RandomForest,
+  type RandomForest,
   serializeForest,
 } from "./forest.ts";
-import { type LabelBinarizer, type LabelState, LabelBinarizer as Labels } from "./labels.ts";
+import { LabelBinarizer, type LabelState } from "./labels.ts";
 import type { IndicatorMatrix, Matrix, RealMatrix } from "./matrix.ts";
 import { Preprocessor, type PreprocessorState, type StepState } from "./preprocessing.ts";
 
@@ -147,14 +147,16 @@ export class GenreModel {
   }
 }
 
-/** The forest with every leaf probability rounded to a multiple of 1/255, as model files keep it. */
+/**
+ * Rounds every leaf probability of the forest to a multiple of 1/255 in place, as model files
+ * keep it, and returns the forest.
+ */
 export function quantizeLeaves(forest: RandomForest): RandomForest {
-  const trees = forest.trees.map((t) => {
-    const values = new Float32Array(t.values.length);
-    for (let j = 0; j < values.length; j++) values[j] = quantize(t.values[j] as number) / 255;
-    return { ...t, values };
-  });
-  return new RandomForest(forest.info, trees);
+  for (const t of forest.trees) {
+    const values = t.values;
+    for (let j = 0; j < values.length; j++) values[j] = quantize(values[j] as number) / 255;
+  }
+  return forest;
 }
 
 function quantize(p: number): number {
@@ -346,7 +348,7 @@ export function decodeModel(bytes: Uint8Array): GenreModel {
   if (!Array.isArray(header.features) || !header.features.every((f) => typeof f === "string")) {
     bad("features must be a list of column names");
   }
-  const labels = new Labels(header.labels);
+  const labels = new LabelBinarizer(header.labels);
   let preprocessor: Preprocessor | null = null;
   if (header.preprocessing !== null) {
     const state: PreprocessorState = {
