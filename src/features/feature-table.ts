@@ -351,13 +351,31 @@ async function readParquetTable(path: string, only?: readonly string[]): Promise
   const note = (name: string, problem: string): void => {
     if (!problems.has(name)) problems.set(name, problem);
   };
+  // One row group at a time: hyparquet keeps a read's decoded pages until it ends.
+  const groups: [number, number][] = [];
+  let start = 0;
+  for (const group of metadata.row_groups) {
+    const end = start + Number(group.num_rows);
+    groups.push([start, end]);
+    start = end;
+  }
   try {
+    for (const [rowStart, rowEnd] of groups) await readGroup(rowStart, rowEnd);
+  } catch (error) {
+    if (error instanceof InputError) throw error;
+    throw new InputError(`table ${path}: cannot be read as Parquet (${(error as Error).message})`);
+  }
+  return FeatureTable.create(path, "parquet", rows, wanted, numbers, texts, lists, problems);
+
+  async function readGroup(from: number, to: number): Promise<void> {
     await parquetRead({
       file,
       metadata,
+      rowStart: from,
+      rowEnd: to,
       columns: read.map((c) => c.name),
       onChunk: ({ columnName, columnData, rowStart }) => {
-        const n = columnData.length;
+        const n = Math.min(columnData.length, rows - rowStart);
         const num = numbers.get(columnName);
         if (num !== undefined) {
           for (let i = 0; i < n; i++) {
@@ -407,11 +425,7 @@ async function readParquetTable(path: string, only?: readonly string[]): Promise
         }
       },
     });
-  } catch (error) {
-    if (error instanceof InputError) throw error;
-    throw new InputError(`table ${path}: cannot be read as Parquet (${(error as Error).message})`);
   }
-  return FeatureTable.create(path, "parquet", rows, wanted, numbers, texts, lists, problems);
 }
 
 export type OutputColumn =

@@ -317,14 +317,24 @@ export function fitPreprocessor(
   return { preprocessor: new Preprocessor(x.cols, [...steps, imputer]), transformed: out };
 }
 
-/** As fitPreprocessor, with the knn imputer on up to `workers` threads (default: one per core). */
+/**
+ * As fitPreprocessor, with the knn imputer on up to `workers` threads (default: one per core).
+ * With `inPlace`, a Float64Array in shared memory is transformed where it is, saving a copy.
+ */
 export async function fitPreprocessorParallel(
   x: RealMatrix,
   options: PreprocessingOptions = {},
   workers?: number,
+  inPlace = false,
 ): Promise<{ preprocessor: Preprocessor; transformed: FeatureMatrix }> {
   checkTrainingRows(x);
-  const out = sharedCopy(x);
+  const data = x.data;
+  const whole =
+    data instanceof Float64Array &&
+    data.buffer instanceof SharedArrayBuffer &&
+    data.byteOffset === 0 &&
+    data.byteLength === data.buffer.byteLength;
+  const out = inPlace && whole ? { data, rows: x.rows, cols: x.cols } : sharedCopy(x);
   const steps = fitRules(out, options);
   const imputer = fitImputer(out, options);
   if (imputer instanceof KnnImputer) await imputer.transformInPlaceParallel(out, workers);

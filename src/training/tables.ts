@@ -36,11 +36,15 @@ export function chooseFeatures(table: FeatureTable, requested?: readonly string[
   return features;
 }
 
-/** Rows `rows` (all by default) of the feature columns as one row-major matrix. */
+/**
+ * Rows `rows` (all by default) of the feature columns as one row-major matrix, in shared memory
+ * when `shared` (for worker threads).
+ */
 export function featureMatrix(
   table: FeatureTable,
   features: readonly string[],
   rows?: Uint32Array,
+  shared = false,
 ): Matrix<Float64Array> {
   const missing = features.filter((f) => !table.has(f));
   if (missing.length > 0) {
@@ -50,7 +54,9 @@ export function featureMatrix(
   }
   const n = rows?.length ?? table.rows;
   const d = features.length;
-  const out = new Float64Array(n * d);
+  const out = new Float64Array(
+    shared ? new SharedArrayBuffer(n * d * 8) : new ArrayBuffer(n * d * 8),
+  );
   features.forEach((name, f) => {
     const column = table.numeric(name);
     if (rows === undefined) for (let i = 0; i < n; i++) out[i * d + f] = column[i] as number;

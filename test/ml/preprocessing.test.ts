@@ -233,8 +233,12 @@ describe("knn imputer at scale", () => {
     assert.deepEqual(plain.data, one.data);
     const shared = { ...x, data: new Float64Array(new SharedArrayBuffer(x.data.byteLength)) };
     shared.data.set(x.data);
-    await knn.transformInPlaceParallel(shared, 2, 0);
-    assert.deepEqual(Array.from(shared.data), Array.from(one.data));
+    const imputed = { ...x, data: new Float64Array(new SharedArrayBuffer(x.data.byteLength)) };
+    imputed.data.set(x.data);
+    await knn.transformInPlaceParallel(imputed, 2, 0);
+    assert.deepEqual(Array.from(imputed.data), Array.from(one.data));
+    const inPlace = await fitPreprocessorParallel(shared, { knn: { maxReference: 500 } }, 2, true);
+    assert.equal(inPlace.transformed.data, shared.data);
     const fitted = await fitPreprocessorParallel(x, { knn: { maxReference: 500 } });
     assert.deepEqual(
       Array.from(fitted.transformed.data),
