@@ -29,6 +29,7 @@ import type {
 } from "./entities.ts";
 import { TrackingError, type TrackingErrorCode, TrackingServerError } from "./errors.ts";
 import {
+  datasetInputToJson,
   doubleToJson,
   experimentFromJson,
   fileInfoFromJson,
@@ -169,18 +170,7 @@ export class HttpTrackingClient extends BaseTrackingClient {
   async logInputs(runId: string, inputs: DatasetInput[]): Promise<void> {
     await this.call("POST", "runs/log-inputs", {
       run_id: runId,
-      datasets: inputs.map((input) => {
-        const d = input.dataset;
-        const dataset: JsonObject = {
-          name: d.name,
-          digest: d.digest,
-          source_type: d.sourceType,
-          source: d.source,
-        };
-        if (d.schema !== undefined) dataset.schema = d.schema;
-        if (d.profile !== undefined) dataset.profile = d.profile;
-        return { tags: tagsJson(input.tags), dataset };
-      }),
+      datasets: inputs.map(datasetInputToJson),
     });
   }
   async getMetricHistory(runId: string, key: string): Promise<Metric[]> {
