@@ -144,6 +144,56 @@ export const configSchema = z.strictObject({
         .positive()
         .default(5)
         .describe("How often `scheduler` looks for due deployments."),
+      executor: z
+        .enum(["in-process", "bullmq"])
+        .default("in-process")
+        .describe(
+          "Where task runs run: in the flow's process, or on `worker` processes through BullMQ queues in Redis.",
+        ),
+      redis: z
+        .strictObject({
+          url: z
+            .string()
+            .regex(/^rediss?:\/\//, "expected redis://[user:password@]host:port[/db] or rediss://…")
+            .default("redis://127.0.0.1:6379")
+            .describe(
+              "Redis of the BullMQ executor: redis://[user:password@]host:port[/db], or rediss:// for TLS.",
+            ),
+          prefix: z
+            .string()
+            .regex(/^[A-Za-z0-9_.-]+$/, "expected letters, digits, '_', '.' or '-'")
+            .default("genre-classifier")
+            .describe(
+              "Prefix of every Redis key the queues use, so that installations can share one Redis.",
+            ),
+        })
+        .prefault({}),
+      queue: z
+        .string()
+        .regex(/^[A-Za-z0-9_.-]+$/, "expected letters, digits, '_', '.' or '-'")
+        .default("tasks")
+        .describe(
+          "The queue task runs go to unless their task names another one (BullMQ executor).",
+        ),
+      worker: z
+        .strictObject({
+          concurrency: z
+            .number()
+            .int()
+            .min(1)
+            .max(1000)
+            .default(4)
+            .describe("Task runs one `worker` process runs at once."),
+          lockSeconds: z
+            .number()
+            .positive()
+            .max(3600)
+            .default(30)
+            .describe(
+              "A task run whose worker has not renewed its lock for this long (the worker died) goes back to its queue for another worker.",
+            ),
+        })
+        .prefault({}),
     })
     .prefault({}),
   log: z

@@ -51,6 +51,8 @@ export interface TaskOptions<I, O> {
   persistResult?: boolean;
   /** At most this many runs of this task at once in one orchestrator process. */
   concurrencyLimit?: number;
+  /** The queue its runs go to with the BullMQ executor (default: orchestration.queue). */
+  queue?: string;
   input?: z.ZodType<I>;
   output?: z.ZodType<O>;
   description?: string;

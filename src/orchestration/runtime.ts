@@ -20,6 +20,7 @@ import {
   type TaskFuture,
 } from "./api.ts";
 import { ConcurrencyLimiter } from "./limiter.ts";
+import { RunLogBuffer } from "./log-buffer.ts";
 import { cacheKeyOf, retryDelayMs } from "./policy.ts";
 import { cachedResultKey, flowResultKey, ResultStore } from "./results.ts";
 import { HOST, type LogLine, RunStore } from "./run-store.ts";
@@ -77,8 +78,6 @@ export interface FlowRunOutcome<R> {
   created: boolean;
 }
 
-const LOG_FLUSH_MS = 200;
-
 export class Orchestrator {
   readonly runs: RunStore;
   readonly results: ResultStore;
@@ -87,14 +86,14 @@ export class Orchestrator {
   readonly crashAfterMs: number;
   private executor!: TaskExecutor;
   private readonly log: Logger;
-  private pendingLogs: LogLine[] = [];
-  private logTimer: NodeJS.Timeout | undefined;
+  private readonly logs: RunLogBuffer;
   private readonly active = new Set<Promise<unknown>>();
 
   private constructor(runs: RunStore, options: OrchestratorOptions) {
     this.runs = runs;
     this.results = new ResultStore(options.store);
     this.log = options.log ?? silentLogger;
+    this.logs = new RunLogBuffer(runs, this.log);
     this.heartbeatMs = options.heartbeatMs ?? 2_000;
     this.crashAfterMs = options.crashAfterMs ?? Math.max(this.heartbeatMs * 5, 10_000);
     for (const [tag, limit] of Object.entries(options.tagLimits ?? {}))
@@ -319,24 +318,11 @@ export class Orchestrator {
   }
 
   record(line: LogLine): void {
-    this.pendingLogs.push(line);
-    if (!this.logTimer) {
-      this.logTimer = setTimeout(() => void this.flushLogs(), LOG_FLUSH_MS);
-      this.logTimer.unref();
-    }
+    this.logs.record(line);
   }
 
-  async flushLogs(): Promise<void> {
-    clearTimeout(this.logTimer);
-    this.logTimer = undefined;
-    while (this.pendingLogs.length > 0) {
-      const batch = this.pendingLogs.splice(0, 500);
-      try {
-        await this.runs.appendLogs(batch);
-      } catch (error) {
-        this.log.warn({ err: errorMessage(error) }, "could not record run log lines");
-      }
-    }
+  flushLogs(): Promise<void> {
+    return this.logs.flush();
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,201 @@
+// A queue worker: takes task runs from BullMQ queues and runs them through the same
+// `executeTaskRun` as the in-process executor, recording states and logs in the tracking
+// database. The tasks it can run are the ones defined by the modules its process imported.
+// A worker that dies mid-task stops renewing the job's lock; BullMQ then hands the job to
+// another worker, which continues the task run's attempt count.
+import { type Job, UnrecoverableError, Worker } from "bullmq";
+import type { Redis } from "ioredis";
+import { errorMessage, OperationError } from "../common/errors.ts";
+import { type Logger, silentLogger } from "../common/logger.ts";
+import type { ObjectStore } from "../storage/object-store.ts";
+import { currentScope, type FlowRunScope, findTask, type TaskFuture } from "./api.ts";
+import { RunLogBuffer } from "./log-buffer.ts";
+import {
+  type CancelMessage,
+  cancelChannel,
+  checkRedis,
+  connectRedis,
+  type QueueSettings,
+  type TaskJobData,
+} from "./queue.ts";
+import { ResultStore } from "./results.ts";
+import { HOST, RunStore } from "./run-store.ts";
+import { captureConsole } from "./runtime.ts";
+import { isFinal } from "./states.ts";
+import { executeTaskRun, type TaskRunDeps } from "./task-run.ts";
+
+export interface TaskWorkerOptions {
+  settings: QueueSettings;
+  databaseUri: string;
+  store: ObjectStore;
+  queues: readonly string[];
+  /** Task runs at once, per queue. */
+  concurrency: number;
+  /** Recorded on each task run it runs (default host:pid). */
+  name?: string;
+  log?: Logger;
+  onTaskEnd?: (outcome: { taskName: string; taskRunId: string; ok: boolean }) => void;
+}
+
+export interface WorkerCounts {
+  running: number;
+  completed: number;
+  failed: number;
+}
+
+export class TaskWorker {
+  readonly name: string;
+  readonly counts: WorkerCounts = { running: 0, completed: 0, failed: 0 };
+  private readonly workers: Worker[] = [];
+  private readonly active = new Map<string, string>();
+  private readonly logs: RunLogBuffer;
+  private readonly deps: TaskRunDeps;
+  private readonly log: Logger;
+
+  private constructor(
+    private readonly options: TaskWorkerOptions,
+    private readonly runs: RunStore,
+    private readonly connection: Redis,
+    private readonly subscriber: Redis,
+  ) {
+    this.name = options.name ?? `${HOST}:${process.pid}`;
+    this.log = options.log ?? silentLogger;
+    this.logs = new RunLogBuffer(runs, this.log);
+    this.deps = {
+      runs,
+      results: new ResultStore(options.store),
+      worker: this.name,
+      log: (taskRunId, flowRunId, message, level) =>
+        this.logs.record({ flowRunId, taskRunId, at: Date.now(), level, message }),
+    };
+  }
+
+  static async start(options: TaskWorkerOptions): Promise<TaskWorker> {
+    const { settings } = options;
+    await checkRedis(settings);
+    const runs = await RunStore.open(options.databaseUri);
+    const log = options.log ?? silentLogger;
+    let warned = false;
+    const connection = connectRedis(settings, "worker", (error) => {
+      if (!warned) log.warn({ err: errorMessage(error) }, "Redis unavailable; retrying");
+      warned = true;
+    });
+    connection.on("ready", () => {
+      warned = false;
+    });
+    const subscriber = connectRedis(settings, "worker-cancel");
+    const worker = new TaskWorker(options, runs, connection, subscriber);
+    captureConsole();
+    await subscriber.subscribe(cancelChannel(settings));
+    subscriber.on("message", (_channel: string, text: string) => worker.onCancel(text));
+    for (const queueName of options.queues) worker.listen(queueName);
+    await Promise.all(worker.workers.map((w) => w.waitUntilReady()));
+    return worker;
+  }
+
+  private listen(queueName: string): void {
+    const { settings } = this.options;
+    const worker = new Worker(
+      queueName,
+      (job: Job<TaskJobData>, _token: string | undefined, signal: AbortSignal | undefined) =>
+        this.process(job, signal ?? new AbortController().signal),
+      {
+        connection: this.connection,
+        prefix: settings.prefix,
+        concurrency: this.options.concurrency,
+        lockDuration: settings.lockMs,
+        stalledInterval: settings.lockMs,
+        maxStalledCount: 5,
+        name: this.name,
+      },
+    );
+    worker.on("error", (error) => this.log.debug({ err: errorMessage(error) }, "worker error"));
+    this.workers.push(worker);
+  }
+
+  private async process(job: Job<TaskJobData>, signal: AbortSignal): Promise<unknown> {
+    const data = job.data;
+    const definition = findTask(data.taskName);
+    if (!definition) {
+      const error = new UnrecoverableError(
+        `worker ${this.name} does not know the task ${JSON.stringify(data.taskName)} (is it running the same version of the code?)`,
+      );
+      await this.runs.setTaskState(data.taskRunId, { state: "failed", error });
+      throw error;
+    }
+    const [flowRun, taskRun] = await Promise.all([
+      this.runs.findFlowRun(data.flowRunId),
+      this.runs.getTaskRun(data.taskRunId),
+    ]);
+    if (flowRun && isFinal(flowRun.state)) {
+      const message = `its flow run ended ${flowRun.state} before it started`;
+      if (taskRun && !isFinal(taskRun.state))
+        await this.runs.setTaskState(data.taskRunId, { state: "cancelled", message });
+      throw new UnrecoverableError(message);
+    }
+    const attemptsBefore = taskRun?.attempt ?? 0;
+    if (attemptsBefore > 0 && taskRun && !isFinal(taskRun.state))
+      this.log.warn(
+        { taskRunId: data.taskRunId, lostWorker: taskRun.worker },
+        "taking over a task run whose worker was lost",
+      );
+    this.active.set(data.taskRunId, data.flowRunId);
+    this.counts.running++;
+    let ok = false;
+    try {
+      const value = await currentScope.run(
+        { scope: new WorkerScope(data.flowRunId, this.logs), taskRunId: data.taskRunId },
+        () => executeTaskRun(this.deps, definition, { ...data, attemptsBefore }, signal),
+      );
+      ok = true;
+      return value === undefined ? null : value;
+    } catch (error) {
+      throw new UnrecoverableError(errorMessage(error));
+    } finally {
+      this.active.delete(data.taskRunId);
+      this.counts.running--;
+      if (ok) this.counts.completed++;
+      else this.counts.failed++;
+      this.options.onTaskEnd?.({ taskName: data.taskName, taskRunId: data.taskRunId, ok });
+    }
+  }
+
+  private onCancel(text: string): void {
+    let note: CancelMessage;
+    try {
+      note = JSON.parse(text) as CancelMessage;
+    } catch {
+      return;
+    }
+    for (const [taskRunId, flowRunId] of this.active)
+      if (flowRunId === note.flowRunId)
+        for (const worker of this.workers) worker.cancelJob(taskRunId, note.reason);
+  }
+
+  /** Stops taking jobs; waits for the running ones unless `force`. */
+  async close(force = false): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.close(force).catch(() => {})));
+    await this.logs.flush();
+    await this.subscriber.quit().catch(() => this.subscriber.disconnect());
+    this.connection.disconnect();
+    await this.runs.close();
+  }
+}
+
+/** What a task running on a worker sees of its flow run: its log, and no nested runs. */
+class WorkerScope implements FlowRunScope {
+  readonly captureConsole = true;
+  constructor(
+    readonly flowRunId: string,
+    private readonly logs: RunLogBuffer,
+  ) {}
+  runTask(): TaskFuture<never> {
+    throw new OperationError("tasks and subflows are called from flows, not from inside a task");
+  }
+  runSubflow(): Promise<never> {
+    throw new OperationError("tasks and subflows are called from flows, not from inside a task");
+  }
+  log(message: string, level: string, taskRunId?: string): void {
+    this.logs.record({ flowRunId: this.flowRunId, taskRunId, at: Date.now(), level, message });
+  }
+}
