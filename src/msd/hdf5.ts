@@ -7,8 +7,47 @@ import h5wasm from "h5wasm/node";
 import { TrackReadError } from "./errors.ts";
 
 export type H5Module = Awaited<typeof h5wasm.ready>;
-export type DatasetMetadata = ReturnType<H5Module["get_dataset_metadata"]>;
-export type CompoundMember = NonNullable<DatasetMetadata["compound_type"]>["members"][number];
+
+/** What the reader needs to know of an HDF5 type (h5wasm's metadata has all of it). */
+export interface TypeMetadata {
+  type: number;
+  size: number;
+  signed: boolean;
+  vlen: boolean;
+  littleEndian: boolean;
+  strpad?: number;
+  cset?: number;
+}
+
+export interface CompoundMember extends TypeMetadata {
+  name: string;
+  offset: number;
+}
+
+export interface DatasetMetadata extends TypeMetadata {
+  shape: number[] | null;
+  compound_type?: { members: CompoundMember[]; nmembers: number };
+}
+
+/** An HDF5 file open for reading: the HDF5 library's (Hdf5File) or this project's own. */
+export interface Hdf5Source {
+  readonly path: string;
+  close(): void;
+  isGroup(path: string): boolean;
+  isDataset(path: string): boolean;
+  /** Names of the members of a group (the caller checks it is a group). */
+  names(group: string): string[];
+  metadata(dataset: string): DatasetMetadata;
+  /**
+   * Rows [start, start+count) of a dataset along its first axis (all of it when no range is
+   * given), as a copy of the bytes in the file's element layout, little-endian.
+   */
+  readBytes(
+    dataset: string,
+    metadata: DatasetMetadata,
+    range?: { start: number; count: number },
+  ): Uint8Array;
+}
 
 let modulePromise: Promise<H5Module> | undefined;
 
@@ -114,7 +153,7 @@ function readAddress(bytes: Buffer, offset: number, size: 2 | 4 | 8): number | u
 }
 
 /** An HDF5 file open for reading; every call names the file in its errors. */
-export class Hdf5File {
+export class Hdf5File implements Hdf5Source {
   private constructor(
     private readonly h5: H5Module,
     readonly path: string,

@@ -16,8 +16,11 @@ import {
   H5T_STR_SPACEPAD,
   H5T_STRING,
   Hdf5File,
+  type Hdf5Source,
   loadHdf5,
+  type TypeMetadata,
 } from "./hdf5.ts";
+import { NativeHdf5File } from "./hdf5-native.ts";
 import {
   type ArraySpec,
   type FieldKind,
@@ -35,6 +38,13 @@ export interface ReadOptions {
    * read and are left empty in the Track. Default: every array.
    */
   arrays?: readonly string[];
+  /**
+   * Which HDF5 reader: "auto" (the default) reads with this project's own (hdf5-native.ts)
+   * and goes to the HDF5 library (h5wasm) for any file the own one does not handle and for
+   * every error, so errors are always the library's; "native" only the own reader, whose
+   * errors are then its own; "hdf5" only the library.
+   */
+  engine?: "auto" | "native" | "hdf5";
 }
 
 /** Reads the one track of a per-track MSD file. */
@@ -121,42 +131,86 @@ function emptyArray(spec: ArraySpec): string[] | Int32Array | Float64Array | Mat
 
 const GROUPS: readonly Group[] = ["metadata", "analysis", "musicbrainz"];
 
+interface Layouts {
+  readonly trackCount: number;
+  readonly tables: ReadonlyMap<Group, TableLayout>;
+  readonly arrays: readonly ArrayLayout[];
+}
+
 export class TrackFile {
   private constructor(
-    private readonly hdf5: Hdf5File,
-    readonly trackCount: number,
-    private readonly tables: ReadonlyMap<Group, TableLayout>,
-    private readonly arrays: readonly ArrayLayout[],
+    private readonly h5: H5Module,
+    private source: Hdf5Source,
+    private layouts: Layouts,
+    private readonly options: ReadOptions,
   ) {}
 
   static open(h5: H5Module, file: string, options: ReadOptions = {}): TrackFile {
-    const hdf5 = Hdf5File.open(h5, file);
+    const engine = options.engine ?? "auto";
+    if (engine !== "hdf5") {
+      try {
+        const source = NativeHdf5File.open(file);
+        return new TrackFile(h5, source, describe(source, options.arrays), options);
+      } catch (error) {
+        if (engine === "native") throw error;
+      }
+    }
+    const source = Hdf5File.open(h5, file);
     try {
-      return TrackFile.describe(hdf5, options.arrays);
+      return new TrackFile(h5, source, describe(source, options.arrays), options);
     } catch (error) {
-      hdf5.close();
+      source.close();
       throw error;
     }
   }
 
   get file(): string {
-    return this.hdf5.path;
+    return this.source.path;
+  }
+
+  get trackCount(): number {
+    return this.layouts.trackCount;
   }
 
   close(): void {
-    this.hdf5.close();
+    this.source.close();
   }
 
   readTrack(row: number): Track {
     if (!Number.isInteger(row) || row < 0 || row >= this.trackCount) {
       throw new RangeError(`track ${row} is out of range: ${this.file} holds ${this.trackCount}`);
     }
+    if (this.source instanceof NativeHdf5File && (this.options.engine ?? "auto") === "auto") {
+      try {
+        return this.read(row);
+      } catch {
+        // Anything the own reader cannot read, and every error, goes to the HDF5 library.
+        this.useLibrary();
+      }
+    }
+    return this.read(row);
+  }
+
+  private useLibrary(): void {
+    const file = this.source.path;
+    this.source.close();
+    const source = Hdf5File.open(this.h5, file);
+    try {
+      this.layouts = describe(source, this.options.arrays);
+    } catch (error) {
+      source.close();
+      throw error;
+    }
+    this.source = source;
+  }
+
+  private read(row: number): Track {
     const next = row + 1 < this.trackCount ? 1 : 0;
     const values = new Map<Group, Record<string, string | number>>();
     const nextRowIndexes = new Map<string, number>();
     for (const group of GROUPS) {
       const table = this.table(group);
-      const bytes = this.hdf5.readBytes(table.path, table.metadata, {
+      const bytes = this.source.readBytes(table.path, table.metadata, {
         start: row,
         count: 1 + next,
       });
@@ -168,7 +222,7 @@ export class TrackFile {
         }
       }
     }
-    for (const array of this.arrays) {
+    for (const array of this.layouts.arrays) {
       const record = values.get(array.spec.group) as Record<string, unknown>;
       if (array.skipped) {
         record[array.spec.name] = emptyArray(array.spec);
@@ -186,7 +240,7 @@ export class TrackFile {
   }
 
   private table(group: Group): TableLayout {
-    return this.tables.get(group) as TableLayout;
+    return this.layouts.tables.get(group) as TableLayout;
   }
 
   private where(row: number): string {
@@ -237,7 +291,7 @@ export class TrackFile {
     const bytes =
       count === 0
         ? new Uint8Array(0)
-        : this.hdf5.readBytes(path, metadata, whole ? undefined : { start, count });
+        : this.source.readBytes(path, metadata, whole ? undefined : { start, count });
     if (spec.kind === "string") {
       const strings = decodeStrings(bytes, metadata.size, metadata.strpad);
       if (strings === undefined) {
@@ -252,87 +306,88 @@ export class TrackFile {
     }
     return data;
   }
+}
 
-  private static describe(hdf5: Hdf5File, only?: readonly string[]): TrackFile {
-    const file = hdf5.path;
-    const tables = new Map<Group, TableLayout>();
-    const groupMembers = new Map<Group, Set<string>>();
-    for (const group of GROUPS) {
-      if (!hdf5.isGroup(`/${group}`)) {
-        throw new TrackReadError(file, `/${group}`, "group is missing (not an MSD track file?)");
-      }
-      groupMembers.set(group, new Set(hdf5.names(`/${group}`)));
+/** Checks an MSD file's layout: the songs tables' fields and the arrays asked for. */
+function describe(hdf5: Hdf5Source, only?: readonly string[]): Layouts {
+  const file = hdf5.path;
+  const tables = new Map<Group, TableLayout>();
+  const groupMembers = new Map<Group, Set<string>>();
+  for (const group of GROUPS) {
+    if (!hdf5.isGroup(`/${group}`)) {
+      throw new TrackReadError(file, `/${group}`, "group is missing (not an MSD track file?)");
     }
-    const requireDataset = (group: Group, name: string, expected: string): DatasetMetadata => {
-      const path = `/${group}/${name}`;
-      if (!groupMembers.get(group)?.has(name) || !hdf5.isDataset(path)) {
-        throw new TrackReadError(file, path, `dataset is missing (expected ${expected})`);
-      }
-      return hdf5.metadata(path);
-    };
-
-    let trackCount: number | undefined;
-    for (const { group, fields } of SONGS_TABLES) {
-      const path = `/${group}/songs`;
-      const metadata = requireDataset(group, "songs", "a compound table");
-      if (metadata.type !== H5T_COMPOUND || metadata.shape?.length !== 1) {
-        throw new TrackReadError(file, path, "expected a 1-D compound table");
-      }
-      const rows = metadata.shape[0] as number;
-      if (trackCount !== undefined && rows !== trackCount) {
-        throw new TrackReadError(
-          file,
-          path,
-          `has ${rows} rows but /metadata/songs has ${trackCount}: every songs table needs one row per track`,
-        );
-      }
-      trackCount = rows;
-      const members = new Map(metadata.compound_type?.members.map((m) => [m.name, m]) ?? []);
-      const layoutFields = fields.map((spec: FieldSpec) => {
-        const member = members.get(spec.name);
-        if (member === undefined) {
-          throw new TrackReadError(
-            file,
-            `${path}.${spec.name}`,
-            `field is missing (expected ${describeKind(spec.kind)})`,
-          );
-        }
-        if (!kindMatches(spec.kind, member)) {
-          throw new TrackReadError(
-            file,
-            `${path}.${spec.name}`,
-            `expected ${describeKind(spec.kind)}, found ${describeMember(member)}`,
-          );
-        }
-        return { spec, member };
-      });
-      const indexMembers = new Map(
-        layoutFields
-          .filter((f) => f.spec.name.startsWith("idx_"))
-          .map((f) => [f.spec.name, f.member]),
-      );
-      tables.set(group, { path, metadata, fields: layoutFields, indexMembers });
-    }
-
-    const arrays = TRACK_ARRAYS.map((spec: ArraySpec): ArrayLayout => {
-      const path = `/${spec.group}/${spec.name}`;
-      if (only && !only.includes(spec.name)) return { spec, path, skipped: true };
-      const columns = spec.columns;
-      const expected = describeArray(spec);
-      const metadata = requireDataset(spec.group, spec.name, expected);
-      const shape = metadata.shape ?? [];
-      const rankMatches = columns ? shape.length === 2 && shape[1] === columns : shape.length === 1;
-      if (!rankMatches || !kindMatches(spec.kind, metadata)) {
-        throw new TrackReadError(
-          file,
-          path,
-          `expected ${expected}, found ${describeMember(metadata)} of shape (${shape.join(", ")})`,
-        );
-      }
-      return { spec, path, metadata, length: shape[0] as number };
-    });
-    return new TrackFile(hdf5, trackCount ?? 0, tables, arrays);
+    groupMembers.set(group, new Set(hdf5.names(`/${group}`)));
   }
+  const requireDataset = (group: Group, name: string, expected: string): DatasetMetadata => {
+    const path = `/${group}/${name}`;
+    if (!groupMembers.get(group)?.has(name) || !hdf5.isDataset(path)) {
+      throw new TrackReadError(file, path, `dataset is missing (expected ${expected})`);
+    }
+    return hdf5.metadata(path);
+  };
+
+  let trackCount: number | undefined;
+  for (const { group, fields } of SONGS_TABLES) {
+    const path = `/${group}/songs`;
+    const metadata = requireDataset(group, "songs", "a compound table");
+    if (metadata.type !== H5T_COMPOUND || metadata.shape?.length !== 1) {
+      throw new TrackReadError(file, path, "expected a 1-D compound table");
+    }
+    const rows = metadata.shape[0] as number;
+    if (trackCount !== undefined && rows !== trackCount) {
+      throw new TrackReadError(
+        file,
+        path,
+        `has ${rows} rows but /metadata/songs has ${trackCount}: every songs table needs one row per track`,
+      );
+    }
+    trackCount = rows;
+    const members = new Map(metadata.compound_type?.members.map((m) => [m.name, m]) ?? []);
+    const layoutFields = fields.map((spec: FieldSpec) => {
+      const member = members.get(spec.name);
+      if (member === undefined) {
+        throw new TrackReadError(
+          file,
+          `${path}.${spec.name}`,
+          `field is missing (expected ${describeKind(spec.kind)})`,
+        );
+      }
+      if (!kindMatches(spec.kind, member)) {
+        throw new TrackReadError(
+          file,
+          `${path}.${spec.name}`,
+          `expected ${describeKind(spec.kind)}, found ${describeMember(member)}`,
+        );
+      }
+      return { spec, member };
+    });
+    const indexMembers = new Map(
+      layoutFields
+        .filter((f) => f.spec.name.startsWith("idx_"))
+        .map((f) => [f.spec.name, f.member]),
+    );
+    tables.set(group, { path, metadata, fields: layoutFields, indexMembers });
+  }
+
+  const arrays = TRACK_ARRAYS.map((spec: ArraySpec): ArrayLayout => {
+    const path = `/${spec.group}/${spec.name}`;
+    if (only && !only.includes(spec.name)) return { spec, path, skipped: true };
+    const columns = spec.columns;
+    const expected = describeArray(spec);
+    const metadata = requireDataset(spec.group, spec.name, expected);
+    const shape = metadata.shape ?? [];
+    const rankMatches = columns ? shape.length === 2 && shape[1] === columns : shape.length === 1;
+    if (!rankMatches || !kindMatches(spec.kind, metadata)) {
+      throw new TrackReadError(
+        file,
+        path,
+        `expected ${expected}, found ${describeMember(metadata)} of shape (${shape.join(", ")})`,
+      );
+    }
+    return { spec, path, metadata, length: shape[0] as number };
+  });
+  return { trackCount: trackCount ?? 0, tables, arrays };
 }
 
 function kindMatches(kind: FieldKind, metadata: DatasetMetadata | CompoundMember): boolean {
@@ -377,7 +432,7 @@ function describeMember(metadata: DatasetMetadata | CompoundMember): string {
   }
 }
 
-function readNumber(view: DataView, offset: number, member: CompoundMember): number {
+function readNumber(view: DataView, offset: number, member: TypeMetadata): number {
   const little = true;
   if (member.type === H5T_FLOAT) {
     return member.size === 8 ? view.getFloat64(offset, little) : view.getFloat32(offset, little);
@@ -442,8 +497,7 @@ function toFloat64Array(bytes: Uint8Array, metadata: DatasetMetadata): Float64Ar
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out = new Float64Array(count);
-  for (let i = 0; i < count; i++)
-    out[i] = readNumber(view, i * metadata.size, metadata as CompoundMember);
+  for (let i = 0; i < count; i++) out[i] = readNumber(view, i * metadata.size, metadata);
   return out;
 }
 
@@ -454,7 +508,6 @@ function toInt32Array(bytes: Uint8Array, metadata: DatasetMetadata): Int32Array 
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out = new Int32Array(count);
-  for (let i = 0; i < count; i++)
-    out[i] = readNumber(view, i * metadata.size, metadata as CompoundMember);
+  for (let i = 0; i < count; i++) out[i] = readNumber(view, i * metadata.size, metadata);
   return out;
 }

@@ -9,6 +9,7 @@ import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import h5wasm from "h5wasm/node";
 import { TrackReadError } from "../../src/msd/errors.ts";
+import { NativeUnsupported } from "../../src/msd/hdf5-native.ts";
 import { readTrack, readTrackBytes, readTracks } from "../../src/msd/reader.ts";
 import { generateTrack } from "../../src/msd/synth.ts";
 import {
@@ -269,6 +270,79 @@ describe("reading bad input", () => {
     const file = join(dir, "copy.h5");
     await copyFile(samplePath(expected), file);
     assertMatchesExpected(await readTrack(file), expected);
+  });
+});
+
+describe("the own HDF5 reader (hdf5-native.ts) against the HDF5 library", () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "msd-reader-native-"));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function readBoth(file: string): Promise<{ native: Track[]; library: Track[] }> {
+    const native: Track[] = [];
+    const library: Track[] = [];
+    for await (const track of readTracks(file, { engine: "native" })) native.push(track);
+    for await (const track of readTracks(file, { engine: "hdf5" })) library.push(track);
+    return { native, library };
+  }
+
+  it("reads every real sample file (gzip and shuffle) byte for byte as the library does", {
+    skip: sampleMissing,
+  }, async () => {
+    for (const expected of Object.values(expectedByTrack)) {
+      const { native, library } = await readBoth(samplePath(expected));
+      assert.equal(native.length, 1);
+      assert.deepEqual(native, library);
+      assertMatchesExpected(native[0] as Track, expected);
+    }
+  });
+
+  for (const compress of [false, true]) {
+    it(`reads this project's ${compress ? "deflated" : "uncompressed"} files, per track and aggregate`, async () => {
+      const tracks = [generateTrack(5, 0), generateTrack(5, 1), trackWithoutSegments(5, 2)];
+      tracks.push(generateTrack(5, 3));
+      const single = join(dir, `single-${compress}.h5`);
+      const aggregate = join(dir, `aggregate-${compress}.h5`);
+      await writeTrackFile(single, tracks[0] as Track, { compress });
+      await writeTrackFile(aggregate, tracks, { compress });
+      const one = await readBoth(single);
+      assert.deepEqual(one.native, [tracks[0]]);
+      assert.deepEqual(one.native, one.library);
+      const all = await readBoth(aggregate);
+      assert.deepEqual(all.native, all.library);
+      assert.deepEqual(all.native.map(withoutOffsets), tracks);
+    });
+  }
+
+  it("reads only the arrays asked for", { skip: sampleMissing }, async () => {
+    const file = samplePath(Object.values(expectedByTrack)[3] as Expected);
+    const arrays = ["segments_timbre", "artist_terms", "bars_start"];
+    const native = await readTrack(file, { arrays, engine: "native" });
+    assert.deepEqual(native, await readTrack(file, { arrays, engine: "hdf5" }));
+    assert.equal(native.analysis.segments_pitches.rows, 0);
+  });
+
+  it("leaves files outside its subset to the library", async () => {
+    // h5wasm's high-level API writes superblock version 2 with new-style groups.
+    const track = generateTrack(8, 9);
+    const file = join(dir, "superblock-2.h5");
+    await writeWithH5wasmApi(file, track);
+    await assert.rejects(readTrack(file, { engine: "native" }), NativeUnsupported);
+    assert.deepEqual(await readTrack(file), track);
+  });
+
+  it("leaves broken files to the library, whose errors stay the same", {
+    skip: sampleMissing,
+  }, async () => {
+    const bytes = await readFile(samplePath(Object.values(expectedByTrack)[0] as Expected));
+    const file = join(dir, "half.h5");
+    await writeFile(file, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    await assert.rejects(readTrack(file, { engine: "native" }), NativeUnsupported);
+    await assert.rejects(readTrack(file), /truncated HDF5 file/);
   });
 });
 
