@@ -15,6 +15,7 @@ import { registerRunsCommands } from "./commands/runs.ts";
 import { registerStorageCommands } from "./commands/storage.ts";
 import { registerSynthCommand } from "./commands/synth.ts";
 import { registerTrackingCommands } from "./commands/tracking.ts";
+import { registerWorkerCommand } from "./commands/worker.ts";
 
 const { version } = JSON.parse(
   readFileSync(new URL("../../package.json", import.meta.url), "utf8"),
@@ -62,6 +63,7 @@ export function buildProgram(): Command {
   registerModelsCommands(program);
   registerTrackingCommands(program);
   registerFlowsCommands(program);
+  registerWorkerCommand(program);
   return program;
 }
 

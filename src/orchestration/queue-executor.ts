@@ -178,6 +178,11 @@ export class QueueExecutor implements TaskExecutor {
       if (waiter) void this.failed(waiter, failedReason);
     });
     await events.waitUntilReady();
+    if ((await queue.getWorkersCount()) === 0)
+      this.log.warn(
+        { queue: queueName },
+        "no worker takes task runs from this queue yet: start one with `genre-classifier worker`",
+      );
     return { queue, events, eventsConnection };
   }
 

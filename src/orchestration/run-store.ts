@@ -178,9 +178,9 @@ export class RunStore {
       created_at: now,
       started_at: null,
       ended_at: null,
-      heartbeat_at: null,
-      host: null,
-      pid: null,
+      heartbeat_at: now,
+      host: HOST,
+      pid: process.pid,
       cancel_requested: 0,
     };
     try {

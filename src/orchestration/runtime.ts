@@ -104,9 +104,14 @@ export class Orchestrator {
     const runs = await RunStore.open(options.databaseUri);
     const orchestrator = new Orchestrator(runs, options);
     const deps = orchestrator.taskRunDeps(`${HOST}:${process.pid}`);
-    orchestrator.executor = options.executor
-      ? await options.executor(deps)
-      : new InProcessExecutor(deps);
+    try {
+      orchestrator.executor = options.executor
+        ? await options.executor(deps)
+        : new InProcessExecutor(deps);
+    } catch (error) {
+      await runs.close();
+      throw error;
+    }
     await runs.markCrashed(orchestrator.crashAfterMs);
     captureConsole();
     return orchestrator;

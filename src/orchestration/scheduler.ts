@@ -9,7 +9,7 @@ import { errorMessage, InputError } from "../common/errors.ts";
 import type { Logger } from "../common/logger.ts";
 import { findFlow } from "./api.ts";
 import type { DeploymentRow } from "./run-store.ts";
-import type { Orchestrator } from "./runtime.ts";
+import type { FlowRunOutcome, Orchestrator } from "./runtime.ts";
 import { ACTIVE_STATES } from "./states.ts";
 
 export const deploymentSchema = z
@@ -136,7 +136,7 @@ export async function trigger(
   deployment: DeploymentRow,
   idempotencyKey?: string,
   overrides: Record<string, unknown> = {},
-): Promise<{ flowRunId: string; created: boolean; outcome: Promise<unknown> }> {
+): Promise<{ flowRunId: string; created: boolean; outcome: Promise<FlowRunOutcome<unknown>> }> {
   const definition = findFlow(deployment.flow_name);
   if (!definition)
     throw new InputError(`deployment ${deployment.name}: no flow named ${deployment.flow_name}`);

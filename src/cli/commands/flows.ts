@@ -4,11 +4,16 @@
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import YAML from "yaml";
-import { InputError } from "../../common/errors.ts";
+import { InputError, OperationError } from "../../common/errors.ts";
 import type { RunStateRow, TaskRunRow } from "../../orchestration/run-store.ts";
-import type { Orchestrator } from "../../orchestration/runtime.ts";
+import type {
+  FlowRunOutcome,
+  Orchestrator,
+  OrchestratorOptions,
+} from "../../orchestration/runtime.ts";
 import type { DeploymentSpec } from "../../orchestration/scheduler.ts";
 import { type CommandContext, createContext } from "../context.ts";
+import { loadFlowCatalog, projectDeployments } from "../flow-catalog.ts";
 import { positiveInteger } from "../options.ts";
 import { printJson, printLine, printTable } from "../output.ts";
 
@@ -22,16 +27,31 @@ async function withOrchestrator<T>(
     throw new InputError(
       `flow runs are recorded in the tracking database; tracking.uri ${uri} is a server (use sqlite:///… or postgres://…)`,
     );
-  await import("../../orchestration/selfcheck.ts");
+  await loadFlowCatalog();
   const { Orchestrator } = await import("../../orchestration/runtime.ts");
   const store = context.openStore();
   const settings = context.config.orchestration;
+  const executor: OrchestratorOptions["executor"] =
+    settings.executor === "bullmq"
+      ? async (deps) => {
+          const { QueueExecutor } = await import("../../orchestration/queue-executor.ts");
+          const { queueSettings } = await import("../../orchestration/queue.ts");
+          return QueueExecutor.open(
+            { settings: queueSettings(context.config), log: context.log },
+            deps,
+          );
+        }
+      : undefined;
   const orchestrator = await Orchestrator.open({
     databaseUri: uri,
     store,
     log: context.log,
     heartbeatMs: settings.heartbeatSeconds * 1000,
     crashAfterMs: settings.crashAfterSeconds * 1000,
+    ...(executor ? { executor } : {}),
+  }).catch(async (error) => {
+    await store.close();
+    throw error;
   });
   try {
     return await work(orchestrator, context);
@@ -78,7 +98,7 @@ export function registerFlowsCommands(program: Command): void {
     .description("the flows this installation can run, with their parameters")
     .option("--json", "print JSON")
     .action(async (flags: { json?: boolean }) => {
-      await import("../../orchestration/selfcheck.ts");
+      await loadFlowCatalog();
       const { registeredFlows } = await import("../../orchestration/api.ts");
       const rows = registeredFlows().map((f) => ({
         name: f.name,
@@ -123,14 +143,7 @@ export function registerFlowsCommands(program: Command): void {
               "running in this process until it ends (Ctrl-C leaves it to be marked crashed)",
             );
           }
-          const outcome = await started.outcome;
-          printLine(`state: ${outcome.state}`);
-          if (outcome.result !== undefined) printLine(`result: ${JSON.stringify(outcome.result)}`);
-          if (outcome.error) printLine(`error: ${outcome.error}`);
-          if (flags.wait && outcome.state !== "completed")
-            throw new (await import("../../common/errors.ts")).OperationError(
-              `flow run ${outcome.flowRunId} ended ${outcome.state}`,
-            );
+          await reportOutcome(await started.outcome, flags.wait === true);
         }),
     );
 
@@ -262,7 +275,9 @@ export function registerFlowsCommands(program: Command): void {
 
   program
     .command("deploy")
-    .description("register deployments from a file (JSON or YAML list) or one from the options")
+    .description(
+      "register the project's deployments (without options), the ones in a file (JSON or YAML list), or one from the options",
+    )
     .option(
       "--file <file>",
       "deployments file: a list of {name, flow, parameters, cron | intervalSeconds, timezone, allowOverlap}",
@@ -299,10 +314,12 @@ export function registerFlowsCommands(program: Command): void {
             if (!Array.isArray(list))
               throw new InputError(`${flags.file}: expected a list of deployments`);
             specs = list as DeploymentSpec[];
+          } else if (!flags.name && !flags.flow) {
+            specs = projectDeployments();
           } else {
             if (!flags.name || !flags.flow)
               throw new InputError(
-                "deploy: give --file, or --name and --flow with --cron or --interval",
+                "deploy: give --name and --flow with --cron or --interval (or --file, or nothing for the project's deployments)",
               );
             specs = [
               {
@@ -344,6 +361,36 @@ export function registerFlowsCommands(program: Command): void {
           ]),
         );
       }),
+    );
+  deployments
+    .command("run")
+    .description(
+      "start a run of a deployment now, with its parameters; with --wait, exit 1 unless it completed",
+    )
+    .argument("<name>", "deployment name")
+    .option("--param <key=value>", "override a parameter (repeatable)", collect)
+    .option("--idempotency-key <key>", "start nothing when a run with this key exists")
+    .option("--wait", "wait for the run to end and print its result")
+    .action(
+      (
+        name: string,
+        flags: { param?: string[]; idempotencyKey?: string; wait?: boolean },
+        command: Command,
+      ) =>
+        withOrchestrator(command, async (orchestrator) => {
+          const { trigger } = await import("../../orchestration/scheduler.ts");
+          const deployment = await orchestrator.runs.getDeployment(name);
+          const started = await trigger(
+            orchestrator,
+            deployment,
+            flags.idempotencyKey,
+            parseParams(flags.param),
+          );
+          printLine(
+            `flow run ${started.flowRunId}${started.created ? "" : " (exists for this idempotency key)"}`,
+          );
+          await reportOutcome(await started.outcome, flags.wait === true);
+        }),
     );
   for (const [action, paused] of [
     ["pause", true],
@@ -389,6 +436,14 @@ export function registerFlowsCommands(program: Command): void {
     );
 }
 
+async function reportOutcome(outcome: FlowRunOutcome<unknown>, wait: boolean): Promise<void> {
+  printLine(`state: ${outcome.state}`);
+  if (outcome.result !== undefined) printLine(`result: ${JSON.stringify(outcome.result)}`);
+  if (outcome.error) printLine(`error: ${outcome.error}`);
+  if (wait && outcome.state !== "completed")
+    throw new OperationError(`flow run ${outcome.flowRunId} ended ${outcome.state}`);
+}
+
 function printHistory(history: RunStateRow[]): void {
   for (const entry of history)
     printLine(`  ${time(entry.at)}  ${entry.state}${entry.message ? ` — ${entry.message}` : ""}`);
@@ -397,5 +452,6 @@ function printHistory(history: RunStateRow[]): void {
 function taskLine(run: TaskRunRow): string {
   const attempts = run.attempt > 1 ? ` (${run.attempt} attempts)` : "";
   const error = run.error_message && run.state !== "completed" ? ` — ${run.error_message}` : "";
-  return `${run.task_name}-${run.task_index} [${run.state}] ${duration(run.started_at, run.ended_at)}${attempts}${error}`;
+  const worker = run.worker ? ` on ${run.worker}` : "";
+  return `${run.task_name}-${run.task_index} [${run.state}] ${duration(run.started_at, run.ended_at)}${attempts}${worker}${error}`;
 }
