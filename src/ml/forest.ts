@@ -21,6 +21,7 @@ import {
   type TrainingData,
   type TreeArrays,
   type TreeParams,
+  TreeWorkspace,
 } from "./tree.ts";
 
 export type MaxFeatures = "sqrt" | "log2" | "all" | number;
@@ -279,7 +280,8 @@ function prepare(
   const yd = y.data;
   let nnz = 0;
   for (let j = 0; j < yd.length; j++) nnz += yd[j] as number;
-  const labelStart = new Uint32Array(allocate(4 * (n + 1), shared));
+  if (nnz > 0x7fffffff) throw new InputError(`too many positive labels (${nnz})`);
+  const labelStart = new Int32Array(allocate(4 * (n + 1), shared));
   const labelIndex = new Uint16Array(allocate(2 * Math.max(nnz, 1), shared));
   const positives = new Float64Array(L);
   let p = 0;
@@ -325,8 +327,19 @@ function prepare(
   };
 }
 
-/** Fits a forest; `options.workers` threads (0: this thread) grow the trees. */
-/** Fits a forest; `options.workers` threads (0: this thread) grow the trees. */
+/**
+ * Trees at most this size (drawn rows × features) are cheap enough, some milliseconds each, for
+ * the calling thread to grow some of them between turns of its event loop.
+ */
+const CALLER_MAX_CELLS = 1 << 20;
+
+/**
+ * Fits a forest on `options.workers` threads (0: this thread, synchronously). When the trees are
+ * small the calling thread is one of them, so that it grows trees while the other workers start
+ * (a worker takes a few hundred milliseconds to start and warm up, as long as ten such trees).
+ * Threads take the next tree from a shared counter; tree t always gets seed t, so the forest does
+ * not depend on which thread grew what.
+ */
 export async function trainForest(
   x: RealMatrix,
   y: IndicatorMatrix,
@@ -339,11 +352,14 @@ export async function trainForest(
   );
   if (workers === 0) return trainForestInThread(x, y, options);
   const params = validate(x, y, o);
+  const callerGrows = params.maxSamples * x.cols <= CALLER_MAX_CELLS;
+  const threads = callerGrows ? workers - 1 : workers;
+  if (threads === 0) return trainForestInThread(x, y, options);
   // The workers start up while this thread bins the features.
-  const pool = new TrainingPool(workers);
+  const pool = new TrainingPool(threads);
   try {
     const inputs = prepare(x, y, o, params, true);
-    const trees = await pool.grow(inputs, o);
+    const trees = await pool.grow(inputs, o, callerGrows);
     return assemble(inputs.data, o, trees);
   } finally {
     pool.close();
@@ -359,8 +375,9 @@ export function trainForestInThread(
   const o = resolveOptions(options);
   const inputs = prepare(x, y, o, validate(x, y, o), false);
   const trees: GrownTree[] = [];
+  const workspace = new TreeWorkspace(inputs.data, inputs.params);
   for (let t = 0; t < o.nTrees; t++) {
-    trees.push(growTree(inputs.data, inputs.params, deriveSeed(o.seed, t)));
+    trees.push(growTree(inputs.data, inputs.params, deriveSeed(o.seed, t), workspace));
   }
   return assemble(inputs.data, o, trees);
 }
@@ -396,9 +413,16 @@ function assemble(data: TrainingData, o: ResolvedForestOptions, grown: GrownTree
   );
 }
 
-export type WorkerRequest =
-  | { type: "init"; inputs: SharedInputs }
-  | { type: "tree"; index: number; seed: number };
+/**
+ * Sent once to each worker: it then grows trees `Atomics.add(next, 0, 1)` while that is below
+ * `nTrees`, tree t with `deriveSeed(seed, t)`, and posts each one.
+ */
+export interface WorkerRequest {
+  inputs: SharedInputs;
+  next: Int32Array;
+  nTrees: number;
+  seed: number;
+}
 
 export interface WorkerReply {
   index: number;
@@ -406,7 +430,9 @@ export interface WorkerReply {
   error?: string;
 }
 
-/** Worker threads that grow trees on demand, each tree going to the next idle worker. */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Worker threads that grow trees from a shared counter, with the calling thread if asked. */
 class TrainingPool {
   private readonly workers: Worker[] = [];
   private failure: Error | undefined;
@@ -430,45 +456,55 @@ class TrainingPool {
     this.onFailure?.(error);
   }
 
-  grow(inputs: SharedInputs, o: ResolvedForestOptions): Promise<GrownTree[]> {
-    return new Promise((resolve, reject) => {
-      if (this.failure !== undefined) {
-        reject(this.failure);
-        return;
-      }
+  async grow(
+    inputs: SharedInputs,
+    o: ResolvedForestOptions,
+    callerGrows: boolean,
+  ): Promise<GrownTree[]> {
+    const nTrees = o.nTrees;
+    const trees: (GrownTree | undefined)[] = new Array(nTrees);
+    const next = new Int32Array(new SharedArrayBuffer(4));
+    let done = 0;
+    let resolveAll: (() => void) | undefined;
+    const finished = new Promise<void>((resolve, reject) => {
+      resolveAll = resolve;
       this.onFailure = reject;
-      const trees: (GrownTree | undefined)[] = new Array(o.nTrees);
-      let next = 0;
-      let done = 0;
-      const feed = (w: Worker): void => {
-        if (next >= o.nTrees) return;
-        const request: WorkerRequest = {
-          type: "tree",
-          index: next,
-          seed: deriveSeed(o.seed, next),
-        };
-        next++;
-        w.postMessage(request);
-      };
-      for (const w of this.workers) {
-        w.on("message", (reply: WorkerReply) => {
-          if (this.failure !== undefined) return;
-          if (reply.error !== undefined || reply.tree === undefined) {
-            this.fail(
-              new Error(`tree ${reply.index} failed in a worker: ${reply.error ?? "no tree"}`),
-            );
-            return;
-          }
-          trees[reply.index] = reply.tree;
-          done++;
-          if (done === o.nTrees) resolve(trees as GrownTree[]);
-          else feed(w);
-        });
-        const init: WorkerRequest = { type: "init", inputs };
-        w.postMessage(init);
-        feed(w);
-      }
+      if (this.failure !== undefined) reject(this.failure);
     });
+    // Awaited below; a worker failing while this thread grows a tree must not go unhandled.
+    finished.catch(() => undefined);
+    const add = (index: number, tree: GrownTree): void => {
+      trees[index] = tree;
+      done++;
+      if (done === nTrees) resolveAll?.();
+    };
+    const request: WorkerRequest = { inputs, next, nTrees, seed: o.seed };
+    for (const w of this.workers) {
+      w.on("message", (reply: WorkerReply) => {
+        if (this.failure !== undefined) return;
+        if (reply.error !== undefined || reply.tree === undefined) {
+          this.fail(
+            new Error(`tree ${reply.index} failed in a worker: ${reply.error ?? "no tree"}`),
+          );
+          return;
+        }
+        add(reply.index, reply.tree);
+      });
+      w.postMessage(request);
+    }
+    if (callerGrows) {
+      const workspace = new TreeWorkspace(inputs.data, inputs.params);
+      for (;;) {
+        if (this.failure !== undefined) break;
+        const t = Atomics.add(next, 0, 1);
+        if (t >= nTrees) break;
+        add(t, growTree(inputs.data, inputs.params, deriveSeed(o.seed, t), workspace));
+        // Lets the workers' trees in (and anything else waiting on this thread).
+        await nextTurn();
+      }
+    }
+    await finished;
+    return trees as GrownTree[];
   }
 
   close(): void {

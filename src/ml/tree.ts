@@ -20,7 +20,7 @@ export interface TrainingData {
   thresholds: Float64Array;
   thresholdStride: number;
   /** Positive labels of row i: `labelIndex[labelStart[i] … labelStart[i + 1])`. */
-  labelStart: Uint32Array;
+  labelStart: Int32Array;
   labelIndex: Uint16Array;
   /** Per-label weights of positive and negative samples; null when unweighted. */
   posWeight: Float64Array | null;
@@ -64,6 +64,8 @@ const INITIAL_VALUES = 1 << 20;
 class Builder {
   private n = 0;
   private nLeaves = 0;
+  private cap: number;
+  private leafCap: number;
   feature: Int32Array;
   threshold: Float64Array;
   left: Int32Array;
@@ -72,14 +74,23 @@ class Builder {
 
   constructor(
     private readonly nLabels: number,
-    private cap: number,
-    private leafCap: number,
+    cap: number,
+    leafCap: number,
   ) {
+    this.cap = cap;
+    this.leafCap = leafCap;
     this.feature = new Int32Array(cap);
     this.threshold = new Float64Array(cap);
     this.left = new Int32Array(cap);
     this.right = new Int32Array(cap);
     this.values = new Float32Array(leafCap * nLabels);
+  }
+
+  /** Empties the builder for the next tree, keeping its buffers. */
+  reset(): void {
+    this.values.fill(0, 0, this.nLeaves * this.nLabels);
+    this.n = 0;
+    this.nLeaves = 0;
   }
 
   addNode(): number {
@@ -106,20 +117,16 @@ class Builder {
     return this.nLeaves++ * this.nLabels;
   }
 
+  /** The tree in arrays of its own (copies: the builder's buffers serve the next tree). */
   finish(): TreeArrays {
     return {
       feature: this.feature.slice(0, this.n),
       threshold: this.threshold.slice(0, this.n),
       left: this.left.slice(0, this.n),
       right: this.right.slice(0, this.n),
-      values: trim(this.values, this.nLeaves * this.nLabels),
+      values: this.values.slice(0, this.nLeaves * this.nLabels),
     };
   }
-}
-
-/** The first `length` entries: a view when that is most of the buffer, else a copy. */
-function trim(a: Float32Array, length: number): Float32Array {
-  return length >= 0.75 * a.length ? a.subarray(0, length) : a.slice(0, length);
 }
 
 function grow<T extends Int32Array | Float64Array | Float32Array>(a: T, size: number): T {
@@ -128,8 +135,89 @@ function grow<T extends Int32Array | Float64Array | Float32Array>(a: T, size: nu
   return b;
 }
 
-export function growTree(data: TrainingData, params: TreeParams, seed: number): GrownTree {
-  return new TreeGrower(data, params, seed).grow();
+/**
+ * Buffers for growing trees on one training set, reused from one tree to the next so that a
+ * thread growing many trees allocates (and page-faults) them once. Not shared between threads.
+ */
+export class TreeWorkspace {
+  readonly draws: Float64Array;
+  readonly rows: Int32Array;
+  readonly mult: Float64Array;
+  readonly labelStart: Int32Array;
+  readonly labelIndex: Uint16Array;
+  readonly binned: Uint8Array;
+  readonly idx: Int32Array;
+  readonly tmp: Int32Array;
+  readonly featPerm: Int32Array;
+  readonly active: Int32Array;
+  readonly posL: Float64Array;
+  readonly rowTotal: Float64Array;
+  readonly sortedIdx: Int32Array;
+  readonly sortedBin: Uint8Array;
+  readonly bucket: Uint8Array;
+  readonly histW: Float64Array;
+  readonly histC: Int32Array;
+  readonly histP: Float64Array;
+  readonly slotTotal: Float64Array[] = [];
+  readonly slotTouched: Int32Array[] = [];
+  readonly builder: Builder;
+  /** False while a tree is being grown: a tree that failed leaves the buffers unusable. */
+  clean = true;
+
+  constructor(
+    readonly data: TrainingData,
+    params: TreeParams,
+  ) {
+    const n = data.nRows;
+    const d = data.nFeatures;
+    const L = data.nLabels;
+    const nnz = data.labelStart[n] as number;
+    // A tree's rows: at most the draws of its bootstrap sample.
+    const m = params.bootstrap ? Math.min(n, params.maxSamples) : n;
+    this.draws = new Float64Array(n);
+    this.rows = new Int32Array(m);
+    this.mult = new Float64Array(m);
+    this.labelStart = new Int32Array(m + 1);
+    this.labelIndex = new Uint16Array(Math.max(Math.min(nnz, m * L), 1));
+    this.binned = new Uint8Array(m * d);
+    this.idx = new Int32Array(m);
+    this.tmp = new Int32Array(m);
+    this.featPerm = new Int32Array(d);
+    this.active = new Int32Array(L);
+    this.posL = new Float64Array(L);
+    this.rowTotal = new Float64Array(m);
+    const small = Math.min(m, HIST_MIN_SAMPLES);
+    this.sortedIdx = new Int32Array(small);
+    this.sortedBin = new Uint8Array(small);
+    this.bucket = new Uint8Array(small);
+    this.histW = new Float64Array(256);
+    this.histC = new Int32Array(256);
+    this.histP = new Float64Array(256 * L);
+    const maxLeaves = Math.max(
+      1,
+      Math.min(Math.floor(m / params.minSamplesLeaf), 2 ** Math.min(params.maxDepth, 30)),
+    );
+    this.builder = new Builder(
+      L,
+      Math.min(2 * maxLeaves, INITIAL_NODES),
+      Math.min(maxLeaves, Math.ceil(INITIAL_VALUES / L)),
+    );
+  }
+}
+
+/** Grows one tree; pass the same workspace to grow several trees on `data` in one thread. */
+export function growTree(
+  data: TrainingData,
+  params: TreeParams,
+  seed: number,
+  workspace?: TreeWorkspace,
+): GrownTree {
+  const ws =
+    workspace?.clean && workspace.data === data ? workspace : new TreeWorkspace(data, params);
+  ws.clean = false;
+  const tree = new TreeGrower(data, params, seed, ws).grow();
+  ws.clean = true;
+  return tree;
 }
 
 class TreeGrower {
@@ -143,23 +231,24 @@ class TreeGrower {
 
   /** The drawn rows (compacted when some were not drawn): multiplicities, labels, bins. */
   private readonly mult: Float64Array;
-  private readonly labelStart: Uint32Array;
+  private readonly labelStart: Int32Array;
   private readonly labelIndex: Uint16Array;
   private readonly binned: Uint8Array;
-  private readonly idx: Uint32Array;
-  private readonly tmp: Uint32Array;
+  private readonly idx: Int32Array;
+  private readonly tmp: Int32Array;
   private readonly featPerm: Int32Array;
 
   /**
    * Totals of the node being split (weighted positives per label, the labels having any, the
    * weighted row count), borrowed from a slot. Slots hold the totals of nodes waiting on the
    * stack: a split scans only its smaller child and subtracts it from the parent for the other.
+   * A free slot's totals are all 0.
    */
   private total: Float64Array;
   private touched: Int32Array;
   private nTouched = 0;
-  private readonly slotTotal: Float64Array[] = [];
-  private readonly slotTouched: Int32Array[] = [];
+  private readonly slotTotal: Float64Array[];
+  private readonly slotTouched: Int32Array[];
   private readonly slotNTouched: number[] = [];
   private readonly slotNW: number[] = [];
   private readonly freeSlots: number[] = [];
@@ -173,12 +262,14 @@ class TreeGrower {
   /** Per row of the node being split: the sum of the node totals of the row's labels. */
   private readonly rowTotal: Float64Array;
   private rowTotalsReady = false;
-  private readonly sortedIdx: Uint32Array;
+  private readonly sortedIdx: Int32Array;
   private readonly sortedBin: Uint8Array;
   private readonly bucket: Uint8Array;
+  /** Histograms of a large node's search, all 0 between searches. */
   private readonly histW: Float64Array;
   private readonly histC: Int32Array;
   private readonly histP: Float64Array;
+  private readonly builder: Builder;
 
   private bestScore = 0;
   private bestFeature = -1;
@@ -190,6 +281,7 @@ class TreeGrower {
     private readonly data: TrainingData,
     private readonly params: TreeParams,
     seed: number,
+    ws: TreeWorkspace,
   ) {
     this.rng = new Rng(seed);
     this.d = data.nFeatures;
@@ -198,85 +290,85 @@ class TreeGrower {
     this.wPos = data.posWeight ?? new Float64Array(this.L).fill(1);
     this.wNeg = data.negWeight ?? new Float64Array(this.L).fill(1);
     const n = data.nRows;
-    const mult = new Float64Array(n);
+    const draws = ws.draws;
     if (params.bootstrap) {
+      draws.fill(0);
       for (let t = 0; t < params.maxSamples; t++) {
         const i = this.rng.int(n);
-        mult[i] = (mult[i] as number) + 1;
+        draws[i] = (draws[i] as number) + 1;
       }
     } else {
-      mult.fill(1);
+      draws.fill(1);
     }
     let distinct = 0;
-    for (let i = 0; i < n; i++) if (mult[i] !== 0) distinct++;
+    for (let i = 0; i < n; i++) if (draws[i] !== 0) distinct++;
     if (distinct === n) {
-      this.mult = mult;
+      this.mult = draws;
       this.binned = data.binned;
       this.labelStart = data.labelStart;
       this.labelIndex = data.labelIndex;
     } else {
       // Copy the drawn rows into compact arrays: smaller working set, fewer cache misses.
-      const rows = new Uint32Array(distinct);
-      for (let i = 0, j = 0; i < n; i++) if (mult[i] !== 0) rows[j++] = i;
-      this.mult = new Float64Array(distinct);
+      const rows = ws.rows;
+      for (let i = 0, j = 0; i < n; i++) if (draws[i] !== 0) rows[j++] = i;
+      const mult = ws.mult;
+      const compactStart = ws.labelStart;
+      const compactIndex = ws.labelIndex;
       const { labelStart, labelIndex, binned } = data;
-      let nnz = 0;
-      for (let j = 0; j < distinct; j++) {
-        const i = rows[j] as number;
-        this.mult[j] = mult[i] as number;
-        nnz += (labelStart[i + 1] as number) - (labelStart[i] as number);
-      }
-      this.labelStart = new Uint32Array(distinct + 1);
-      this.labelIndex = new Uint16Array(Math.max(nnz, 1));
       for (let j = 0, p = 0; j < distinct; j++) {
         const i = rows[j] as number;
-        this.labelStart[j] = p;
+        mult[j] = draws[i] as number;
+        compactStart[j] = p;
         for (let q = labelStart[i] as number, qe = labelStart[i + 1] as number; q < qe; q++) {
-          this.labelIndex[p++] = labelIndex[q] as number;
+          compactIndex[p++] = labelIndex[q] as number;
         }
-        this.labelStart[j + 1] = p;
+        compactStart[j + 1] = p;
       }
-      this.binned = new Uint8Array(distinct * this.d);
+      const compactBinned = ws.binned;
       for (let f = 0; f < this.d; f++) {
         const from = f * n;
         const to = f * distinct;
         for (let j = 0; j < distinct; j++) {
-          this.binned[to + j] = binned[from + (rows[j] as number)] as number;
+          compactBinned[to + j] = binned[from + (rows[j] as number)] as number;
         }
       }
+      this.mult = mult;
+      this.labelStart = compactStart;
+      this.labelIndex = compactIndex;
+      this.binned = compactBinned;
     }
     this.n = distinct;
-    this.idx = new Uint32Array(distinct);
+    this.idx = ws.idx.subarray(0, distinct);
     for (let j = 0; j < distinct; j++) this.idx[j] = j;
-    this.tmp = new Uint32Array(distinct);
-    this.featPerm = new Int32Array(this.d);
+    this.tmp = ws.tmp;
+    this.featPerm = ws.featPerm;
     for (let f = 0; f < this.d; f++) this.featPerm[f] = f;
     this.total = new Float64Array(0);
     this.touched = new Int32Array(0);
-    this.active = new Int32Array(this.L);
-    this.posL = new Float64Array(this.L);
-    this.rowTotal = new Float64Array(this.n);
-    const small = Math.min(distinct, HIST_MIN_SAMPLES);
-    this.sortedIdx = new Uint32Array(small);
-    this.sortedBin = new Uint8Array(small);
-    this.bucket = new Uint8Array(small);
-    this.histW = new Float64Array(256);
-    this.histC = new Int32Array(256);
-    this.histP = new Float64Array(256 * this.L);
+    this.slotTotal = ws.slotTotal;
+    this.slotTouched = ws.slotTouched;
+    for (let slot = 0; slot < this.slotTotal.length; slot++) {
+      this.slotNTouched.push(0);
+      this.slotNW.push(0);
+      this.freeSlots.push(slot);
+    }
+    this.active = ws.active;
+    this.posL = ws.posL;
+    this.rowTotal = ws.rowTotal;
+    this.sortedIdx = ws.sortedIdx;
+    this.sortedBin = ws.sortedBin;
+    this.bucket = ws.bucket;
+    this.histW = ws.histW;
+    this.histC = ws.histC;
+    this.histP = ws.histP;
+    this.builder = ws.builder;
     this.importances = new Float64Array(this.d);
   }
 
   grow(): GrownTree {
     const { maxDepth, minSamplesSplit, minSamplesLeaf } = this.params;
-    const maxLeaves = Math.max(
-      1,
-      Math.min(Math.floor(this.idx.length / minSamplesLeaf), 2 ** Math.min(maxDepth, 30)),
-    );
-    const out = new Builder(
-      this.L,
-      Math.min(2 * maxLeaves, INITIAL_NODES),
-      Math.min(maxLeaves, Math.ceil(INITIAL_VALUES / this.L)),
-    );
+    const out = this.builder;
+    out.reset();
     const root = this.allocSlot();
     this.fillSlot(root, 0, this.idx.length);
     const stack: number[] = [0, this.idx.length, 0, -1, 0, root];
@@ -388,7 +480,6 @@ class TreeGrower {
   private useSlot(slot: number): number {
     const total = this.slotTotal[slot] as Float64Array;
     const touched = this.slotTouched[slot] as Int32Array;
-    const { active, wPos, wNeg } = this;
     const nW = this.slotNW[slot] as number;
     const nTouched = this.slotNTouched[slot] as number;
     let nT = 0;
@@ -396,18 +487,33 @@ class TreeGrower {
     let t1 = 0;
     let t2 = 0;
     let impurity = 0;
-    for (let q = 0; q < nTouched; q++) {
-      const k = touched[q] as number;
-      const t = total[k] as number;
-      if (t === 0) continue;
-      touched[nT++] = k;
-      t1 += t;
-      t2 += t * t;
-      if (t < nW) {
-        active[nA++] = k;
-        const a = (wPos[k] as number) * t;
-        const b = (wNeg[k] as number) * (nW - t);
-        impurity += (a * b) / (a + b);
+    if (!this.weighted) {
+      // Σ t(nW − t)/nW over the labels is (nW·Σt − Σt²)/nW.
+      for (let q = 0; q < nTouched; q++) {
+        const k = touched[q] as number;
+        const t = total[k] as number;
+        if (t === 0) continue;
+        touched[nT++] = k;
+        t1 += t;
+        t2 += t * t;
+        if (t < nW) nA++;
+      }
+      impurity = (nW * t1 - t2) / nW;
+    } else {
+      const { active, wPos, wNeg } = this;
+      for (let q = 0; q < nTouched; q++) {
+        const k = touched[q] as number;
+        const t = total[k] as number;
+        if (t === 0) continue;
+        touched[nT++] = k;
+        t1 += t;
+        t2 += t * t;
+        if (t < nW) {
+          active[nA++] = k;
+          const a = (wPos[k] as number) * t;
+          const b = (wNeg[k] as number) * (nW - t);
+          impurity += (a * b) / (a + b);
+        }
       }
     }
     this.slotNTouched[slot] = nT;
@@ -426,9 +532,10 @@ class TreeGrower {
     const values = out.values;
     const { total, touched, wPos, wNeg, nW, nTouched } = this;
     if (!this.weighted) {
+      const scale = 1 / nW;
       for (let q = 0; q < nTouched; q++) {
         const k = touched[q] as number;
-        values[at + k] = (total[k] as number) / nW;
+        values[at + k] = (total[k] as number) * scale;
       }
       return;
     }
@@ -580,41 +687,21 @@ class TreeGrower {
     for (let q = 0; q < this.nTouched; q++) posL[touched[q] as number] = 0;
     const msl = this.params.minSamplesLeaf;
     const lastLeft = nD - msl;
+    const first = !this.rowTotalsReady;
+    const total = this.total;
+    // Unweighted, the summed gini of a split is t1 − s2/nL − (t2 − 2c + s2)/nR: the search
+    // maximises gain = s2/nL + (t2 − 2c + s2)/nR, kept here in locals.
+    const weighted = this.weighted;
+    const nW = this.nW;
+    const t1 = this.t1;
+    const t2 = this.t2;
+    let bestGain = t1 - this.bestScore;
+    let bestBin = -1;
     let nL = 0;
     let s1 = 0;
     let s2 = 0;
     let c = 0;
     let prev = lo;
-    if (this.rowTotalsReady) {
-      for (let q = 0; q < lastLeft; q++) {
-        const i = sortedIdx[q] as number;
-        const m = mult[i] as number;
-        nL += m;
-        const p0 = labelStart[i] as number;
-        const p1 = labelStart[i + 1] as number;
-        if (p1 > p0) {
-          let sumPl = 0;
-          for (let p = p0; p < p1; p++) {
-            const k = labelIndex[p] as number;
-            const pl = posL[k] as number;
-            sumPl += pl;
-            posL[k] = pl + m;
-          }
-          const count = p1 - p0;
-          s1 += m * count;
-          s2 += m * (2 * sumPl + m * count);
-          c += m * (rowTotal[i] as number);
-        }
-        const next = sortedBin[q + 1] as number;
-        if (next !== prev) {
-          if (q + 1 >= msl) this.consider(this.score(nL, s1, s2, c), f, (prev + next - 1) >>> 1);
-          prev = next;
-        }
-      }
-      return true;
-    }
-    // The node's first scan also records each row's label-total sum for the scans after it.
-    const total = this.total;
     for (let q = 0; q < lastLeft; q++) {
       const i = sortedIdx[q] as number;
       const m = mult[i] as number;
@@ -623,37 +710,65 @@ class TreeGrower {
       const p1 = labelStart[i + 1] as number;
       if (p1 > p0) {
         let sumPl = 0;
-        let sumT = 0;
-        for (let p = p0; p < p1; p++) {
-          const k = labelIndex[p] as number;
-          const pl = posL[k] as number;
-          sumPl += pl;
-          sumT += total[k] as number;
-          posL[k] = pl + m;
+        let sumT: number;
+        if (first) {
+          sumT = 0;
+          for (let p = p0; p < p1; p++) {
+            const k = labelIndex[p] as number;
+            const pl = posL[k] as number;
+            sumPl += pl;
+            sumT += total[k] as number;
+            posL[k] = pl + m;
+          }
+          rowTotal[i] = sumT;
+        } else {
+          sumT = rowTotal[i] as number;
+          for (let p = p0; p < p1; p++) {
+            const k = labelIndex[p] as number;
+            const pl = posL[k] as number;
+            sumPl += pl;
+            posL[k] = pl + m;
+          }
         }
         const count = p1 - p0;
         s1 += m * count;
         s2 += m * (2 * sumPl + m * count);
         c += m * sumT;
-        rowTotal[i] = sumT;
-      } else {
+      } else if (first) {
         rowTotal[i] = 0;
       }
       const next = sortedBin[q + 1] as number;
       if (next !== prev) {
-        if (q + 1 >= msl) this.consider(this.score(nL, s1, s2, c), f, (prev + next - 1) >>> 1);
+        if (q + 1 >= msl) {
+          if (weighted) {
+            this.consider(this.score(nL, s1, s2, c), f, (prev + next - 1) >>> 1);
+          } else {
+            const gain = s2 / nL + (t2 - 2 * c + s2) / (nW - nL);
+            if (gain > bestGain) {
+              bestGain = gain;
+              bestBin = (prev + next - 1) >>> 1;
+            }
+          }
+        }
         prev = next;
       }
     }
-    for (let q = lastLeft; q < nD; q++) {
-      const i = sortedIdx[q] as number;
-      let sumT = 0;
-      for (let p = labelStart[i] as number, pe = labelStart[i + 1] as number; p < pe; p++) {
-        sumT += total[labelIndex[p] as number] as number;
-      }
-      rowTotal[i] = sumT;
+    if (bestBin >= 0) {
+      this.bestScore = t1 - bestGain;
+      this.bestFeature = f;
+      this.bestBin = bestBin;
     }
-    this.rowTotalsReady = true;
+    if (first) {
+      for (let q = lastLeft; q < nD; q++) {
+        const i = sortedIdx[q] as number;
+        let sumT = 0;
+        for (let p = labelStart[i] as number, pe = labelStart[i + 1] as number; p < pe; p++) {
+          sumT += total[labelIndex[p] as number] as number;
+        }
+        rowTotal[i] = sumT;
+      }
+      this.rowTotalsReady = true;
+    }
     return true;
   }
 
