@@ -150,18 +150,20 @@ export function columnStats(matrix: Matrix): { mean: Float64Array; std: Float64A
   const { rows, columns, data } = matrix;
   const mean = new Float64Array(columns);
   const std = new Float64Array(columns);
-  for (let r = 0; r < rows; r++) {
-    const offset = r * columns;
-    for (let c = 0; c < columns; c++) mean[c] = (mean[c] as number) + (data[offset + c] as number);
-  }
-  for (let c = 0; c < columns; c++) mean[c] = (mean[c] as number) / rows;
-  for (let r = 0; r < rows; r++) {
-    const offset = r * columns;
-    for (let c = 0; c < columns; c++) {
-      const d = (data[offset + c] as number) - (mean[c] as number);
-      std[c] = (std[c] as number) + d * d;
+  const end = rows * columns;
+  // One column at a time with the sum in a local: rows are added in the same order as a
+  // row-by-row pass would, so the results are the same to the last bit, only faster.
+  for (let c = 0; c < columns; c++) {
+    let sum = 0;
+    for (let i = c; i < end; i += columns) sum += data[i] as number;
+    const m = sum / rows;
+    let squares = 0;
+    for (let i = c; i < end; i += columns) {
+      const d = (data[i] as number) - m;
+      squares += d * d;
     }
+    mean[c] = m;
+    std[c] = Math.sqrt(squares / rows);
   }
-  for (let c = 0; c < columns; c++) std[c] = Math.sqrt((std[c] as number) / rows);
   return { mean, std };
 }

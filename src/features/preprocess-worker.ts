@@ -1,4 +1,4 @@
-// A preprocess worker thread: reads MSD track files (h5wasm) and extracts their feature rows.
+// A preprocess worker thread: reads batches of MSD track files and extracts their feature rows.
 import { parentPort, workerData } from "node:worker_threads";
 import { TrackReadError } from "../msd/errors.ts";
 import { readTracks } from "../msd/reader.ts";
@@ -9,13 +9,15 @@ const setup = workerData as WorkerSetup;
 const options = { vocabulary: new Set(setup.vocabulary), minTermWeight: setup.minTermWeight };
 
 parentPort?.on("message", async (task: FileTask) => {
-  parentPort?.postMessage(await processFile(task));
+  const results: FileResult[] = [];
+  for (const path of task.paths) results.push(await processFile(path));
+  parentPort?.postMessage(results);
 });
 
-async function processFile(task: FileTask): Promise<FileResult> {
+async function processFile(path: string): Promise<FileResult> {
   const result: FileResult = { rows: [], rejects: [] };
   try {
-    for await (const track of readTracks(task.path, { arrays: FEATURE_ARRAYS })) {
+    for await (const track of readTracks(path, { arrays: FEATURE_ARRAYS })) {
       const extraction = extractFeatures(track, options);
       if ("row" in extraction) result.rows.push(extraction.row);
       else result.rejects.push({ track_id: track.analysis.track_id, reason: extraction.reason });

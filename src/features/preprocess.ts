@@ -26,14 +26,19 @@ export interface WorkerSetup {
   minTermWeight: number;
 }
 
+/** A batch of track files for one worker: a few dozen at once, so no worker waits for work. */
 export interface FileTask {
-  path: string;
+  paths: string[];
 }
 
+/** What one file gave: its rows and its rejects (a worker answers a task with one per path). */
 export interface FileResult {
   rows: Row[];
   rejects: { track_id: string; reason: string }[];
 }
+
+/** Files per task grow from 1 (every worker busy at once) to this. */
+const MAX_BATCH = 32;
 
 export interface PreprocessOptions {
   store: ObjectStore;
@@ -74,21 +79,13 @@ export async function preprocess(options: PreprocessOptions): Promise<Preprocess
   if (!Number.isInteger(workers) || workers < 1)
     throw new InputError(`--workers ${workers}: expected a whole number of at least 1`);
 
-  const keys: string[] = [];
-  for await (const info of store.listAll(`${rawPrefix}/`))
-    if (info.key.endsWith(".h5")) keys.push(info.key);
-  if (keys.length === 0) {
-    throw new InputError(
-      `no track files under ${store.uri}/${rawPrefix}/: run \`genre-classifier ingest\` first`,
-    );
-  }
-
   const scratch = await mkdtemp(join(tmpdir(), "gc-preprocess-"));
   const setup: WorkerSetup = {
     vocabulary: [...options.vocabulary],
     minTermWeight: options.minTermWeight ?? 0,
   };
-  const pool = new WorkerPool<FileTask, FileResult>(
+  // The workers start while the store is listed, and read files as the listing finds them.
+  const pool = new WorkerPool<FileTask, FileResult[]>(
     import.meta.url,
     "preprocess-worker",
     workers,
@@ -101,25 +98,38 @@ export async function preprocess(options: PreprocessOptions): Promise<Preprocess
     const genres = new Set<string>();
     let withoutGenres = 0;
 
-    const readFile = async (key: string, index: number): Promise<FileResult> => {
-      let path = await store.localFile(key);
-      let copy: string | undefined;
-      if (!path) {
-        copy = join(scratch, `${index}.h5`);
-        await store.getFile(key, copy);
-        path = copy;
-      }
+    const crashed = (error: unknown): FileResult => ({
+      rows: [],
+      rejects: [
+        { track_id: "", reason: `reading crashed its worker: ${(error as Error).message}` },
+      ],
+    });
+    const readBatch = async (keys: string[], first: number): Promise<FileResult[]> => {
+      const copies: string[] = [];
       try {
-        return await pool.run({ path });
-      } catch (error) {
-        return {
-          rows: [],
-          rejects: [
-            { track_id: "", reason: `reading crashed its worker: ${(error as Error).message}` },
-          ],
-        };
+        const paths = await Promise.all(
+          keys.map(async (key, i) => {
+            const path = await store.localFile(key);
+            if (path) return path;
+            const copy = join(scratch, `${first + i}.h5`);
+            copies.push(copy);
+            await store.getFile(key, copy);
+            return copy;
+          }),
+        );
+        try {
+          return await pool.run({ paths });
+        } catch (error) {
+          if (paths.length === 1) return [crashed(error)];
+          // One of the files crashed its worker: read each alone, so only that one is rejected.
+          return await Promise.all(
+            paths.map((path) =>
+              pool.run({ paths: [path] }).then((results) => results[0] as FileResult, crashed),
+            ),
+          );
+        }
       } finally {
-        if (copy) await rm(copy, { force: true });
+        await Promise.all(copies.map((copy) => rm(copy, { force: true })));
       }
     };
     const consume = (key: string, result: FileResult) => {
@@ -135,19 +145,55 @@ export async function preprocess(options: PreprocessOptions): Promise<Preprocess
       }
     };
 
-    const window: { key: string; result: Promise<FileResult | { failure: unknown }> }[] = [];
+    // Batches in flight, consumed strictly in key order (the listing's order), so the table
+    // does not depend on timing; progress is reported once the listing has the total.
+    const window: {
+      keys: string[];
+      result: Promise<FileResult[] | { failure: unknown }>;
+    }[] = [];
+    let total: number | undefined;
     let done = 0;
+    let reported = 0;
+    const report = () => {
+      const { onFile } = options;
+      if (total === undefined || onFile === undefined) return;
+      while (reported < done) onFile(++reported, total);
+    };
     const takeOldest = async () => {
-      const { key, result } = window.shift() as (typeof window)[number];
+      const { keys, result } = window.shift() as (typeof window)[number];
       const outcome = await result;
       if ("failure" in outcome) throw outcome.failure;
-      consume(key, outcome);
-      options.onFile?.(++done, keys.length);
+      for (const [i, key] of keys.entries()) consume(key, outcome[i] as FileResult);
+      done += keys.length;
+      report();
     };
-    for (const [index, key] of keys.entries()) {
-      window.push({ key, result: readFile(key, index).catch((failure: unknown) => ({ failure })) });
-      if (window.length >= workers * 4) await takeOldest();
+    let listed = 0;
+    let batch: string[] = [];
+    const submit = async () => {
+      const keys = batch;
+      batch = [];
+      window.push({
+        keys,
+        result: readBatch(keys, listed).catch((failure: unknown) => ({ failure })),
+      });
+      listed += keys.length;
+      if (window.length >= workers * 3) await takeOldest();
+    };
+    for await (const info of store.listAll(`${rawPrefix}/`)) {
+      if (!info.key.endsWith(".h5")) continue;
+      batch.push(info.key);
+      if (batch.length >= Math.min(MAX_BATCH, 1 + Math.floor(listed / (workers * 4)))) {
+        await submit();
+      }
     }
+    if (batch.length > 0) await submit();
+    total = listed;
+    if (total === 0) {
+      throw new InputError(
+        `no track files under ${store.uri}/${rawPrefix}/: run \`genre-classifier ingest\` first`,
+      );
+    }
+    report();
     while (window.length > 0) await takeOldest();
 
     features.close();
@@ -159,7 +205,7 @@ export async function preprocess(options: PreprocessOptions): Promise<Preprocess
       contentType: "application/vnd.apache.parquet",
     });
     return {
-      files: keys.length,
+      files: total,
       tracks: features.rows,
       tracksWithoutGenres: withoutGenres,
       rejects: rejects.rows,
