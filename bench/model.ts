@@ -5,6 +5,7 @@
 //   npm run bench:model [-- --rows 10000,1000000] [--features N] [--labels 50] [--trees N]
 //     [--max-depth N] [--max-samples F] [--min-samples-leaf N] [--max-features sqrt|F]
 //     [--class-weight none|balanced] [--workers N] [--no-sklearn] [--seed N] [--repeat N]
+//     [--from-source]
 //
 // Each size has preset settings, which the flags override:
 //   ≤ 100,000 rows: the seed's settings, 6 features, 100 trees grown to full depth, sqrt
@@ -15,11 +16,14 @@
 // 20% of the rows are held out for the scores. Both sides run in a process of their own on the
 // same bytes (float64 features, uint8 labels), so peak memory (the process's maximum resident
 // set, data included) compares like with like; sklearn uses n_jobs=-1 and the same settings
-// (its trees split on exact values, ours on 255 quantile bins).
+// (its trees split on exact values, ours on 255 quantile bins). Ours runs as it ships: this file
+// and the sources it imports are compiled with tsc into a temporary folder first and the child
+// runs that JavaScript with plain node, as `genre-classifier` runs dist/ (--from-source runs
+// the .ts sources under tsx instead, whose worker threads start some 150 ms slower each).
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { type ForestOptions, trainForest } from "../src/ml/forest.ts";
@@ -42,6 +46,7 @@ const { values: args } = parseArgs({
     seed: { type: "string", default: "1" },
     repeat: { type: "string", default: "1" },
     "no-sklearn": { type: "boolean", default: false },
+    "from-source": { type: "boolean", default: false },
     /** Internal: train our forest on the case in this folder and write its predictions. */
     child: { type: "string" },
   },
@@ -219,69 +224,115 @@ function row(name: string, t: Timing, yTest: IndicatorMatrix, pred: IndicatorMat
   ].join("  ");
 }
 
-async function main(): Promise<void> {
-  const sizes = (args.rows as string).split(",").map(Number);
-  const firstSeed = Number(args.seed);
-  const head = ["fit s", "pred s", "peak MiB", "jaccard", "hamming", "micro-F1"];
-  console.log(
-    `ours on ${args.workers ?? availableParallelism()} worker threads, sklearn ${args["no-sklearn"] ? "skipped" : "with n_jobs=-1"}; a shared machine makes times noisy`,
+/**
+ * Compiles this file and what it imports with the project's compiler settings into a temporary
+ * folder; returns the command line that runs its compiled form.
+ */
+function compileSelf(): { command: string; argv: string[]; folder: string } {
+  const self = fileURLToPath(import.meta.url);
+  const root = join(dirname(self), "..");
+  const folder = mkdtempSync(join(tmpdir(), "bench-model-js-"));
+  writeFileSync(
+    join(folder, "tsconfig.json"),
+    JSON.stringify({
+      extends: join(root, "tsconfig.json"),
+      compilerOptions: {
+        rootDir: root,
+        outDir: folder,
+        noEmit: false,
+        sourceMap: false,
+        typeRoots: [join(root, "node_modules", "@types")],
+      },
+      // The worker threads' module is loaded by path, not imported.
+      files: [self, join(root, "src", "ml", "forest-worker.ts")],
+      include: [],
+    }),
   );
-  for (const rows of sizes) {
-    for (let seed = firstSeed; seed < firstSeed + Number(args.repeat); seed++) {
-      const s = settingsFor(rows, seed);
-      const t0 = performance.now();
-      const { x, y } = synthetic(s);
-      const dir = mkdtempSync(join(tmpdir(), "bench-model-"));
-      try {
-        writeFileSync(join(dir, "x.bin"), x);
-        writeFileSync(join(dir, "y.bin"), y);
-        writeFileSync(join(dir, "config.json"), JSON.stringify(s));
-        const L = s.labels;
-        const yTest = { data: y.slice(s.nTrain * L), rows: s.rows - s.nTrain, cols: L };
-        let positives = 0;
-        for (let j = 0; j < y.length; j++) positives += y[j] as number;
-        console.log(
-          `\n${rows.toLocaleString("en")} rows (${s.nTrain.toLocaleString("en")} train), ${s.features} features, ${L} labels, ` +
-            `${(positives / rows).toFixed(2)} positives/row, seed ${seed}; made in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
-        );
-        console.log(
-          `  ${s.trees} trees, max depth ${s.maxDepth ?? "none"}, max samples ${s.maxSamples ?? "all"}, ` +
-            `min samples per leaf ${s.minSamplesLeaf}, max features ${s.maxFeatures}, class weight ${s.classWeight}`,
-        );
-        console.log(
-          `${"".padEnd(8)}  ${head.map((h) => h.padStart(8)).join("  ")}  ${"nodes".padStart(10)}`,
-        );
-        const self = fileURLToPath(import.meta.url);
-        const ours = run(process.execPath, [...process.execArgv, self, "--child", dir], "ours");
-        if (typeof ours === "string") console.log(ours);
-        else {
-          const pred = {
-            data: new Uint8Array(readFileSync(join(dir, "ours.bin"))),
-            rows: yTest.rows,
-            cols: L,
-          };
-          console.log(row("ours", ours, yTest, pred));
-        }
-        if (args["no-sklearn"]) continue;
-        const sk = run("/usr/bin/python3", ["-c", SKLEARN_SCRIPT, dir], "sklearn");
-        if (typeof sk === "string") console.log(sk);
-        else {
-          const pred = {
-            data: new Uint8Array(readFileSync(join(dir, "sklearn.bin"))),
-            rows: yTest.rows,
-            cols: L,
-          };
-          console.log(row("sklearn", sk, yTest, pred));
-          if (typeof ours !== "string") {
-            console.log(`  fit time ours/sklearn ${(ours.fitSeconds / sk.fitSeconds).toFixed(3)}`);
+  writeFileSync(join(folder, "package.json"), JSON.stringify({ type: "module" }));
+  const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
+  const r = spawnSync(process.execPath, [tsc, "-p", join(folder, "tsconfig.json")], {
+    encoding: "utf8",
+  });
+  if (r.status !== 0) throw new Error(`tsc failed: ${r.stdout}${r.stderr}`);
+  return { command: process.execPath, argv: [join(folder, "bench", "model.js")], folder };
+}
+
+async function main(): Promise<void> {
+  const self = fileURLToPath(import.meta.url);
+  const compiled = args["from-source"] ? undefined : compileSelf();
+  const oursCommand = compiled?.command ?? process.execPath;
+  const oursArgv = compiled?.argv ?? [...process.execArgv, self];
+  try {
+    await compare();
+  } finally {
+    if (compiled) rmSync(compiled.folder, { recursive: true, force: true });
+  }
+
+  async function compare(): Promise<void> {
+    const sizes = (args.rows as string).split(",").map(Number);
+    const firstSeed = Number(args.seed);
+    const head = ["fit s", "pred s", "peak MiB", "jaccard", "hamming", "micro-F1"];
+    console.log(
+      `ours ${args["from-source"] ? "from the .ts sources under tsx" : "compiled to JavaScript"} on ${args.workers ?? availableParallelism()} threads, sklearn ${args["no-sklearn"] ? "skipped" : "with n_jobs=-1"}; a shared machine makes times noisy`,
+    );
+    for (const rows of sizes) {
+      for (let seed = firstSeed; seed < firstSeed + Number(args.repeat); seed++) {
+        const s = settingsFor(rows, seed);
+        const t0 = performance.now();
+        const { x, y } = synthetic(s);
+        const dir = mkdtempSync(join(tmpdir(), "bench-model-"));
+        try {
+          writeFileSync(join(dir, "x.bin"), x);
+          writeFileSync(join(dir, "y.bin"), y);
+          writeFileSync(join(dir, "config.json"), JSON.stringify(s));
+          const L = s.labels;
+          const yTest = { data: y.slice(s.nTrain * L), rows: s.rows - s.nTrain, cols: L };
+          let positives = 0;
+          for (let j = 0; j < y.length; j++) positives += y[j] as number;
+          console.log(
+            `\n${rows.toLocaleString("en")} rows (${s.nTrain.toLocaleString("en")} train), ${s.features} features, ${L} labels, ` +
+              `${(positives / rows).toFixed(2)} positives/row, seed ${seed}; made in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+          );
+          console.log(
+            `  ${s.trees} trees, max depth ${s.maxDepth ?? "none"}, max samples ${s.maxSamples ?? "all"}, ` +
+              `min samples per leaf ${s.minSamplesLeaf}, max features ${s.maxFeatures}, class weight ${s.classWeight}`,
+          );
+          console.log(
+            `${"".padEnd(8)}  ${head.map((h) => h.padStart(8)).join("  ")}  ${"nodes".padStart(10)}`,
+          );
+          const ours = run(oursCommand, [...oursArgv, "--child", dir], "ours");
+          if (typeof ours === "string") console.log(ours);
+          else {
+            const pred = {
+              data: new Uint8Array(readFileSync(join(dir, "ours.bin"))),
+              rows: yTest.rows,
+              cols: L,
+            };
+            console.log(row("ours", ours, yTest, pred));
           }
+          if (args["no-sklearn"]) continue;
+          const sk = run("/usr/bin/python3", ["-c", SKLEARN_SCRIPT, dir], "sklearn");
+          if (typeof sk === "string") console.log(sk);
+          else {
+            const pred = {
+              data: new Uint8Array(readFileSync(join(dir, "sklearn.bin"))),
+              rows: yTest.rows,
+              cols: L,
+            };
+            console.log(row("sklearn", sk, yTest, pred));
+            if (typeof ours !== "string") {
+              console.log(
+                `  fit time ours/sklearn ${(ours.fitSeconds / sk.fitSeconds).toFixed(3)}`,
+              );
+            }
+          }
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
         }
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
       }
     }
+    console.log("\npeak MiB: each side's process maximum resident set, the data included");
   }
-  console.log("\npeak MiB: each side's process maximum resident set, the data included");
 }
 
 if (args.child !== undefined) await runChild(args.child);
