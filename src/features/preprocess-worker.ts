@@ -1,20 +1,54 @@
-// A preprocess worker thread: reads batches of MSD track files and extracts their feature rows.
+// A preprocess worker thread. A reader reads batches of MSD track files and extracts their
+// feature rows; the writer appends rows to the Parquet tables in the order they come.
 import { parentPort, workerData } from "node:worker_threads";
 import { TrackReadError } from "../msd/errors.ts";
 import { readTracks } from "../msd/reader.ts";
 import { extractFeatures, FEATURE_ARRAYS } from "./extract.ts";
-import type { FileResult, FileTask, WorkerSetup } from "./preprocess.ts";
+import type {
+  BatchResult,
+  FileResult,
+  FileTask,
+  WorkerSetup,
+  WriterMessage,
+  WriterSummary,
+} from "./preprocess.ts";
+import { TableWriter } from "./table.ts";
 
 const setup = workerData as WorkerSetup;
-const options = { vocabulary: new Set(setup.vocabulary), minTermWeight: setup.minTermWeight };
 
-parentPort?.on("message", async (task: FileTask) => {
-  const results: FileResult[] = [];
-  for (const path of task.paths) results.push(await processFile(path));
-  parentPort?.postMessage(results);
-});
+if (setup.role === "writer") {
+  const features = new TableWriter(setup.features.path, setup.features.columns);
+  const rejects = new TableWriter(setup.rejects.path, setup.rejects.columns);
+  parentPort?.on("message", (message: WriterMessage) => {
+    if ("finish" in message) {
+      features.close();
+      rejects.close();
+      parentPort?.postMessage({
+        features: features.rows,
+        rejects: rejects.rows,
+      } satisfies WriterSummary);
+      return;
+    }
+    for (const row of message.rows) features.add(row);
+    for (const row of message.rejects) rejects.add(row);
+  });
+} else {
+  const options = { vocabulary: new Set(setup.vocabulary), minTermWeight: setup.minTermWeight };
+  // Batches are read one after the other, in the order they came.
+  let queue = Promise.resolve();
+  parentPort?.on("message", (task: FileTask) => {
+    queue = queue.then(async () => {
+      const results: FileResult[] = [];
+      for (const path of task.paths) results.push(await processFile(path, options));
+      parentPort?.postMessage({ id: task.id, results } satisfies BatchResult);
+    });
+  });
+}
 
-async function processFile(path: string): Promise<FileResult> {
+async function processFile(
+  path: string,
+  options: { vocabulary: Set<string>; minTermWeight: number },
+): Promise<FileResult> {
   const result: FileResult = { rows: [], rejects: [] };
   try {
     for await (const track of readTracks(path, { arrays: FEATURE_ARRAYS })) {

@@ -2,14 +2,20 @@
 // writes one Parquet feature table, plus a table of the files and tracks it had to reject.
 // Rows are written in key order as results arrive, so memory stays bounded and a re-run over
 // the same inputs writes a byte-identical table.
+//
+// The main thread only lists the store, hands out batches of files and passes results on in
+// key order: the reader threads always hold a second batch, so they never wait for it, and
+// the Parquet tables are encoded on a writer thread, so encoding a row group never stalls
+// the readers.
 import { mkdtemp, rm } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Worker } from "node:worker_threads";
 import { InputError } from "../common/errors.ts";
-import { WorkerPool } from "../common/worker-pool.ts";
+import { startWorker } from "../common/worker-pool.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
 import { FEATURE_COLUMNS } from "./extract.ts";
-import { type ColumnSpec, type Row, TableWriter } from "./table.ts";
+import type { ColumnSpec, Row } from "./table.ts";
 import type { GenreVocabulary } from "./vocabulary.ts";
 
 export const DEFAULT_FEATURES_KEY = "datasets/features.parquet";
@@ -21,14 +27,31 @@ export const REJECT_COLUMNS: readonly ColumnSpec[] = [
   { name: "reason", type: "STRING" },
 ];
 
-export interface WorkerSetup {
-  vocabulary: string[];
-  minTermWeight: number;
+export type WorkerSetup =
+  | { role: "reader"; vocabulary: string[]; minTermWeight: number }
+  | {
+      role: "writer";
+      features: { path: string; columns: readonly ColumnSpec[] };
+      rejects: { path: string; columns: readonly ColumnSpec[] };
+    };
+
+/** A batch of track files for a reader: a few dozen at once. */
+export interface FileTask {
+  id: number;
+  paths: string[];
 }
 
-/** A batch of track files for one worker: a few dozen at once, so no worker waits for work. */
-export interface FileTask {
-  paths: string[];
+export interface BatchResult {
+  id: number;
+  results: FileResult[];
+}
+
+/** A message to the writer: rows to append, or the end (it answers with WriterSummary). */
+export type WriterMessage = { rows: Row[]; rejects: Row[] } | { finish: true };
+
+export interface WriterSummary {
+  features: number;
+  rejects: number;
 }
 
 /** What one file gave: its rows and its rejects (a worker answers a task with one per path). */
@@ -80,20 +103,20 @@ export async function preprocess(options: PreprocessOptions): Promise<Preprocess
     throw new InputError(`--workers ${workers}: expected a whole number of at least 1`);
 
   const scratch = await mkdtemp(join(tmpdir(), "gc-preprocess-"));
-  const setup: WorkerSetup = {
+  // The workers start while the store is listed, and read files as the listing finds them.
+  const pool = new ReaderPool(workers, {
+    role: "reader",
     vocabulary: [...options.vocabulary],
     minTermWeight: options.minTermWeight ?? 0,
-  };
-  // The workers start while the store is listed, and read files as the listing finds them.
-  const pool = new WorkerPool<FileTask, FileResult[]>(
-    import.meta.url,
-    "preprocess-worker",
-    workers,
-    setup,
-  );
+  });
+  const featuresPath = join(scratch, "features.parquet");
+  const rejectsPath = join(scratch, "rejects.parquet");
+  const writer = new TableThread({
+    role: "writer",
+    features: { path: featuresPath, columns: FEATURE_COLUMNS },
+    rejects: { path: rejectsPath, columns: REJECT_COLUMNS },
+  });
   try {
-    const features = new TableWriter(join(scratch, "features.parquet"), FEATURE_COLUMNS);
-    const rejects = new TableWriter(join(scratch, "rejects.parquet"), REJECT_COLUMNS);
     const reasons = new Map<string, number>();
     const genres = new Set<string>();
     let withoutGenres = 0;
@@ -118,13 +141,13 @@ export async function preprocess(options: PreprocessOptions): Promise<Preprocess
           }),
         );
         try {
-          return await pool.run({ paths });
+          return await pool.run(paths);
         } catch (error) {
           if (paths.length === 1) return [crashed(error)];
-          // One of the files crashed its worker: read each alone, so only that one is rejected.
+          // A file crashed its worker: read each alone, so only that one is rejected.
           return await Promise.all(
             paths.map((path) =>
-              pool.run({ paths: [path] }).then((results) => results[0] as FileResult, crashed),
+              pool.run([path]).then((results) => results[0] as FileResult, crashed),
             ),
           );
         }
@@ -132,17 +155,23 @@ export async function preprocess(options: PreprocessOptions): Promise<Preprocess
         await Promise.all(copies.map((copy) => rm(copy, { force: true })));
       }
     };
-    const consume = (key: string, result: FileResult) => {
-      for (const row of result.rows) {
-        features.add(row);
-        const rowGenres = row.genres as string[];
-        if (rowGenres.length === 0) withoutGenres++;
-        for (const genre of rowGenres) genres.add(genre);
+    const consume = (keys: string[], results: FileResult[]) => {
+      const rows: Row[] = [];
+      const rejectRows: Row[] = [];
+      for (const [i, key] of keys.entries()) {
+        const result = results[i] as FileResult;
+        for (const row of result.rows) {
+          rows.push(row);
+          const rowGenres = row.genres as string[];
+          if (rowGenres.length === 0) withoutGenres++;
+          for (const genre of rowGenres) genres.add(genre);
+        }
+        for (const reject of result.rejects) {
+          rejectRows.push({ path: key, track_id: reject.track_id, reason: reject.reason });
+          reasons.set(reject.reason, (reasons.get(reject.reason) ?? 0) + 1);
+        }
       }
-      for (const reject of result.rejects) {
-        rejects.add({ path: key, track_id: reject.track_id, reason: reject.reason });
-        reasons.set(reject.reason, (reasons.get(reject.reason) ?? 0) + 1);
-      }
+      writer.send({ rows, rejects: rejectRows });
     };
 
     // Batches in flight, consumed strictly in key order (the listing's order), so the table
@@ -163,7 +192,7 @@ export async function preprocess(options: PreprocessOptions): Promise<Preprocess
       const { keys, result } = window.shift() as (typeof window)[number];
       const outcome = await result;
       if ("failure" in outcome) throw outcome.failure;
-      for (const [i, key] of keys.entries()) consume(key, outcome[i] as FileResult);
+      consume(keys, outcome);
       done += keys.length;
       report();
     };
@@ -177,7 +206,7 @@ export async function preprocess(options: PreprocessOptions): Promise<Preprocess
         result: readBatch(keys, listed).catch((failure: unknown) => ({ failure })),
       });
       listed += keys.length;
-      if (window.length >= workers * 3) await takeOldest();
+      if (window.length >= workers * 4) await takeOldest();
     };
     for await (const info of store.listAll(`${rawPrefix}/`)) {
       if (!info.key.endsWith(".h5")) continue;
@@ -196,19 +225,18 @@ export async function preprocess(options: PreprocessOptions): Promise<Preprocess
     report();
     while (window.length > 0) await takeOldest();
 
-    features.close();
-    rejects.close();
-    await store.putFile(featuresKey, features.path, {
+    const written = await writer.finish();
+    await store.putFile(featuresKey, featuresPath, {
       contentType: "application/vnd.apache.parquet",
     });
-    await store.putFile(rejectsKey, rejects.path, {
+    await store.putFile(rejectsKey, rejectsPath, {
       contentType: "application/vnd.apache.parquet",
     });
     return {
       files: total,
-      tracks: features.rows,
+      tracks: written.features,
       tracksWithoutGenres: withoutGenres,
-      rejects: rejects.rows,
+      rejects: written.rejects,
       rejectReasons: [...reasons]
         .map(([reason, count]) => ({ reason, count }))
         .sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason))
@@ -220,7 +248,130 @@ export async function preprocess(options: PreprocessOptions): Promise<Preprocess
       seconds: (Date.now() - started) / 1000,
     };
   } finally {
-    await pool.close();
+    await Promise.all([pool.close(), writer.close()]);
     await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+interface Job {
+  id: number;
+  paths: string[];
+  resolve(results: FileResult[]): void;
+  reject(error: Error): void;
+}
+
+interface Reader {
+  worker: Worker;
+  jobs: Map<number, Job>;
+}
+
+/**
+ * Reader threads, each given up to `depth` batches at once: the next batch already waits in
+ * its message queue when it finishes one. A thread that dies fails the batches it held and is
+ * replaced.
+ */
+class ReaderPool {
+  private readonly readers: Reader[] = [];
+  private readonly queue: Job[] = [];
+  private nextId = 0;
+  private closed = false;
+
+  constructor(
+    size: number,
+    private readonly setup: WorkerSetup,
+    private readonly depth = 2,
+  ) {
+    for (let i = 0; i < size; i++) this.readers.push(this.spawn());
+  }
+
+  run(paths: string[]): Promise<FileResult[]> {
+    if (this.closed) return Promise.reject(new Error("reader pool is closed"));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, paths, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const readers = this.readers.splice(0);
+    await Promise.all(readers.map((r) => r.worker.terminate()));
+  }
+
+  private spawn(): Reader {
+    const reader: Reader = {
+      worker: startWorker(import.meta.url, "preprocess-worker", this.setup),
+      jobs: new Map(),
+    };
+    reader.worker.on("message", ({ id, results }: BatchResult) => {
+      const job = reader.jobs.get(id);
+      reader.jobs.delete(id);
+      job?.resolve(results);
+      this.dispatch();
+    });
+    const retire = (error: Error) => {
+      const at = this.readers.indexOf(reader);
+      if (at < 0) return;
+      this.readers.splice(at, 1);
+      void reader.worker.terminate();
+      for (const job of reader.jobs.values()) job.reject(error);
+      if (!this.closed) {
+        this.readers.push(this.spawn());
+        this.dispatch();
+      }
+    };
+    reader.worker.on("error", retire);
+    reader.worker.on("exit", (code) => retire(new Error(`worker exited with code ${code}`)));
+    return reader;
+  }
+
+  private dispatch(): void {
+    while (this.queue.length > 0) {
+      let target: Reader | undefined;
+      for (const reader of this.readers) {
+        if (reader.jobs.size < this.depth && (!target || reader.jobs.size < target.jobs.size))
+          target = reader;
+      }
+      if (!target) return;
+      const job = this.queue.shift() as Job;
+      target.jobs.set(job.id, job);
+      target.worker.postMessage({ id: job.id, paths: job.paths } satisfies FileTask);
+    }
+  }
+}
+
+/** The writer thread: appends rows to the Parquet tables in the order they are sent. */
+class TableThread {
+  private readonly worker: Worker;
+  private failure: Error | undefined;
+  private readonly done: Promise<WriterSummary>;
+
+  constructor(setup: WorkerSetup) {
+    this.worker = startWorker(import.meta.url, "preprocess-worker", setup);
+    this.done = new Promise<WriterSummary>((resolve, reject) => {
+      this.worker.once("message", resolve);
+      this.worker.once("error", (error) => {
+        this.failure = error;
+        reject(error);
+      });
+      this.worker.once("exit", (code) =>
+        reject(this.failure ?? new Error(`the table writer exited with code ${code}`)),
+      );
+    });
+    this.done.catch(() => {});
+  }
+
+  send(message: WriterMessage): void {
+    if (this.failure) throw this.failure;
+    this.worker.postMessage(message);
+  }
+
+  finish(): Promise<WriterSummary> {
+    this.send({ finish: true });
+    return this.done;
+  }
+
+  async close(): Promise<void> {
+    await this.worker.terminate();
   }
 }
