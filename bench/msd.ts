@@ -1,22 +1,28 @@
-// bench:msd: MSD track extraction (h5wasm reader + feature summaries) per file and in
-// tracks per second, in one thread and on every core (the preprocess step), next to h5py and
-// numpy doing the same extraction on the same files in the same run. Runs on the real
-// sample (../shared/msd-sample, when present) and on 10,000 synthetic files.
+// bench:msd: MSD track extraction (the reader + feature summaries) per file and in tracks per
+// second, in one thread and on every core (the preprocess step), next to h5py and numpy doing
+// the same extraction on the same files in the same run. Runs on the real sample
+// (../shared/msd-sample, when present) and on 10,000 synthetic files. The preprocess step
+// runs BENCH_MSD_ROUNDS times (3) with 1 worker, with every core and with 1 worker pinned to
+// one CPU (taskset), each round beside what the machine gives at all: a pure-CPU loop in 1
+// thread, then in one thread per core at once. The machine is shared, so each figure is
+// printed with the load average when it was taken, and the best round counts.
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import { startWorker } from "../src/common/worker-pool.ts";
 import { extractFeatures, FEATURE_ARRAYS } from "../src/features/extract.ts";
 import { preprocess } from "../src/features/preprocess.ts";
 import { defaultVocabulary } from "../src/features/vocabulary.ts";
-import { ingest } from "../src/ingest/ingest.ts";
 import { readTrack } from "../src/msd/reader.ts";
 import { generateSubset } from "../src/msd/synth.ts";
 import { LocalObjectStore } from "../src/storage/local.ts";
 
 const SYNTHETIC_TRACKS = Number(process.env.BENCH_MSD_TRACKS ?? 10_000);
+const ROUNDS = Number(process.env.BENCH_MSD_ROUNDS ?? 3);
 const PYTHON = "/usr/bin/python3";
 const sample = fileURLToPath(new URL("../../shared/msd-sample/data", import.meta.url));
 const h5pyScript = fileURLToPath(new URL("./h5py_extract.py", import.meta.url));
@@ -56,28 +62,122 @@ async function oursOneThread(files: string[], repeat: number): Promise<number> {
   return Number(process.hrtime.bigint() - started) / 1e9;
 }
 
-async function oursPreprocess(store: LocalObjectStore, workers: number): Promise<number> {
+async function oursPreprocess(
+  store: LocalObjectStore,
+  rawPrefix: string,
+  workers: number,
+): Promise<number> {
   const summary = await preprocess({
     store,
     vocabulary: defaultVocabulary(),
     workers,
-    featuresKey: `bench/features-${workers}.parquet`,
+    rawPrefix,
+    featuresKey: `.bench-msd/features-${workers}.parquet`,
+    rejectsKey: `.bench-msd/rejects-${workers}.parquet`,
   });
+  await store.delete(`.bench-msd/features-${workers}.parquet`);
+  await store.delete(`.bench-msd/rejects-${workers}.parquet`);
   return summary.seconds;
+}
+
+function loadAverage(): string {
+  return readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+}
+
+/** Units of a pure-CPU loop done in `ms` by `threads` worker threads running at once. */
+async function cpuUnits(threads: number, ms: number): Promise<number> {
+  const code = `
+    const { parentPort, workerData } = require("node:worker_threads");
+    let x = 1, units = 0;
+    const end = Date.now() + workerData.ms;
+    while (Date.now() < end) {
+      for (let i = 0; i < 1e5; i++) x = (x * 1103515245 + 12345) | 0;
+      units++;
+    }
+    parentPort.postMessage(units + (x === 0.5 ? 1 : 0));`;
+  const workers = Array.from(
+    { length: threads },
+    () => new Worker(code, { eval: true, workerData: { ms } }),
+  );
+  const units = await Promise.all(
+    workers.map((w) => new Promise<number>((resolve) => w.once("message", resolve))),
+  );
+  await Promise.all(workers.map((w) => w.terminate()));
+  return units.reduce((a, b) => a + b, 0);
+}
+
+/** What `cores` threads at once give over one thread, on this machine right now. */
+async function machineCeiling(): Promise<number> {
+  const one = await cpuUnits(1, 1500);
+  const all = await cpuUnits(cores, 1500);
+  return all / one;
+}
+
+/**
+ * Our own reading alone, without the listing, the hand-out or the writing: files per second
+ * of one reader thread, and of one reader per core at once (each on its own files).
+ */
+async function readerCeiling(files: string[]): Promise<number> {
+  const setup = { role: "reader", vocabulary: [...defaultVocabulary()], minTermWeight: 0 };
+  const base = new URL("../src/features/preprocess.ts", import.meta.url).href;
+  const readers = Array.from({ length: cores }, () =>
+    startWorker(base, "preprocess-worker", setup),
+  );
+  const read = async (reader: Worker, list: string[]) => {
+    for (let i = 0; i < list.length; i += 32) {
+      reader.postMessage({ id: i, paths: list.slice(i, i + 32) });
+      await new Promise((resolve) => reader.once("message", resolve));
+    }
+  };
+  try {
+    const share = Math.min(2000, Math.floor(files.length / (cores + 1)));
+    await Promise.all(readers.map((r, i) => read(r, files.slice(i * 50, i * 50 + 50))));
+    let started = performance.now();
+    await read(readers[0] as Worker, files.slice(0, share));
+    const one = performance.now() - started;
+    started = performance.now();
+    await Promise.all(
+      readers.map((r, i) => read(r, files.slice((i + 1) * share, (i + 2) * share))),
+    );
+    const all = performance.now() - started;
+    return (cores * one) / all;
+  } finally {
+    await Promise.all(readers.map((r) => r.terminate()));
+  }
+}
+
+/** Pins this process (every thread, and the threads it starts) to these CPUs. */
+function pin(cpus: string): boolean {
+  try {
+    execFileSync("taskset", ["-a", "-p", "-c", cpus, String(process.pid)], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function affinity(): string | undefined {
+  try {
+    const out = execFileSync("taskset", ["-p", "-c", String(process.pid)], { encoding: "utf8" });
+    return out.split(":").at(-1)?.trim();
+  } catch {
+    return undefined;
+  }
 }
 
 interface Result {
   label: string;
   files: number;
   seconds: number;
+  load?: string;
 }
 
 function print(title: string, results: Result[]): void {
   console.log(`\n${title}`);
-  console.log(`${"".padEnd(44)} ${"ms/file".padStart(9)} ${"tracks/s".padStart(10)}`);
+  console.log(`${"".padEnd(56)} ${"ms/file".padStart(9)} ${"tracks/s".padStart(10)}  load average`);
   for (const r of results) {
     console.log(
-      `${r.label.padEnd(44)} ${((r.seconds * 1000) / r.files).toFixed(2).padStart(9)} ${(r.files / r.seconds).toFixed(0).padStart(10)}`,
+      `${r.label.padEnd(56)} ${((r.seconds * 1000) / r.files).toFixed(2).padStart(9)} ${(r.files / r.seconds).toFixed(0).padStart(10)}  ${r.load ?? ""}`,
     );
   }
 }
@@ -91,50 +191,131 @@ async function benchFolder(
   const files = await trackFiles(folder);
   const listing = join(scratch, `${title.replace(/\W+/g, "-")}.txt`);
   await writeFile(listing, files.join("\n"));
-  const store = new LocalObjectStore(join(scratch, `store-${files.length}`));
-  await ingest({ source: folder, store });
   await oursOneThread(files.slice(0, 5), 1);
   const repeat = Math.max(1, Math.ceil(500 / files.length));
   const reads = files.length * repeat;
+  const measure = async (label: string, count: number, run: () => Promise<number> | number) => {
+    const seconds = await run();
+    return { label, files: count, seconds, load: loadAverage() };
+  };
   const results: Result[] = [
-    {
-      label: "ours: read + extract, 1 thread",
-      files: reads,
-      seconds: await oursOneThread(files, repeat),
-    },
+    await measure("ours: read + extract, 1 thread", reads, () => oursOneThread(files, repeat)),
   ];
   if (withH5py) {
-    results.push({
-      label: "h5py + numpy: same extraction, 1 process",
-      files: reads,
-      seconds: h5py(listing, 1, repeat),
-    });
+    results.push(
+      await measure("h5py + numpy: same extraction, 1 process", reads, () =>
+        h5py(listing, 1, repeat),
+      ),
+    );
   }
-  const preprocessWorkers = files.length >= 1000 ? [1, cores] : [];
-  for (const workers of preprocessWorkers) {
-    const label = `ours: preprocess step, ${workers} worker${workers === 1 ? "" : "s"}`;
-    results.push({ label, files: files.length, seconds: await oursPreprocess(store, workers) });
+  const preprocessed = files.length >= 1000;
+  const rounds: {
+    one: Result;
+    all: Result;
+    pinned?: Result;
+    ceiling: number;
+    readers: number;
+    load: string;
+  }[] = [];
+  if (preprocessed) {
+    // The track files are preprocessed where they are: a store whose root holds the folder.
+    const store = new LocalObjectStore(join(folder, ".."));
+    const rawPrefix = folder.split("/").at(-1) as string;
+    const allCpus = affinity();
+    for (let round = 0; round < ROUNDS; round++) {
+      const ceiling = await machineCeiling();
+      const readers = await readerCeiling(files);
+      const load = loadAverage();
+      const one = await measure("ours: preprocess step, 1 worker", files.length, () =>
+        oursPreprocess(store, rawPrefix, 1),
+      );
+      const all = await measure(`ours: preprocess step, ${cores} workers`, files.length, () =>
+        oursPreprocess(store, rawPrefix, cores),
+      );
+      let pinned: Result | undefined;
+      if (allCpus && pin("0")) {
+        try {
+          pinned = await measure(
+            "ours: preprocess step, 1 worker, whole process on 1 CPU",
+            files.length,
+            () => oursPreprocess(store, rawPrefix, 1),
+          );
+        } finally {
+          pin(allCpus);
+        }
+      }
+      rounds.push({ one, all, pinned, ceiling, readers, load });
+      console.log(
+        `  round ${round + 1}: pure-CPU loop ${cores} threads vs 1 ${ceiling.toFixed(2)}×, our readers alone ${readers.toFixed(2)}× (load ${load}); preprocess 1 worker ${one.seconds.toFixed(2)} s, ${cores} workers ${all.seconds.toFixed(2)} s (${(one.seconds / all.seconds).toFixed(2)}×)${pinned ? `, 1 worker on 1 CPU ${pinned.seconds.toFixed(2)} s (${(pinned.seconds / all.seconds).toFixed(2)}×)` : ""} (load ${all.load})`,
+      );
+    }
+    const best = (pick: (r: (typeof rounds)[number]) => Result | undefined) =>
+      rounds
+        .map(pick)
+        .filter((r): r is Result => r !== undefined)
+        .sort((a, b) => a.seconds - b.seconds)[0];
+    for (const pick of [
+      (r: (typeof rounds)[number]) => r.one,
+      (r: (typeof rounds)[number]) => r.all,
+      (r: (typeof rounds)[number]) => r.pinned,
+    ]) {
+      const result = best(pick);
+      if (result) results.push({ ...result, label: `${result.label} (best of ${rounds.length})` });
+    }
   }
+  let h5pyAll: Result | undefined;
   if (withH5py) {
-    const label = `h5py + numpy: same extraction, ${cores} processes`;
-    results.push({ label, files: reads, seconds: h5py(listing, cores, repeat) });
+    h5pyAll = await measure(`h5py + numpy: same extraction, ${cores} processes`, reads, () =>
+      h5py(listing, cores, repeat),
+    );
+    results.push(h5pyAll);
   }
   print(
-    `${title}: ${files.length} files (read ${repeat}× over for the extraction rows${preprocessWorkers.length ? "; the preprocess step reads each once" : ""})`,
+    `${title}: ${files.length} files (read ${repeat}× over for the extraction rows${preprocessed ? "; the preprocess step reads each once" : ""})`,
     results,
   );
-  const one = results.find((r) => r.label.includes("preprocess step, 1 worker"));
-  const all = results.find((r) => r.label.includes(`preprocess step, ${cores} workers`));
-  if (one && all)
+  const ours = results[0] as Result;
+  const h5pyOne = results.find((r) => r.label.startsWith("h5py + numpy: same extraction, 1 "));
+  if (h5pyOne) {
     console.log(
-      `scaling, preprocess ${cores} workers vs 1: ${(one.seconds / all.seconds).toFixed(2)}×`,
+      `extraction, 1 thread: ours ${((ours.seconds * 1000) / ours.files).toFixed(2)} ms/file, h5py ${((h5pyOne.seconds * 1000) / h5pyOne.files).toFixed(2)} ms/file (${(h5pyOne.seconds / ours.seconds).toFixed(2)}× faster)`,
     );
+  }
+  if (rounds.length > 0) {
+    const bestOf = (values: number[]) => Math.max(...values).toFixed(2);
+    const ratios = (f: (r: (typeof rounds)[number]) => number | undefined) =>
+      rounds.map(f).filter((x): x is number => x !== undefined);
+    const workersScaling = ratios((r) => r.one.seconds / r.all.seconds);
+    const coresScaling = ratios((r) => (r.pinned ? r.pinned.seconds / r.all.seconds : undefined));
+    const ceilings = ratios((r) => r.ceiling);
+    const readerCeilings = ratios((r) => r.readers);
+    const list = (values: number[]) => values.map((v) => v.toFixed(2)).join(", ");
+    console.log(
+      `scaling, preprocess ${cores} workers vs 1 worker: best ${bestOf(workersScaling)}× (rounds: ${list(workersScaling)})`,
+    );
+    if (coresScaling.length > 0)
+      console.log(
+        `scaling, preprocess ${cores} workers vs 1 worker with the whole process on 1 CPU: best ${bestOf(coresScaling)}× (rounds: ${list(coresScaling)})`,
+      );
+    console.log(
+      `machine ceiling, a pure-CPU loop in ${cores} threads at once vs 1: best ${bestOf(ceilings)}× (rounds: ${list(ceilings)})`,
+    );
+    console.log(
+      `our readers alone (no listing, hand-out or writing), ${cores} threads at once vs 1: best ${bestOf(readerCeilings)}× (rounds: ${list(readerCeilings)})`,
+    );
+  }
+  if (h5pyOne && h5pyAll) {
+    console.log(
+      `scaling, h5py ${cores} processes vs 1: ${(h5pyOne.seconds / h5pyAll.seconds).toFixed(2)}×`,
+    );
+  }
 }
 
 const scratch = await mkdtemp(join(tmpdir(), "gc-bench-msd-"));
 const withH5py = hasH5py();
 if (!withH5py)
   console.log(`(no h5py at ${PYTHON}: install python3-h5py for the reference figures)`);
+console.log(`load average at start: ${loadAverage()}`);
 try {
   if (existsSync(sample)) await benchFolder("real MSD sample", sample, scratch, withH5py);
   else console.log(`(no real sample at ${sample})`);
@@ -153,4 +334,5 @@ try {
   await benchFolder("synthetic MSD subset", join(cache, "data"), scratch, withH5py);
 } finally {
   await rm(scratch, { recursive: true, force: true });
+  console.log(`\nload average at end: ${loadAverage()}`);
 }
