@@ -1,6 +1,7 @@
 // The diagnostic flow shipped with the runtime: fans out `tasks` task runs that sleep
 // `sleep_ms`, of which a `fail_once` share fail their first attempt and pass on retry, then
-// sums their results. Docs, tests and benchmarks drive it; operators run it to check workers.
+// sums their results; with `sequential` they run one after another, which measures the
+// latency of one task run. Docs, tests and benchmarks drive it; operators run it to check workers.
 import { z } from "zod";
 import { flow, task } from "./api.ts";
 
@@ -45,6 +46,9 @@ export const selfcheckParameters = z.strictObject({
   fail_once: z.coerce.number().min(0).max(1).default(0),
   sleep_ms: z.coerce.number().int().min(0).max(3_600_000).default(0),
   cache_key: z.string().min(1).optional(),
+  sequential: z
+    .union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")])
+    .default(false),
 });
 
 export const selfcheck = flow(
@@ -54,15 +58,15 @@ export const selfcheck = flow(
     context.log(
       `fanning out ${parameters.tasks} tasks (${failing} fail once, ${parameters.sleep_ms} ms each)`,
     );
-    const futures = selfcheckItem.map(
-      Array.from({ length: parameters.tasks }, (_, index) => ({
-        index,
-        sleepMs: parameters.sleep_ms,
-        failFirstAttempt: index < failing,
-        cacheKey: parameters.cache_key,
-      })),
-    );
-    const results = await Promise.all(futures.map((f) => f.result()));
+    const items = Array.from({ length: parameters.tasks }, (_, index) => ({
+      index,
+      sleepMs: parameters.sleep_ms,
+      failFirstAttempt: index < failing,
+      cacheKey: parameters.cache_key,
+    }));
+    const results = [];
+    if (parameters.sequential) for (const item of items) results.push(await selfcheckItem(item));
+    else results.push(...(await Promise.all(selfcheckItem.map(items).map((f) => f.result()))));
     const summary = await summarize(results);
     context.log(`done: ${JSON.stringify(summary)}`);
     return summary;
@@ -70,6 +74,6 @@ export const selfcheck = flow(
   {
     parameters: selfcheckParameters,
     description:
-      "diagnostic: fans out `tasks` tasks sleeping `sleep_ms`, a `fail_once` share failing their first attempt",
+      "diagnostic: fans out `tasks` tasks sleeping `sleep_ms` (one after another with `sequential`), a `fail_once` share failing their first attempt",
   },
 );

@@ -10,9 +10,11 @@ import {
   Kysely,
   PostgresDialect,
   SqliteAdapter,
+  type SqliteDatabase,
   SqliteDialect,
   type SqliteDialectConfig,
   SqliteDriver,
+  type SqliteStatement,
 } from "kysely";
 import pg from "pg";
 import { InputError, OperationError } from "../common/errors.ts";
@@ -37,7 +39,28 @@ const SQLITE_BUSY_TIMEOUT_MS = 15_000;
 const WRITE_ATTEMPTS = 5;
 
 /** SQLite's default BEGIN defers the write lock, so two writers can deadlock on upgrade. */
+/**
+ * Writes begin immediately (taking the write lock at once, so concurrent writers wait rather
+ * than fail), and callers take the one connection in arrival order: kysely's own mutex wakes
+ * every waiter on each release, which costs quadratic time with thousands of waiters.
+ */
 class ImmediateSqliteDriver extends SqliteDriver {
+  private readonly queue: (() => void)[] = [];
+  private held = false;
+
+  override async acquireConnection(): Promise<DatabaseConnection> {
+    if (this.held) await new Promise<void>((resolve) => this.queue.push(resolve));
+    this.held = true;
+    return super.acquireConnection();
+  }
+
+  override async releaseConnection(): Promise<void> {
+    await super.releaseConnection();
+    const next = this.queue.shift();
+    if (next) next();
+    else this.held = false;
+  }
+
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw("begin immediate"));
   }
@@ -48,6 +71,27 @@ class TransactionalDdlSqliteAdapter extends SqliteAdapter {
   override get supportsTransactionalDdl(): boolean {
     return true;
   }
+}
+
+const STATEMENT_CACHE_SIZE = 256;
+
+/** Keeps the most recently used prepared statements: preparing costs more than most runs. */
+function withStatementCache(sqlite: BetterSqlite3.Database): SqliteDatabase {
+  const statements = new Map<string, SqliteStatement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(sql: string): SqliteStatement {
+      let statement = statements.get(sql);
+      if (statement) statements.delete(sql);
+      else {
+        statement = sqlite.prepare(sql) as unknown as SqliteStatement;
+        if (statements.size >= STATEMENT_CACHE_SIZE)
+          statements.delete(statements.keys().next().value as string);
+      }
+      statements.set(sql, statement);
+      return statement;
+    },
+  };
 }
 
 class ImmediateSqliteDialect extends SqliteDialect {
@@ -130,7 +174,9 @@ function openSqlite(file: string, displayUri: string): TrackingDb {
       `tracking store ${displayUri}: cannot open the SQLite file (${(error as Error).message})`,
     );
   }
-  return new Kysely<TrackingTables>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
+  return new Kysely<TrackingTables>({
+    dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }),
+  });
 }
 
 function openPostgres(connectionString: string): TrackingDb {
