@@ -17,6 +17,7 @@ import { Orchestrator } from "../src/orchestration/runtime.ts";
 import { selfcheck } from "../src/orchestration/selfcheck.ts";
 import { LocalObjectStore } from "../src/storage/local.ts";
 import { sqliteUri } from "../src/tracking/uri.ts";
+import { startRedis } from "../test/helpers/redis-server.ts";
 
 const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 300);
 const FAN_OUT = Number(process.env.BENCH_FAN_OUT ?? 2_000);
@@ -45,29 +46,6 @@ function record(what: string, tasks: number, ms: number, target?: string): void 
   console.error(
     `  ${what}: ${tasks} in ${(ms / 1000).toFixed(2)} s (${(ms / tasks).toFixed(3)} ms each)`,
   );
-}
-
-async function startRedis(dir: string): Promise<{ url: string; child?: ChildProcess }> {
-  if (process.env.REDIS_URL) return { url: process.env.REDIS_URL };
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const child = spawn(
-    "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-    { cwd: dir, stdio: "ignore" },
-  );
-  const url = `redis://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => null });
-    probe.on("error", () => {});
-    const ok = await probe.connect().then(
-      () => true,
-      () => false,
-    );
-    probe.disconnect();
-    if (ok) return { url, child };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error("redis-server did not start (set REDIS_URL to use a running Redis)");
 }
 
 async function timeSelfcheck(
@@ -146,7 +124,9 @@ async function main(): Promise<void> {
   const databaseUri = sqliteUri(join(dir, "tracking.db"));
   const storeRoot = join(dir, "store");
   const store = new LocalObjectStore(storeRoot);
-  const redis = await startRedis(dir);
+  const redis = process.env.REDIS_URL
+    ? { url: process.env.REDIS_URL, stop: async () => {} }
+    : await startRedis();
   const children: ChildProcess[] = [];
   try {
     console.error(`in-process executor (SQLite at ${dir}):`);
@@ -204,7 +184,7 @@ async function main(): Promise<void> {
     await queued.close();
   } finally {
     for (const child of children) child.kill("SIGTERM");
-    redis.child?.kill("SIGKILL");
+    await redis.stop();
     await rm(dir, { recursive: true, force: true });
   }
   console.log();

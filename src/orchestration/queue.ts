@@ -4,6 +4,7 @@
 import { Redis } from "ioredis";
 import { OperationError } from "../common/errors.ts";
 import type { Config } from "../config/schema.ts";
+import { maskPassword } from "../tracking/uri.ts";
 import type { TaskRunRequest } from "./task-run.ts";
 
 export interface QueueSettings {
@@ -39,11 +40,6 @@ export function cancelChannel(settings: QueueSettings): string {
   return `${settings.prefix}:cancel`;
 }
 
-/** How a URL is shown in messages: without its password. */
-export function redactedUrl(url: string): string {
-  return url.replace(/^(rediss?:\/\/[^/:@]*:)[^/@]*@/i, "$1****@");
-}
-
 /**
  * A connection that retries for ever while Redis is away (what BullMQ's blocking commands
  * need); `onUnavailable` hears each failed attempt.
@@ -77,7 +73,7 @@ export async function checkRedis(settings: QueueSettings, timeoutMs = 5_000): Pr
     await probe.ping();
   } catch (error) {
     throw new OperationError(
-      `Redis at ${redactedUrl(settings.redisUrl)} (orchestration.redis.url) does not answer: ${(error as Error).message}`,
+      `Redis at ${maskPassword(settings.redisUrl)} (orchestration.redis.url) does not answer: ${(error as Error).message}`,
     );
   } finally {
     probe.disconnect();

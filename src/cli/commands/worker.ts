@@ -3,6 +3,7 @@
 import type { Command } from "commander";
 import { InputError } from "../../common/errors.ts";
 import { Progress } from "../../common/progress.ts";
+import { maskPassword } from "../../tracking/uri.ts";
 import { createContext } from "../context.ts";
 import { loadFlowCatalog } from "../flow-catalog.ts";
 import { positiveInteger } from "../options.ts";
@@ -50,7 +51,7 @@ export function registerWorkerCommand(program: Command): void {
             `workers record task runs in the tracking database; tracking.uri ${uri} is a server (use sqlite:///… or postgres://…)`,
           );
         await loadFlowCatalog();
-        const { queueSettings, redactedUrl } = await import("../../orchestration/queue.ts");
+        const { queueSettings } = await import("../../orchestration/queue.ts");
         const { TaskWorker } = await import("../../orchestration/queue-worker.ts");
         const settings = queueSettings(context.config);
         const queues = flags.queues ?? [settings.defaultQueue];
@@ -75,7 +76,7 @@ export function registerWorkerCommand(program: Command): void {
           throw error;
         });
         printLine(
-          `worker ${worker.name}: queues ${queues.join(", ")} (concurrency ${concurrency}) on ${redactedUrl(settings.redisUrl)}, prefix ${settings.prefix}`,
+          `worker ${worker.name}: queues ${queues.join(", ")} (concurrency ${concurrency}) on ${maskPassword(settings.redisUrl)}, prefix ${settings.prefix}`,
         );
         printLine("Ctrl-C stops it once the running task runs end; twice stops it at once");
         await new Promise<void>((resolve) => {
