@@ -3,19 +3,20 @@
 // Rows are written in key order as results arrive, so memory stays bounded and a re-run over
 // the same inputs writes a byte-identical table.
 //
-// The main thread only lists the store, hands out batches of files and passes results on in
-// key order: the reader threads always hold a second batch, so they never wait for it, and
-// the Parquet tables are encoded on a writer thread, so encoding a row group never stalls
-// the readers.
+// Three kinds of thread share the work. The main thread lists the store and hands out
+// numbered batches of files; it never touches a row. Reader threads (one per worker) read a
+// batch and send its rows, column by column, straight to the writer thread, which puts the
+// batches back in order and encodes the Parquet tables. Each reader always holds a second
+// batch, so it never waits for the main thread.
 import { mkdtemp, rm } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Worker } from "node:worker_threads";
+import { MessageChannel, type MessagePort, type Worker } from "node:worker_threads";
 import { InputError } from "../common/errors.ts";
 import { startWorker } from "../common/worker-pool.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
 import { FEATURE_COLUMNS } from "./extract.ts";
-import type { ColumnSpec, Row } from "./table.ts";
+import type { ColumnBatch, ColumnSpec } from "./table.ts";
 import type { GenreVocabulary } from "./vocabulary.ts";
 
 export const DEFAULT_FEATURES_KEY = "datasets/features.parquet";
@@ -27,40 +28,65 @@ export const REJECT_COLUMNS: readonly ColumnSpec[] = [
   { name: "reason", type: "STRING" },
 ];
 
-export type WorkerSetup =
-  | { role: "reader"; vocabulary: string[]; minTermWeight: number }
-  | {
-      role: "writer";
-      features: { path: string; columns: readonly ColumnSpec[] };
-      rejects: { path: string; columns: readonly ColumnSpec[] };
-    };
+export interface ReaderSetup {
+  vocabulary: string[];
+  minTermWeight: number;
+}
 
-/** A batch of track files for a reader: a few dozen at once. */
-export interface FileTask {
+export interface WriterSetup {
+  features: { path: string; columns: readonly ColumnSpec[] };
+  rejects: { path: string; columns: readonly ColumnSpec[] };
+}
+
+/**
+ * A reader's task: part `part` of `parts` of batch `seq` (a batch whose reader crashed is read
+ * again one file per part). `keys` name the files in the store, `paths` where to read them.
+ */
+export interface ReadTask {
   id: number;
+  seq: number;
+  part: number;
+  parts: number;
+  keys: string[];
   paths: string[];
 }
 
-export interface BatchResult {
+/** What a reader sends the main thread when it has delivered a task to the writer. */
+export interface ReadDone {
   id: number;
-  results: FileResult[];
 }
 
-/** A message to the writer: rows to append, or the end (it answers with WriterSummary). */
-export type WriterMessage = { rows: Row[]; rejects: Row[] } | { finish: true };
+export interface Reject {
+  path: string;
+  track_id: string;
+  reason: string;
+}
+
+/** A part of a batch, as the writer receives it. */
+export interface Delivery {
+  seq: number;
+  part: number;
+  parts: number;
+  files: number;
+  features: ColumnBatch;
+  rejects: Reject[];
+}
+
+/** Messages to the writer: a reader's port to listen on, a delivery, or the number of batches. */
+export type WriterMessage = { readerPort: MessagePort } | Delivery | { finish: number };
+
+/** Messages from the writer: files written so far, or the end. */
+export type WriterReport = { written: number } | { summary: WriterSummary };
 
 export interface WriterSummary {
   features: number;
   rejects: number;
+  withoutGenres: number;
+  genres: number;
+  rejectReasons: { reason: string; count: number }[];
 }
 
-/** What one file gave: its rows and its rejects (a worker answers a task with one per path). */
-export interface FileResult {
-  rows: Row[];
-  rejects: { track_id: string; reason: string }[];
-}
-
-/** Files per task grow from 1 (every worker busy at once) to this. */
+/** Files per batch grow from 1 (every worker busy at once) to this. */
 const MAX_BATCH = 32;
 
 export interface PreprocessOptions {
@@ -103,51 +129,65 @@ export async function preprocess(options: PreprocessOptions): Promise<Preprocess
     throw new InputError(`--workers ${workers}: expected a whole number of at least 1`);
 
   const scratch = await mkdtemp(join(tmpdir(), "gc-preprocess-"));
-  // The workers start while the store is listed, and read files as the listing finds them.
-  const pool = new ReaderPool(workers, {
-    role: "reader",
-    vocabulary: [...options.vocabulary],
-    minTermWeight: options.minTermWeight ?? 0,
-  });
   const featuresPath = join(scratch, "features.parquet");
   const rejectsPath = join(scratch, "rejects.parquet");
-  const writer = new TableThread({
-    role: "writer",
+  // The threads start while the store is listed, and read files as the listing finds them.
+  const writer = new WriterThread({
     features: { path: featuresPath, columns: FEATURE_COLUMNS },
     rejects: { path: rejectsPath, columns: REJECT_COLUMNS },
   });
+  const pool = new ReaderPool(
+    workers,
+    { vocabulary: [...options.vocabulary], minTermWeight: options.minTermWeight ?? 0 },
+    writer,
+  );
   try {
-    const reasons = new Map<string, number>();
-    const genres = new Set<string>();
-    let withoutGenres = 0;
+    let total: number | undefined;
+    let reported = 0;
+    const report = () => {
+      const { onFile } = options;
+      if (total === undefined || onFile === undefined) return;
+      while (reported < writer.written) onFile(++reported, total);
+    };
+    writer.onWritten = report;
 
-    const crashed = (error: unknown): FileResult => ({
-      rows: [],
-      rejects: [
-        { track_id: "", reason: `reading crashed its worker: ${(error as Error).message}` },
-      ],
-    });
-    const readBatch = async (keys: string[], first: number): Promise<FileResult[]> => {
+    const crashed = (seq: number, part: number, parts: number, keys: string[], error: unknown) =>
+      writer.deliver({
+        seq,
+        part,
+        parts,
+        files: keys.length,
+        features: { rows: 0, columns: FEATURE_COLUMNS.map(() => []) },
+        rejects: keys.map((path) => ({
+          path,
+          track_id: "",
+          reason: `reading crashed its worker: ${(error as Error).message}`,
+        })),
+      });
+    const readBatch = async (seq: number, files: { key: string; path?: string }[]) => {
+      const keys = files.map((f) => f.key);
       const copies: string[] = [];
       try {
         const paths = await Promise.all(
-          keys.map(async (key, i) => {
-            const path = await store.localFile(key);
-            if (path) return path;
-            const copy = join(scratch, `${first + i}.h5`);
+          files.map(async ({ key, path }, i) => {
+            const local = path ?? (await store.localFile(key));
+            if (local) return local;
+            const copy = join(scratch, `${seq}-${i}.h5`);
             copies.push(copy);
             await store.getFile(key, copy);
             return copy;
           }),
         );
         try {
-          return await pool.run(paths);
+          await pool.run({ seq, part: 0, parts: 1, keys, paths });
         } catch (error) {
-          if (paths.length === 1) return [crashed(error)];
-          // A file crashed its worker: read each alone, so only that one is rejected.
-          return await Promise.all(
-            paths.map((path) =>
-              pool.run([path]).then((results) => results[0] as FileResult, crashed),
+          if (keys.length === 1) return crashed(seq, 0, 1, keys, error);
+          // A file crashed its reader: read each alone, so only that one is rejected.
+          await Promise.all(
+            keys.map((key, i) =>
+              pool
+                .run({ seq, part: i, parts: keys.length, keys: [key], paths: [paths[i] as string] })
+                .catch((error: unknown) => crashed(seq, i, keys.length, [key], error)),
             ),
           );
         }
@@ -155,65 +195,27 @@ export async function preprocess(options: PreprocessOptions): Promise<Preprocess
         await Promise.all(copies.map((copy) => rm(copy, { force: true })));
       }
     };
-    const consume = (keys: string[], results: FileResult[]) => {
-      const rows: Row[] = [];
-      const rejectRows: Row[] = [];
-      for (const [i, key] of keys.entries()) {
-        const result = results[i] as FileResult;
-        for (const row of result.rows) {
-          rows.push(row);
-          const rowGenres = row.genres as string[];
-          if (rowGenres.length === 0) withoutGenres++;
-          for (const genre of rowGenres) genres.add(genre);
-        }
-        for (const reject of result.rejects) {
-          rejectRows.push({ path: key, track_id: reject.track_id, reason: reject.reason });
-          reasons.set(reject.reason, (reasons.get(reject.reason) ?? 0) + 1);
-        }
-      }
-      writer.send({ rows, rejects: rejectRows });
-    };
 
-    // Batches in flight, consumed strictly in key order (the listing's order), so the table
-    // does not depend on timing; progress is reported once the listing has the total.
-    const window: {
-      keys: string[];
-      result: Promise<FileResult[] | { failure: unknown }>;
-    }[] = [];
-    let total: number | undefined;
-    let done = 0;
-    let reported = 0;
-    const report = () => {
-      const { onFile } = options;
-      if (total === undefined || onFile === undefined) return;
-      while (reported < done) onFile(++reported, total);
-    };
-    const takeOldest = async () => {
-      const { keys, result } = window.shift() as (typeof window)[number];
-      const outcome = await result;
-      if ("failure" in outcome) throw outcome.failure;
-      consume(keys, outcome);
-      done += keys.length;
-      report();
-    };
+    // Batches are numbered in the listing's (key) order; at most a few per reader are read and
+    // not yet written, which bounds the rows held anywhere.
+    let batches = 0;
     let listed = 0;
-    let batch: string[] = [];
+    let batch: { key: string; path?: string }[] = [];
+    const inFlight = new Set<Promise<void>>();
     const submit = async () => {
-      const keys = batch;
+      const files = batch;
       batch = [];
-      window.push({
-        keys,
-        result: readBatch(keys, listed).catch((failure: unknown) => ({ failure })),
-      });
-      listed += keys.length;
-      if (window.length >= workers * 4) await takeOldest();
+      const read = readBatch(batches++, files).catch((error: unknown) => writer.fail(error));
+      inFlight.add(read);
+      void read.finally(() => inFlight.delete(read));
+      listed += files.length;
+      while (batches - writer.batchesWritten >= workers * 4) await writer.progress();
     };
     for await (const info of store.listAll(`${rawPrefix}/`)) {
       if (!info.key.endsWith(".h5")) continue;
-      batch.push(info.key);
-      if (batch.length >= Math.min(MAX_BATCH, 1 + Math.floor(listed / (workers * 4)))) {
+      batch.push({ key: info.key, path: info.localPath });
+      if (batch.length >= Math.min(MAX_BATCH, 1 + Math.floor(listed / (workers * 4))))
         await submit();
-      }
     }
     if (batch.length > 0) await submit();
     total = listed;
@@ -223,9 +225,9 @@ export async function preprocess(options: PreprocessOptions): Promise<Preprocess
       );
     }
     report();
-    while (window.length > 0) await takeOldest();
+    const written = await writer.finish(batches);
+    report();
 
-    const written = await writer.finish();
     await store.putFile(featuresKey, featuresPath, {
       contentType: "application/vnd.apache.parquet",
     });
@@ -235,13 +237,10 @@ export async function preprocess(options: PreprocessOptions): Promise<Preprocess
     return {
       files: total,
       tracks: written.features,
-      tracksWithoutGenres: withoutGenres,
+      tracksWithoutGenres: written.withoutGenres,
       rejects: written.rejects,
-      rejectReasons: [...reasons]
-        .map(([reason, count]) => ({ reason, count }))
-        .sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason))
-        .slice(0, 10),
-      genres: genres.size,
+      rejectReasons: written.rejectReasons,
+      genres: written.genres,
       features: `${store.uri}/${featuresKey}`,
       rejectsTable: `${store.uri}/${rejectsKey}`,
       workers,
@@ -254,9 +253,8 @@ export async function preprocess(options: PreprocessOptions): Promise<Preprocess
 }
 
 interface Job {
-  id: number;
-  paths: string[];
-  resolve(results: FileResult[]): void;
+  task: ReadTask;
+  resolve(): void;
   reject(error: Error): void;
 }
 
@@ -266,9 +264,9 @@ interface Reader {
 }
 
 /**
- * Reader threads, each given up to `depth` batches at once: the next batch already waits in
- * its message queue when it finishes one. A thread that dies fails the batches it held and is
- * replaced.
+ * Reader threads, each given up to `depth` tasks at once: the next one already waits in its
+ * message queue when it finishes one. A thread that dies fails the task it was reading, hands
+ * the others on, and is replaced. Each reader has its own channel to the writer thread.
  */
 class ReaderPool {
   private readonly readers: Reader[] = [];
@@ -278,16 +276,17 @@ class ReaderPool {
 
   constructor(
     size: number,
-    private readonly setup: WorkerSetup,
+    private readonly setup: ReaderSetup,
+    private readonly writer: WriterThread,
     private readonly depth = 2,
   ) {
     for (let i = 0; i < size; i++) this.readers.push(this.spawn());
   }
 
-  run(paths: string[]): Promise<FileResult[]> {
+  run(task: Omit<ReadTask, "id">): Promise<void> {
     if (this.closed) return Promise.reject(new Error("reader pool is closed"));
     return new Promise((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, paths, resolve, reject });
+      this.queue.push({ task: { id: this.nextId++, ...task }, resolve, reject });
       this.dispatch();
     });
   }
@@ -300,13 +299,16 @@ class ReaderPool {
 
   private spawn(): Reader {
     const reader: Reader = {
-      worker: startWorker(import.meta.url, "preprocess-worker", this.setup),
+      worker: startWorker(import.meta.url, "preprocess-reader", this.setup),
       jobs: new Map(),
     };
-    reader.worker.on("message", ({ id, results }: BatchResult) => {
+    const channel = new MessageChannel();
+    reader.worker.postMessage({ writerPort: channel.port1 }, [channel.port1]);
+    this.writer.listen(channel.port2);
+    reader.worker.on("message", ({ id }: ReadDone) => {
       const job = reader.jobs.get(id);
       reader.jobs.delete(id);
-      job?.resolve(results);
+      job?.resolve();
       this.dispatch();
     });
     const retire = (error: Error) => {
@@ -314,7 +316,11 @@ class ReaderPool {
       if (at < 0) return;
       this.readers.splice(at, 1);
       void reader.worker.terminate();
-      for (const job of reader.jobs.values()) job.reject(error);
+      // A reader works through its tasks in order: the first was being read, the others only
+      // waited and go to another reader.
+      const [reading, ...waiting] = reader.jobs.values();
+      reading?.reject(error);
+      this.queue.unshift(...waiting);
       if (!this.closed) {
         this.readers.push(this.spawn());
         this.dispatch();
@@ -334,44 +340,88 @@ class ReaderPool {
       }
       if (!target) return;
       const job = this.queue.shift() as Job;
-      target.jobs.set(job.id, job);
-      target.worker.postMessage({ id: job.id, paths: job.paths } satisfies FileTask);
+      target.jobs.set(job.task.id, job);
+      target.worker.postMessage(job.task);
     }
   }
 }
 
-/** The writer thread: appends rows to the Parquet tables in the order they are sent. */
-class TableThread {
+/**
+ * The writer thread: takes deliveries from the readers' channels (and from this thread for
+ * crashed files), writes batches in order and reports how far it got.
+ */
+class WriterThread {
   private readonly worker: Worker;
   private failure: Error | undefined;
-  private readonly done: Promise<WriterSummary>;
+  private readonly summary: Promise<WriterSummary>;
+  private waiting: (() => void)[] = [];
+  /** Files and batches written so far. */
+  written = 0;
+  batchesWritten = 0;
+  onWritten: (() => void) | undefined;
 
-  constructor(setup: WorkerSetup) {
-    this.worker = startWorker(import.meta.url, "preprocess-worker", setup);
-    this.done = new Promise<WriterSummary>((resolve, reject) => {
-      this.worker.once("message", resolve);
+  constructor(setup: WriterSetup) {
+    this.worker = startWorker(import.meta.url, "preprocess-writer", setup);
+    this.summary = new Promise<WriterSummary>((resolve, reject) => {
+      this.worker.on("message", (report: WriterReport) => {
+        if ("summary" in report) return resolve(report.summary);
+        this.written += report.written;
+        this.batchesWritten++;
+        this.onWritten?.();
+        this.wake();
+      });
       this.worker.once("error", (error) => {
-        this.failure = error;
+        this.fail(error);
         reject(error);
       });
-      this.worker.once("exit", (code) =>
-        reject(this.failure ?? new Error(`the table writer exited with code ${code}`)),
-      );
+      this.worker.once("exit", (code) => {
+        this.fail(new Error(`the table writer exited with code ${code}`));
+        reject(this.failure);
+      });
     });
-    this.done.catch(() => {});
+    this.summary.catch(() => {});
   }
 
-  send(message: WriterMessage): void {
+  listen(port: MessagePort): void {
+    this.worker.postMessage({ readerPort: port } satisfies WriterMessage, [port]);
+  }
+
+  deliver(delivery: Delivery): void {
     if (this.failure) throw this.failure;
-    this.worker.postMessage(message);
+    this.worker.postMessage(delivery satisfies WriterMessage);
   }
 
-  finish(): Promise<WriterSummary> {
-    this.send({ finish: true });
-    return this.done;
+  /** Stops the run: the next wait for progress, or the end, throws this error. */
+  fail(error: unknown): void {
+    this.failure ??= error instanceof Error ? error : new Error(String(error));
+    this.wake();
+  }
+
+  /** Resolves when another batch is written; rejects once the run has failed. */
+  progress(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) =>
+      this.waiting.push(() => (this.failure ? reject(this.failure) : resolve())),
+    );
+  }
+
+  /** Waits until all `batches` batches are written and the tables closed. */
+  async finish(batches: number): Promise<WriterSummary> {
+    this.worker.postMessage({ finish: batches } satisfies WriterMessage);
+    while (!this.failure) {
+      const outcome = await Promise.race([this.summary, this.progress().then(() => undefined)]);
+      if (outcome) return outcome;
+    }
+    throw this.failure;
   }
 
   async close(): Promise<void> {
     await this.worker.terminate();
+  }
+
+  private wake(): void {
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const wake of waiting) wake();
   }
 }

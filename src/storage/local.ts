@@ -6,6 +6,7 @@ import { createReadStream, createWriteStream } from "node:fs";
 import {
   copyFile,
   type FileHandle,
+  lstat,
   mkdir,
   open,
   readdir,
@@ -37,6 +38,8 @@ import {
 
 const INCOMING = ".incoming";
 const READ_CHUNK_BYTES = 1024 * 1024;
+/** Files of a folder stat'ed at once while listing. */
+const STAT_BATCH = 64;
 
 export class LocalObjectStore extends BaseObjectStore {
   readonly uri: string;
@@ -339,15 +342,31 @@ export class LocalObjectStore extends BaseObjectStore {
     return { start: range.start, length: Math.max(0, end - range.start + 1) };
   }
 
+  /** One walk over the whole prefix, instead of a walk per page. */
+  override async *listAll(prefix: string): AsyncIterable<ObjectInfo> {
+    validatePrefix(prefix);
+    const slash = prefix.lastIndexOf("/");
+    for await (const entry of this.walk(prefix.slice(0, slash + 1), prefix.slice(slash + 1), true))
+      if (entry.kind === "object") yield entry.info;
+  }
+
+  /**
+   * Objects and folders under a folder key, in key order. Only the starting folder's real path
+   * is checked: below it the walk enters real folders and lists regular files, never a
+   * symbolic link, so everything it finds lies inside the root. A folder's files are
+   * stat'ed all at once.
+   */
   private async *walk(
     folderKey: string,
     namePrefix: string,
     recursive: boolean,
-    after: string | undefined,
+    after?: string,
+    checked = false,
   ): AsyncGenerator<{ kind: "object"; info: ObjectInfo } | { kind: "prefix"; prefix: string }> {
     const folder = folderKey ? join(this.root, ...folderKey.slice(0, -1).split("/")) : this.root;
     let entries: { name: string; dir: boolean; sortKey: string }[];
     try {
+      if (!checked) await this.assertInside(await realpath(folder), folderKey);
       entries = (await readdir(folder, { withFileTypes: true }))
         .filter((e) => e.name.startsWith(namePrefix) && (e.isFile() || e.isDirectory()))
         .filter((e) => !(folderKey === "" && e.name === INCOMING))
@@ -361,21 +380,46 @@ export class LocalObjectStore extends BaseObjectStore {
       if (isCode(error, "ENOENT", "ENOTDIR")) return;
       throw error;
     }
-    for (const entry of entries) {
+    let at = 0;
+    while (at < entries.length) {
+      const entry = entries[at] as (typeof entries)[number];
       const key = folderKey + entry.sortKey;
       if (entry.dir) {
+        at++;
         if (after !== undefined && compareKeys(key, after) <= 0 && !after.startsWith(key)) continue;
         if (!recursive) {
           if (after === undefined || compareKeys(key, after) > 0)
             yield { kind: "prefix", prefix: key };
           continue;
         }
-        yield* this.walk(key, "", true, after);
-      } else {
-        if (after !== undefined && compareKeys(key, after) <= 0) continue;
-        const info = await this.head(key);
-        if (info) yield { kind: "object", info };
+        yield* this.walk(key, "", true, after, true);
+        continue;
       }
+      // The run of files up to the next folder, stat'ed together.
+      const files: string[] = [];
+      for (; at < entries.length && !(entries[at] as (typeof entries)[number]).dir; at++) {
+        const fileKey = folderKey + (entries[at] as (typeof entries)[number]).name;
+        if (after === undefined || compareKeys(fileKey, after) > 0) files.push(fileKey);
+      }
+      for (let start = 0; start < files.length; start += STAT_BATCH) {
+        const infos = await Promise.all(
+          files.slice(start, start + STAT_BATCH).map((fileKey) => this.statListed(fileKey)),
+        );
+        for (const info of infos) if (info) yield { kind: "object", info };
+      }
+    }
+  }
+
+  /** A listed file's info; undefined when it went away or stopped being a file meanwhile. */
+  private async statListed(key: string): Promise<ObjectInfo | undefined> {
+    const path = join(this.root, ...key.split("/"));
+    try {
+      const info = await lstat(path, { bigint: true });
+      if (!info.isFile()) return undefined;
+      return { ...toInfo(key, info.size, info.mtimeNs), localPath: path };
+    } catch (error) {
+      if (isCode(error, "ENOENT", "ENOTDIR")) return undefined;
+      return this.fail(error, key);
     }
   }
 

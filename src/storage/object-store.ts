@@ -10,6 +10,11 @@ export interface ObjectInfo {
   /** Changes whenever the object is rewritten (S3: the server's ETag; local: size and mtime). */
   etag: string;
   lastModified: Date;
+  /**
+   * The object's own file, set by a local store's listing: the walk follows no symbolic link,
+   * so the path lies inside the root and a reader can open it without asking `localFile`.
+   */
+  localPath?: string;
 }
 
 export type PutBody = Uint8Array | string | Readable | AsyncIterable<Uint8Array>;

@@ -132,6 +132,42 @@ describe("preprocess", () => {
     assert.ok(one.equals(await readFile(join(dir, "store", "datasets", "features.parquet"))));
   });
 
+  it("rejects only the file that crashed its reader thread, and goes on", async () => {
+    const keys: string[] = [];
+    for await (const info of store.listAll("raw/msd/")) keys.push(info.key);
+    // Far enough into the listing that its batch holds several files, which are read again.
+    const victim = keys[24] as string;
+    const name = victim.split("/").at(-1) as string;
+    process.env.GENRE_CLASSIFIER_TEST_READER_EXIT_ON = name;
+    let summary: Awaited<ReturnType<typeof preprocess>>;
+    try {
+      summary = await preprocess({
+        store,
+        vocabulary: defaultVocabulary(),
+        workers: 2,
+        featuresKey: "crash/features.parquet",
+        rejectsKey: "crash/rejects.parquet",
+      });
+    } finally {
+      delete process.env.GENRE_CLASSIFIER_TEST_READER_EXIT_ON;
+    }
+    const victimId = name.replace(/\.h5$/, "");
+    const normal = await readTable(join(dir, "store", "datasets", "features.parquet"));
+    const crashed = await readTable(join(dir, "store", "crash", "features.parquet"));
+    assert.deepEqual(
+      crashed.rows,
+      normal.rows.filter((row) => row.track_id !== victimId),
+    );
+    assert.equal(summary.files, SYNTHETIC + 5);
+    assert.equal(summary.rejects, 6);
+    const rejects = await readTable(join(dir, "store", "crash", "rejects.parquet"));
+    const crash = rejects.rows.filter((row) => /crashed its worker/.test(String(row.reason)));
+    assert.deepEqual(
+      crash.map((row) => row.path),
+      [victim],
+    );
+  });
+
   it("says to ingest first when the store holds no track files", async () => {
     const empty = new LocalObjectStore(join(dir, "empty-store"));
     await assert.rejects(

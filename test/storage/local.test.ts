@@ -60,6 +60,30 @@ describe("local object store", () => {
     );
   });
 
+  it("lists each object with its own file, never through a symbolic link", async () => {
+    await store.put("walk/a/1.h5", "one");
+    await store.put("walk/b/2.h5", "two");
+    await symlink(join(store.root, "walk", "a"), join(store.root, "walk", "linked-folder"));
+    await symlink(join(store.root, "walk", "a", "1.h5"), join(store.root, "walk", "linked.h5"));
+    const listed = [];
+    for await (const info of store.listAll("walk/")) listed.push(info);
+    assert.deepEqual(
+      listed.map((info) => [info.key, info.localPath, info.size]),
+      [
+        ["walk/a/1.h5", join(store.root, "walk", "a", "1.h5"), 3],
+        ["walk/b/2.h5", join(store.root, "walk", "b", "2.h5"), 3],
+      ],
+    );
+    await symlink(root, join(store.root, "walk", "up"));
+    await assert.rejects(
+      (async () => {
+        for await (const _ of store.listAll("walk/up/")) {
+        }
+      })(),
+      /outside the store root/,
+    );
+  });
+
   it("reserves the temporary folder and explains file-versus-folder conflicts", async () => {
     await assert.rejects(store.put(".incoming/x", "x"), InputError);
     await store.put("conflict/a", "x");
