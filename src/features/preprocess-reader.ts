@@ -4,9 +4,10 @@ import { basename } from "node:path";
 import { type MessagePort, parentPort, workerData } from "node:worker_threads";
 import { TrackReadError } from "../msd/errors.ts";
 import { readTracks } from "../msd/reader.ts";
+import { batchBuffers, toColumnBatch } from "./column-batch.ts";
 import { extractFeatures, FEATURE_ARRAYS, FEATURE_COLUMNS } from "./extract.ts";
 import type { Delivery, ReadDone, ReaderSetup, ReadTask, Reject } from "./preprocess.ts";
-import { batchBuffers, type Row, toColumnBatch } from "./table.ts";
+import type { Row } from "./table.ts";
 
 const setup = workerData as ReaderSetup;
 const options = { vocabulary: new Set(setup.vocabulary), minTermWeight: setup.minTermWeight };

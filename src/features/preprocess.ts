@@ -15,8 +15,9 @@ import { MessageChannel, type MessagePort, type Worker } from "node:worker_threa
 import { InputError } from "../common/errors.ts";
 import { startWorker } from "../common/worker-pool.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
+import type { ColumnBatch } from "./column-batch.ts";
 import { FEATURE_COLUMNS } from "./extract.ts";
-import type { ColumnBatch, ColumnSpec } from "./table.ts";
+import type { ColumnSpec } from "./table.ts";
 import type { GenreVocabulary } from "./vocabulary.ts";
 
 export const DEFAULT_FEATURES_KEY = "datasets/features.parquet";

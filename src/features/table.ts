@@ -3,6 +3,7 @@
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from "hyparquet";
 import { fileWriter, ParquetWriter } from "hyparquet-writer";
 import { InputError } from "../common/errors.ts";
+import { type ColumnBatch, type ColumnValues, toColumnBatch } from "./column-batch.ts";
 
 export type ColumnType = "STRING" | "INT32" | "DOUBLE" | "STRING_LIST";
 
@@ -44,42 +45,6 @@ export function parquetSchema(columns: readonly ColumnSpec[]): SchemaElement[] {
   return schema;
 }
 
-/** One column's values for a run of rows, in the type its ColumnSpec names. */
-export type ColumnValues = Float64Array | Int32Array | string[] | string[][];
-
-/** Rows held column by column, in the order of a table's ColumnSpecs: cheap to send to a thread. */
-export interface ColumnBatch {
-  rows: number;
-  columns: ColumnValues[];
-}
-
-/** Turns rows into a ColumnBatch for these columns. */
-export function toColumnBatch(rows: readonly Row[], columns: readonly ColumnSpec[]): ColumnBatch {
-  return {
-    rows: rows.length,
-    columns: columns.map(({ name, type }) => {
-      if (type === "DOUBLE") {
-        const values = new Float64Array(rows.length);
-        for (let i = 0; i < rows.length; i++) values[i] = (rows[i] as Row)[name] as number;
-        return values;
-      }
-      if (type === "INT32") {
-        const values = new Int32Array(rows.length);
-        for (let i = 0; i < rows.length; i++) values[i] = (rows[i] as Row)[name] as number;
-        return values;
-      }
-      return rows.map((row) => row[name]) as string[] | string[][];
-    }),
-  };
-}
-
-/** The buffers of a batch's typed columns, to transfer rather than copy. */
-export function batchBuffers(batch: ColumnBatch): ArrayBuffer[] {
-  return batch.columns.flatMap((values) =>
-    ArrayBuffer.isView(values) ? [values.buffer as ArrayBuffer] : [],
-  );
-}
-
 /**
  * Writes rows to a local Parquet file, one row group per `rowGroupSize` rows. Floating-point
  * columns are written PLAIN and without statistics: dictionaries and min/max of measurements
@@ -94,7 +59,7 @@ export class TableWriter {
   constructor(
     readonly path: string,
     readonly columns: readonly ColumnSpec[],
-    private readonly rowGroupSize = 10_000,
+    private readonly rowGroupSize = 4_096,
   ) {
     this.writer = new ParquetWriter({
       writer: fileWriter(path),

@@ -3,7 +3,7 @@
 // bytes in one H5Dread. h5wasm's own value getters decode strings leniently and row by row;
 // the reader needs the raw bytes to decode strictly and to take numeric arrays whole.
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
-import h5wasm from "h5wasm/node";
+import type h5wasm from "h5wasm/node";
 import { TrackReadError } from "./errors.ts";
 
 export type H5Module = Awaited<typeof h5wasm.ready>;
@@ -51,9 +51,12 @@ export interface Hdf5Source {
 
 let modulePromise: Promise<H5Module> | undefined;
 
-/** The h5wasm module, initialised once. In node it reads and writes real paths directly. */
+/**
+ * The h5wasm module, loaded and initialised on first use (a reader that never needs it never
+ * pays for it). In node it reads and writes real paths directly.
+ */
 export function loadHdf5(): Promise<H5Module> {
-  modulePromise ??= h5wasm.ready;
+  modulePromise ??= import("h5wasm/node").then((module) => module.default.ready);
   return modulePromise;
 }
 

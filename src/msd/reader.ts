@@ -9,7 +9,6 @@ import { TrackReadError } from "./errors.ts";
 import {
   type CompoundMember,
   type DatasetMetadata,
-  type H5Module,
   H5T_COMPOUND,
   H5T_FLOAT,
   H5T_INTEGER,
@@ -58,7 +57,7 @@ export async function readTrack(file: string, options: ReadOptions = {}): Promis
         `expected one track, the file holds ${trackFile.trackCount} (read it with readTracks)`,
       );
     }
-    return trackFile.readTrack(0);
+    return await trackFile.readTrack(0);
   } finally {
     trackFile.close();
   }
@@ -72,7 +71,7 @@ export async function* readTracks(
   const trackFile = await openTrackFile(file, options);
   try {
     for (let row = 0; row < trackFile.trackCount; row++) {
-      yield trackFile.readTrack(row);
+      yield await trackFile.readTrack(row);
     }
   } finally {
     trackFile.close();
@@ -99,9 +98,12 @@ export async function readTrackBytes(bytes: Uint8Array, name = "track.h5"): Prom
   }
 }
 
-/** Opens an MSD file and checks its layout; read tracks synchronously, then close it. */
-export async function openTrackFile(file: string, options: ReadOptions = {}): Promise<TrackFile> {
-  return TrackFile.open(await loadHdf5(), file, options);
+/**
+ * Opens an MSD file and checks its layout; read its tracks, then close it. The HDF5 library is
+ * loaded only for a file the own reader cannot read.
+ */
+export function openTrackFile(file: string, options: ReadOptions = {}): Promise<TrackFile> {
+  return TrackFile.open(file, options);
 }
 
 interface TableLayout {
@@ -139,25 +141,24 @@ interface Layouts {
 
 export class TrackFile {
   private constructor(
-    private readonly h5: H5Module,
     private source: Hdf5Source,
     private layouts: Layouts,
     private readonly options: ReadOptions,
   ) {}
 
-  static open(h5: H5Module, file: string, options: ReadOptions = {}): TrackFile {
+  static async open(file: string, options: ReadOptions = {}): Promise<TrackFile> {
     const engine = options.engine ?? "auto";
     if (engine !== "hdf5") {
       try {
         const source = NativeHdf5File.open(file);
-        return new TrackFile(h5, source, describe(source, options.arrays), options);
+        return new TrackFile(source, describe(source, options.arrays), options);
       } catch (error) {
         if (engine === "native") throw error;
       }
     }
-    const source = Hdf5File.open(h5, file);
+    const source = Hdf5File.open(await loadHdf5(), file);
     try {
-      return new TrackFile(h5, source, describe(source, options.arrays), options);
+      return new TrackFile(source, describe(source, options.arrays), options);
     } catch (error) {
       source.close();
       throw error;
@@ -176,7 +177,7 @@ export class TrackFile {
     this.source.close();
   }
 
-  readTrack(row: number): Track {
+  async readTrack(row: number): Promise<Track> {
     if (!Number.isInteger(row) || row < 0 || row >= this.trackCount) {
       throw new RangeError(`track ${row} is out of range: ${this.file} holds ${this.trackCount}`);
     }
@@ -185,16 +186,17 @@ export class TrackFile {
         return this.read(row);
       } catch {
         // Anything the own reader cannot read, and every error, goes to the HDF5 library.
-        this.useLibrary();
+        await this.useLibrary();
       }
     }
     return this.read(row);
   }
 
-  private useLibrary(): void {
+  private async useLibrary(): Promise<void> {
+    const h5 = await loadHdf5();
     const file = this.source.path;
     this.source.close();
-    const source = Hdf5File.open(this.h5, file);
+    const source = Hdf5File.open(h5, file);
     try {
       this.layouts = describe(source, this.options.arrays);
     } catch (error) {
