@@ -2,14 +2,12 @@
 // store's reserved `.incoming/` folder and is renamed into place, so readers never see a
 // half-written object; keys are checked so that no path escapes the root.
 import { randomUUID } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
+import { createReadStream, createWriteStream, type Dirent, lstatSync, readdirSync } from "node:fs";
 import {
   copyFile,
   type FileHandle,
-  lstat,
   mkdir,
   open,
-  readdir,
   realpath,
   rename,
   rmdir,
@@ -38,8 +36,6 @@ import {
 
 const INCOMING = ".incoming";
 const READ_CHUNK_BYTES = 1024 * 1024;
-/** Files of a folder stat'ed at once while listing. */
-const STAT_BATCH = 64;
 
 export class LocalObjectStore extends BaseObjectStore {
   readonly uri: string;
@@ -353,68 +349,73 @@ export class LocalObjectStore extends BaseObjectStore {
   /**
    * Objects and folders under a folder key, in key order. Only the starting folder's real path
    * is checked: below it the walk enters real folders and lists regular files, never a
-   * symbolic link, so everything it finds lies inside the root. A folder's files are
-   * stat'ed all at once.
+   * symbolic link, so everything it finds lies inside the root. Folders are read and files
+   * stat'ed with synchronous calls, which take microseconds on a local disk and a fifth of the
+   * CPU of their thread-pool versions; the walk lets the event loop run between folders.
    */
   private async *walk(
     folderKey: string,
     namePrefix: string,
     recursive: boolean,
     after?: string,
-    checked = false,
   ): AsyncGenerator<{ kind: "object"; info: ObjectInfo } | { kind: "prefix"; prefix: string }> {
     const folder = folderKey ? join(this.root, ...folderKey.slice(0, -1).split("/")) : this.root;
-    let entries: { name: string; dir: boolean; sortKey: string }[];
     try {
-      if (!checked) await this.assertInside(await realpath(folder), folderKey);
-      entries = (await readdir(folder, { withFileTypes: true }))
-        .filter((e) => e.name.startsWith(namePrefix) && (e.isFile() || e.isDirectory()))
-        .filter((e) => !(folderKey === "" && e.name === INCOMING))
-        .map((e) => ({
-          name: e.name,
-          dir: e.isDirectory(),
-          sortKey: e.isDirectory() ? `${e.name}/` : e.name,
-        }))
-        .sort((a, b) => compareKeys(a.sortKey, b.sortKey));
+      await this.assertInside(await realpath(folder), folderKey);
     } catch (error) {
       if (isCode(error, "ENOENT", "ENOTDIR")) return;
       throw error;
     }
-    let at = 0;
-    while (at < entries.length) {
-      const entry = entries[at] as (typeof entries)[number];
-      const key = folderKey + entry.sortKey;
+    // Entries still to visit, the next one last.
+    const pending: WalkEntry[] = [];
+    this.readFolder(folderKey, folder, namePrefix, pending);
+    let paused = performance.now();
+    for (let entry = pending.pop(); entry; entry = pending.pop()) {
+      const { key } = entry;
       if (entry.dir) {
-        at++;
         if (after !== undefined && compareKeys(key, after) <= 0 && !after.startsWith(key)) continue;
         if (!recursive) {
           if (after === undefined || compareKeys(key, after) > 0)
             yield { kind: "prefix", prefix: key };
           continue;
         }
-        yield* this.walk(key, "", true, after, true);
+        this.readFolder(key, entry.path, "", pending);
+        if (performance.now() - paused > 10) {
+          await new Promise(setImmediate);
+          paused = performance.now();
+        }
         continue;
       }
-      // The run of files up to the next folder, stat'ed together.
-      const files: string[] = [];
-      for (; at < entries.length && !(entries[at] as (typeof entries)[number]).dir; at++) {
-        const fileKey = folderKey + (entries[at] as (typeof entries)[number]).name;
-        if (after === undefined || compareKeys(fileKey, after) > 0) files.push(fileKey);
-      }
-      for (let start = 0; start < files.length; start += STAT_BATCH) {
-        const infos = await Promise.all(
-          files.slice(start, start + STAT_BATCH).map((fileKey) => this.statListed(fileKey)),
-        );
-        for (const info of infos) if (info) yield { kind: "object", info };
-      }
+      if (after !== undefined && compareKeys(key, after) <= 0) continue;
+      const info = this.statListed(key, entry.path);
+      if (info) yield { kind: "object", info };
     }
   }
 
-  /** A listed file's info; undefined when it went away or stopped being a file meanwhile. */
-  private async statListed(key: string): Promise<ObjectInfo | undefined> {
-    const path = join(this.root, ...key.split("/"));
+  /** Pushes a folder's real folders and regular files onto `pending`, last key first. */
+  private readFolder(folderKey: string, folder: string, namePrefix: string, pending: WalkEntry[]) {
+    let names: Dirent[];
     try {
-      const info = await lstat(path, { bigint: true });
+      names = readdirSync(folder, { withFileTypes: true });
+    } catch (error) {
+      if (isCode(error, "ENOENT", "ENOTDIR")) return;
+      throw error;
+    }
+    const entries: WalkEntry[] = [];
+    for (const e of names) {
+      if (!e.name.startsWith(namePrefix) || (folderKey === "" && e.name === INCOMING)) continue;
+      const dir = e.isDirectory();
+      if (!dir && !e.isFile()) continue;
+      entries.push({ key: folderKey + e.name + (dir ? "/" : ""), path: join(folder, e.name), dir });
+    }
+    entries.sort((a, b) => compareKeys(b.key, a.key));
+    for (const entry of entries) pending.push(entry);
+  }
+
+  /** A listed file's info; undefined when it went away or stopped being a file meanwhile. */
+  private statListed(key: string, path: string): ObjectInfo | undefined {
+    try {
+      const info = lstatSync(path, { bigint: true });
       if (!info.isFile()) return undefined;
       return { ...toInfo(key, info.size, info.mtimeNs), localPath: path };
     } catch (error) {
@@ -444,6 +445,12 @@ export class LocalObjectStore extends BaseObjectStore {
     const reason = error instanceof Error ? error.message : String(error);
     throw new OperationError(`storage ${this.uri}: ${JSON.stringify(key)}: ${reason}`);
   }
+}
+
+interface WalkEntry {
+  key: string;
+  path: string;
+  dir: boolean;
 }
 
 function toInfo(key: string, size: bigint, mtimeNs: bigint): ObjectInfo {
