@@ -5,7 +5,13 @@
 //   npm run bench:model [-- --rows 10000,1000000] [--features N] [--labels 50] [--trees N]
 //     [--max-depth N] [--max-samples F] [--min-samples-leaf N] [--max-features sqrt|F]
 //     [--class-weight none|balanced] [--workers N] [--no-sklearn] [--seed N] [--repeat N]
-//     [--from-source]
+//     [--runs N] [--from-source]
+//
+// --runs N fits each case N times on each side, alternating (ours, sklearn, ours, sklearn, …)
+// so that load from other work on a shared machine falls on both sides alike; it prints every
+// run's fit times, their ratio and the load average, then the median ratio. The table gives the
+// median fit and predict times and the largest peak memory. Default: 5 runs up to 100,000 rows
+// (about a minute at 10,000), 1 above.
 //
 // Each size has preset settings, which the flags override:
 //   ≤ 100,000 rows: the seed's settings, 6 features, 100 trees grown to full depth, sqrt
@@ -22,7 +28,7 @@
 // the .ts sources under tsx instead, whose worker threads start some 150 ms slower each).
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { availableParallelism, tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -45,6 +51,7 @@ const { values: args } = parseArgs({
     workers: { type: "string" },
     seed: { type: "string", default: "1" },
     repeat: { type: "string", default: "1" },
+    runs: { type: "string" },
     "no-sklearn": { type: "boolean", default: false },
     "from-source": { type: "boolean", default: false },
     /** Internal: train our forest on the case in this folder and write its predictions. */
@@ -211,6 +218,24 @@ function run(command: string, argv: string[], what: string): Timing | string {
   return JSON.parse(r.stdout) as Timing;
 }
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** One side's runs of a case summed up: median fit and predict times, largest peak memory. */
+function summary(runs: Timing[]): Timing {
+  return {
+    fitSeconds: median(runs.map((t) => t.fitSeconds)),
+    predictSeconds: median(runs.map((t) => t.predictSeconds)),
+    peakMemoryMiB: Math.max(...runs.map((t) => t.peakMemoryMiB)),
+    nodes: (runs[0] as Timing).nodes,
+  };
+}
+
 function row(name: string, t: Timing, yTest: IndicatorMatrix, pred: IndicatorMatrix): string {
   return [
     name.padEnd(8),
@@ -300,38 +325,58 @@ async function main(): Promise<void> {
           console.log(
             `${"".padEnd(8)}  ${head.map((h) => h.padStart(8)).join("  ")}  ${"nodes".padStart(10)}`,
           );
-          const ours = run(oursCommand, [...oursArgv, "--child", dir], "ours");
-          if (typeof ours === "string") console.log(ours);
-          else {
-            const pred = {
-              data: new Uint8Array(readFileSync(join(dir, "ours.bin"))),
-              rows: yTest.rows,
-              cols: L,
-            };
-            console.log(row("ours", ours, yTest, pred));
-          }
-          if (args["no-sklearn"]) continue;
-          const sk = run("/usr/bin/python3", ["-c", SKLEARN_SCRIPT, dir], "sklearn");
-          if (typeof sk === "string") console.log(sk);
-          else {
-            const pred = {
-              data: new Uint8Array(readFileSync(join(dir, "sklearn.bin"))),
-              rows: yTest.rows,
-              cols: L,
-            };
-            console.log(row("sklearn", sk, yTest, pred));
-            if (typeof ours !== "string") {
-              console.log(
-                `  fit time ours/sklearn ${(ours.fitSeconds / sk.fitSeconds).toFixed(3)}`,
-              );
+          const runs = args.runs === undefined ? (rows <= 100_000 ? 5 : 1) : Number(args.runs);
+          const ours: Timing[] = [];
+          const sk: Timing[] = [];
+          const lines: string[] = [];
+          let failure: string | undefined;
+          for (let r = 0; r < runs; r++) {
+            const load = loadavg()[0] as number;
+            const o = run(oursCommand, [...oursArgv, "--child", dir], "ours");
+            if (typeof o === "string") {
+              failure = o;
+              break;
             }
+            ours.push(o);
+            let line = `  run ${r + 1}: ours ${o.fitSeconds.toFixed(2)} s`;
+            if (!args["no-sklearn"]) {
+              const k = run("/usr/bin/python3", ["-c", SKLEARN_SCRIPT, dir], "sklearn");
+              if (typeof k === "string") {
+                failure = k;
+                break;
+              }
+              sk.push(k);
+              line += `, sklearn ${k.fitSeconds.toFixed(2)} s, fit time ours/sklearn ${(o.fitSeconds / k.fitSeconds).toFixed(3)}`;
+            }
+            lines.push(`${line}; load average ${load.toFixed(2)} before`);
+          }
+          const predictions = (file: string) => ({
+            data: new Uint8Array(readFileSync(join(dir, file))),
+            rows: yTest.rows,
+            cols: L,
+          });
+          if (ours.length > 0)
+            console.log(row("ours", summary(ours), yTest, predictions("ours.bin")));
+          if (sk.length > 0) {
+            console.log(row("sklearn", summary(sk), yTest, predictions("sklearn.bin")));
+          }
+          if (failure !== undefined) console.log(failure);
+          for (const line of lines) console.log(line);
+          if (sk.length > 0) {
+            const ratios = sk.map((k, r) => (ours[r] as Timing).fitSeconds / k.fitSeconds);
+            console.log(
+              `  fit time ours/sklearn ${ratios.length > 1 ? `median of ${ratios.length} runs ` : ""}${median(ratios).toFixed(3)}` +
+                ` (${ratios.filter((v) => v <= 0.2).length} of ${ratios.length} at most 0.2)`,
+            );
           }
         } finally {
           rmSync(dir, { recursive: true, force: true });
         }
       }
     }
-    console.log("\npeak MiB: each side's process maximum resident set, the data included");
+    console.log(
+      "\nfit s, pred s: medians over the runs; peak MiB: the largest over the runs of each side's process maximum resident set, the data included",
+    );
   }
 }
 
