@@ -57,7 +57,6 @@ export interface GrownTree extends TreeArrays {
 }
 
 const HIST_MIN_SAMPLES = 4096;
-const INSERTION_SORT_MAX = 24;
 const INITIAL_NODES = 1 << 16;
 const INITIAL_VALUES = 1 << 20;
 
@@ -157,6 +156,7 @@ export class TreeWorkspace {
   readonly bucket: Uint8Array;
   readonly histW: Float64Array;
   readonly histC: Int32Array;
+  readonly binStart: Int32Array;
   readonly histP: Float64Array;
   readonly slotTotal: Float64Array[] = [];
   readonly slotTouched: Int32Array[] = [];
@@ -192,6 +192,7 @@ export class TreeWorkspace {
     this.bucket = new Uint8Array(small);
     this.histW = new Float64Array(256);
     this.histC = new Int32Array(256);
+    this.binStart = new Int32Array(256);
     this.histP = new Float64Array(256 * L);
     const maxLeaves = Math.max(
       1,
@@ -268,6 +269,8 @@ class TreeGrower {
   /** Histograms of a large node's search, all 0 between searches. */
   private readonly histW: Float64Array;
   private readonly histC: Int32Array;
+  /** Counting sort's next position per bin. */
+  private readonly binStart: Int32Array;
   private readonly histP: Float64Array;
   private readonly builder: Builder;
 
@@ -360,6 +363,7 @@ class TreeGrower {
     this.bucket = ws.bucket;
     this.histW = ws.histW;
     this.histC = ws.histC;
+    this.binStart = ws.binStart;
     this.histP = ws.histP;
     this.builder = ws.builder;
     this.importances = new Float64Array(this.d);
@@ -604,6 +608,11 @@ class TreeGrower {
       const right = (nR * (this.t1 - s1) - (this.t2 - 2 * c + s2)) / nR;
       return left + right;
     }
+    return this.weightedScore(nL);
+  }
+
+  /** Summed weighted child impurity of the split whose left side has nL weight and `posL`. */
+  private weightedScore(nL: number): number {
     const { active, posL, total, wPos, wNeg } = this;
     const nR = this.nW - nL;
     let s = 0;
@@ -622,32 +631,46 @@ class TreeGrower {
     return s;
   }
 
-  private consider(score: number, f: number, bin: number): void {
-    if (score < this.bestScore) {
-      this.bestScore = score;
-      this.bestFeature = f;
-      this.bestBin = bin;
-    }
+  private keepBest(score: number, f: number, bin: number): void {
+    this.bestScore = score;
+    this.bestFeature = f;
+    this.bestBin = bin;
   }
 
   /**
    * Orders the node's rows by bin on feature f into `sortedIdx`/`sortedBin` (insertion sort when
-   * small, bucket sort otherwise) and scans the boundaries between bins.
+   * that is cheaper, counting sort otherwise) and scans the boundaries between bins.
    */
   private searchSorted(start: number, end: number, f: number): boolean {
-    const { idx, mult, posL, touched, sortedIdx, sortedBin, histC, bucket, rowTotal } = this;
-    const { binned, labelStart, labelIndex } = this;
+    if (!this.sortByBin(start, end, f)) return false;
+    if (this.weighted) this.scanWeighted(end - start, f);
+    else if (this.rowTotalsReady) this.scanUnweighted(end - start, f);
+    else this.scanUnweightedFirst(end - start, f);
+    return true;
+  }
+
+  /** Rows `idx[start…end)` by bin on feature f into `sortedIdx`/`sortedBin`; false if one bin. */
+  private sortByBin(start: number, end: number, f: number): boolean {
+    const { idx, binned, sortedIdx, sortedBin, histC, bucket } = this;
     const col = f * this.n;
     const nD = end - start;
     let lo = 255;
     let hi = 0;
-    if (nD <= INSERTION_SORT_MAX) {
-      for (let j = start; j < end; j++) {
-        const i = idx[j] as number;
-        const b = binned[col + i] as number;
-        if (b < lo) lo = b;
-        if (b > hi) hi = b;
-        let r = j - start - 1;
+    for (let j = 0; j < nD; j++) {
+      const b = binned[col + (idx[start + j] as number)] as number;
+      bucket[j] = b;
+      if (b < lo) lo = b;
+      if (b > hi) hi = b;
+    }
+    if (lo === hi) return false;
+    const range = hi - lo + 1;
+    // Insertion sort moves about nD²/4 rows; counting sort makes 3 passes over the rows and one
+    // over the bins in [lo, hi].
+    if (nD * nD <= 4 * (3 * nD + range)) {
+      for (let j = 0; j < nD; j++) {
+        const b = bucket[j] as number;
+        const i = idx[start + j] as number;
+        let r = j - 1;
         while (r >= 0 && (sortedBin[r] as number) > b) {
           sortedBin[r + 1] = sortedBin[r] as number;
           sortedIdx[r + 1] = sortedIdx[r] as number;
@@ -656,120 +679,164 @@ class TreeGrower {
         sortedBin[r + 1] = b;
         sortedIdx[r + 1] = i;
       }
-      if (lo === hi) return false;
-    } else {
-      for (let j = start; j < end; j++) {
-        const b = binned[col + (idx[j] as number)] as number;
-        bucket[j - start] = b;
-        histC[b] = (histC[b] as number) + 1;
-        if (b < lo) lo = b;
-        if (b > hi) hi = b;
-      }
-      if (lo === hi) {
-        histC[lo] = 0;
-        return false;
-      }
-      let at = 0;
-      for (let b = lo; b <= hi; b++) {
-        const c = histC[b] as number;
-        histC[b] = at;
-        at += c;
-      }
-      for (let j = start; j < end; j++) {
-        const b = bucket[j - start] as number;
-        const q = histC[b] as number;
-        histC[b] = q + 1;
-        sortedIdx[q] = idx[j] as number;
-        sortedBin[q] = b;
-      }
-      histC.fill(0, lo, hi + 1);
+      return true;
     }
-    for (let q = 0; q < this.nTouched; q++) posL[touched[q] as number] = 0;
+    for (let j = 0; j < nD; j++) {
+      const b = bucket[j] as number;
+      histC[b] = (histC[b] as number) + 1;
+    }
+    // Each bin's first position into binStart, and the counts back to 0.
+    const binStart = this.binStart;
+    let at = 0;
+    for (let b = lo; b <= hi; b++) {
+      const c = histC[b] as number;
+      histC[b] = 0;
+      binStart[b] = at;
+      at += c;
+    }
+    for (let j = 0; j < nD; j++) {
+      const b = bucket[j] as number;
+      const q = binStart[b] as number;
+      binStart[b] = q + 1;
+      sortedIdx[q] = idx[start + j] as number;
+      sortedBin[q] = b;
+    }
+    return true;
+  }
+
+  /**
+   * Unweighted scan of the sorted rows. The summed gini of a split is t1 − s2/nL − R/nR, where
+   * s2 = Σ posL², R = Σ (total − posL)² = t2 − 2c + s2 and c = Σ posL·total over the labels: the
+   * search maximises gain = s2/nL + R/nR, that is gain·nL·nR = nW·s2 + nL·(t2 − 2c), compared
+   * without dividing. `rowTotal[i]` is Σ total over row i's labels (see scanUnweightedFirst).
+   */
+  private scanUnweighted(nD: number, f: number): void {
+    const { mult, posL, touched, sortedIdx, sortedBin, rowTotal, labelStart, labelIndex } = this;
+    for (let q = 0, nT = this.nTouched; q < nT; q++) posL[touched[q] as number] = 0;
     const msl = this.params.minSamplesLeaf;
     const lastLeft = nD - msl;
-    const first = !this.rowTotalsReady;
-    const total = this.total;
-    // Unweighted, the summed gini of a split is t1 − s2/nL − (t2 − 2c + s2)/nR: the search
-    // maximises gain = s2/nL + (t2 − 2c + s2)/nR, kept here in locals.
-    const weighted = this.weighted;
     const nW = this.nW;
-    const t1 = this.t1;
     const t2 = this.t2;
-    let bestGain = t1 - this.bestScore;
+    let bestGain = this.t1 - this.bestScore;
     let bestBin = -1;
     let nL = 0;
-    let s1 = 0;
     let s2 = 0;
     let c = 0;
-    let prev = lo;
+    let prev = sortedBin[0] as number;
     for (let q = 0; q < lastLeft; q++) {
       const i = sortedIdx[q] as number;
       const m = mult[i] as number;
       nL += m;
       const p0 = labelStart[i] as number;
       const p1 = labelStart[i + 1] as number;
-      if (p1 > p0) {
-        let sumPl = 0;
-        let sumT: number;
-        if (first) {
-          sumT = 0;
-          for (let p = p0; p < p1; p++) {
-            const k = labelIndex[p] as number;
-            const pl = posL[k] as number;
-            sumPl += pl;
-            sumT += total[k] as number;
-            posL[k] = pl + m;
-          }
-          rowTotal[i] = sumT;
-        } else {
-          sumT = rowTotal[i] as number;
-          for (let p = p0; p < p1; p++) {
-            const k = labelIndex[p] as number;
-            const pl = posL[k] as number;
-            sumPl += pl;
-            posL[k] = pl + m;
-          }
-        }
-        const count = p1 - p0;
-        s1 += m * count;
-        s2 += m * (2 * sumPl + m * count);
-        c += m * sumT;
-      } else if (first) {
-        rowTotal[i] = 0;
+      let sumPl = 0;
+      for (let p = p0; p < p1; p++) {
+        const k = labelIndex[p] as number;
+        const pl = posL[k] as number;
+        sumPl += pl;
+        posL[k] = pl + m;
       }
+      s2 += m * (2 * sumPl + m * (p1 - p0));
+      c += m * (rowTotal[i] as number);
       const next = sortedBin[q + 1] as number;
       if (next !== prev) {
         if (q + 1 >= msl) {
-          if (weighted) {
-            this.consider(this.score(nL, s1, s2, c), f, (prev + next - 1) >>> 1);
-          } else {
-            const gain = s2 / nL + (t2 - 2 * c + s2) / (nW - nL);
-            if (gain > bestGain) {
-              bestGain = gain;
-              bestBin = (prev + next - 1) >>> 1;
-            }
+          const den = nL * (nW - nL);
+          const num = nW * s2 + nL * (t2 - 2 * c);
+          if (num > bestGain * den) {
+            bestGain = num / den;
+            bestBin = (prev + next - 1) >>> 1;
           }
         }
         prev = next;
       }
     }
-    if (bestBin >= 0) {
-      this.bestScore = t1 - bestGain;
-      this.bestFeature = f;
-      this.bestBin = bestBin;
-    }
-    if (first) {
-      for (let q = lastLeft; q < nD; q++) {
-        const i = sortedIdx[q] as number;
-        let sumT = 0;
-        for (let p = labelStart[i] as number, pe = labelStart[i + 1] as number; p < pe; p++) {
-          sumT += total[labelIndex[p] as number] as number;
-        }
-        rowTotal[i] = sumT;
+    if (bestBin >= 0) this.keepBest(this.t1 - bestGain, f, bestBin);
+  }
+
+  /** scanUnweighted for the node's first searched feature, which also fills `rowTotal`. */
+  private scanUnweightedFirst(nD: number, f: number): void {
+    const { mult, posL, touched, sortedIdx, sortedBin, rowTotal, labelStart, labelIndex } = this;
+    const total = this.total;
+    for (let q = 0, nT = this.nTouched; q < nT; q++) posL[touched[q] as number] = 0;
+    const msl = this.params.minSamplesLeaf;
+    const lastLeft = nD - msl;
+    const nW = this.nW;
+    const t2 = this.t2;
+    let bestGain = this.t1 - this.bestScore;
+    let bestBin = -1;
+    let nL = 0;
+    let s2 = 0;
+    let c = 0;
+    let prev = sortedBin[0] as number;
+    for (let q = 0; q < lastLeft; q++) {
+      const i = sortedIdx[q] as number;
+      const m = mult[i] as number;
+      nL += m;
+      const p0 = labelStart[i] as number;
+      const p1 = labelStart[i + 1] as number;
+      let sumPl = 0;
+      let sumT = 0;
+      for (let p = p0; p < p1; p++) {
+        const k = labelIndex[p] as number;
+        const pl = posL[k] as number;
+        sumPl += pl;
+        sumT += total[k] as number;
+        posL[k] = pl + m;
       }
-      this.rowTotalsReady = true;
+      rowTotal[i] = sumT;
+      s2 += m * (2 * sumPl + m * (p1 - p0));
+      c += m * sumT;
+      const next = sortedBin[q + 1] as number;
+      if (next !== prev) {
+        if (q + 1 >= msl) {
+          const den = nL * (nW - nL);
+          const num = nW * s2 + nL * (t2 - 2 * c);
+          if (num > bestGain * den) {
+            bestGain = num / den;
+            bestBin = (prev + next - 1) >>> 1;
+          }
+        }
+        prev = next;
+      }
     }
-    return true;
+    for (let q = lastLeft; q < nD; q++) {
+      const i = sortedIdx[q] as number;
+      let sumT = 0;
+      for (let p = labelStart[i] as number, pe = labelStart[i + 1] as number; p < pe; p++) {
+        sumT += total[labelIndex[p] as number] as number;
+      }
+      rowTotal[i] = sumT;
+    }
+    this.rowTotalsReady = true;
+    if (bestBin >= 0) this.keepBest(this.t1 - bestGain, f, bestBin);
+  }
+
+  /** Class-weighted scan of the sorted rows: each candidate costs a pass over the impure labels. */
+  private scanWeighted(nD: number, f: number): void {
+    const { mult, posL, touched, sortedIdx, sortedBin, labelStart, labelIndex } = this;
+    for (let q = 0, nT = this.nTouched; q < nT; q++) posL[touched[q] as number] = 0;
+    const msl = this.params.minSamplesLeaf;
+    const lastLeft = nD - msl;
+    let nL = 0;
+    let prev = sortedBin[0] as number;
+    for (let q = 0; q < lastLeft; q++) {
+      const i = sortedIdx[q] as number;
+      const m = mult[i] as number;
+      nL += m;
+      for (let p = labelStart[i] as number, pe = labelStart[i + 1] as number; p < pe; p++) {
+        const k = labelIndex[p] as number;
+        posL[k] = (posL[k] as number) + m;
+      }
+      const next = sortedBin[q + 1] as number;
+      if (next !== prev) {
+        if (q + 1 >= msl) {
+          const score = this.weightedScore(nL);
+          if (score < this.bestScore) this.keepBest(score, f, (prev + next - 1) >>> 1);
+        }
+        prev = next;
+      }
+    }
   }
 
   private searchHistogram(start: number, end: number, f: number): boolean {
@@ -806,7 +873,8 @@ class TreeGrower {
       const cb = histC[b] as number;
       if (cb === 0) continue;
       if (varied && prev >= 0 && cL >= msl && nD - cL >= msl) {
-        this.consider(this.score(nL, s1, s2, c), f, (prev + b - 1) >>> 1);
+        const score = this.score(nL, s1, s2, c);
+        if (score < this.bestScore) this.keepBest(score, f, (prev + b - 1) >>> 1);
       }
       nL += histW[b] as number;
       cL += cb;
