@@ -273,11 +273,7 @@ export class TrackingStore {
       where ${sql.join(where, sql` and `)}
       order by ${sql.join(orderBy)}
       limit ${limit + 1} offset ${offset}`.execute(this.db);
-    const items = await this.withExperimentTags(rows.slice(0, limit));
-    return {
-      items,
-      nextPageToken: rows.length > limit ? encodePageToken(offset + limit) : undefined,
-    };
+    return pageOf(rows, limit, offset, (page) => this.withExperimentTags(page));
   }
 
   async renameExperiment(experimentId: string, newName: string): Promise<void> {
@@ -627,11 +623,7 @@ export class TrackingStore {
       where ${sql.join(where, sql` and `)}
       order by ${sql.join(orderBy)}
       limit ${limit + 1} offset ${offset}`.execute(this.db);
-    const items = await this.hydrateRuns(rows.slice(0, limit));
-    return {
-      items,
-      nextPageToken: rows.length > limit ? encodePageToken(offset + limit) : undefined,
-    };
+    return pageOf(rows, limit, offset, (page) => this.hydrateRuns(page));
   }
 
   // ---- internals
@@ -1094,4 +1086,17 @@ function runOrder(term: OrderTerm): RawBuilder<unknown> {
     default:
       return orderByValue(sql.ref(RUN_COLUMNS[term.key] as string), term.ascending);
   }
+}
+
+/** A page of `limit` items from rows fetched with one extra, which tells whether more follow. */
+async function pageOf<R, T>(
+  rows: R[],
+  limit: number,
+  offset: number,
+  hydrate: (rows: R[]) => Promise<T[]>,
+): Promise<Page<T>> {
+  return {
+    items: await hydrate(rows.slice(0, limit)),
+    nextPageToken: rows.length > limit ? encodePageToken(offset + limit) : undefined,
+  };
 }
