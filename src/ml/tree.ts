@@ -2,12 +2,15 @@
 // label, each leaf holding each label's positive probability, and splits minimise the gini
 // impurity summed over labels (per-label class weights enter only that label's gini).
 //
-// Nodes are split depth-first. A large node's split search builds per-bin histograms; a small
-// node sorts its samples by bin instead. Without class weights the summed gini of a candidate
-// split is kept up to date incrementally from Σp, Σp² and Σp·T over the labels, so each sample
-// costs only its own positive labels; with class weights each candidate costs one pass over the
-// node's impure labels.
+// Nodes are split depth-first. A node of more than HIST_MIN_SAMPLES rows builds per-bin
+// histograms for its split search; a smaller one sorts its rows by bin instead. Without class
+// weights the summed gini of a candidate split is kept up to date incrementally from Σp, Σp² and
+// Σp·T over the labels, so each row costs only its own positive labels; with class weights each
+// candidate costs one pass over the node's impure labels. The sort, the unweighted scan, the
+// partition of a node's rows and the per-label sums of a child run in WebAssembly
+// (split-kernel.ts), on buffers of the tree's rows laid out in the kernel's memory.
 import { Rng } from "./random.ts";
+import { type SplitKernel, splitKernel } from "./split-kernel.ts";
 
 export interface TrainingData {
   nRows: number;
@@ -56,7 +59,7 @@ export interface GrownTree extends TreeArrays {
   importances: Float64Array;
 }
 
-const HIST_MIN_SAMPLES = 4096;
+const HIST_MIN_SAMPLES = 16384;
 const INITIAL_NODES = 1 << 16;
 const INITIAL_VALUES = 1 << 20;
 
@@ -146,7 +149,6 @@ export class TreeWorkspace {
   readonly labelIndex: Uint16Array;
   readonly binned: Uint8Array;
   readonly idx: Int32Array;
-  readonly tmp: Int32Array;
   readonly featPerm: Int32Array;
   readonly active: Int32Array;
   readonly posL: Float64Array;
@@ -156,8 +158,14 @@ export class TreeWorkspace {
   readonly bucket: Uint8Array;
   readonly histW: Float64Array;
   readonly histC: Int32Array;
-  readonly binStart: Int32Array;
   readonly histP: Float64Array;
+  /** The split kernel, whose memory holds the buffers above from `idx` to `bucket`. */
+  readonly kernel: SplitKernel;
+  readonly nodeTotal: Float64Array;
+  readonly fillLabel: Int32Array;
+  readonly fillSum: Float64Array;
+  /** The kernel's results: the best gain of `scan`, the weight of `fill`. */
+  readonly kernelOut: Float64Array;
   readonly slotTotal: Float64Array[] = [];
   readonly slotTouched: Int32Array[] = [];
   readonly builder: Builder;
@@ -176,24 +184,58 @@ export class TreeWorkspace {
     const m = params.bootstrap ? Math.min(n, params.maxSamples) : n;
     this.draws = new Float64Array(n);
     this.rows = new Int32Array(m);
-    this.mult = new Float64Array(m);
-    this.labelStart = new Int32Array(m + 1);
-    this.labelIndex = new Uint16Array(Math.max(Math.min(nnz, m * L), 1));
-    this.binned = new Uint8Array(m * d);
-    this.idx = new Int32Array(m);
-    this.tmp = new Int32Array(m);
     this.featPerm = new Int32Array(d);
     this.active = new Int32Array(L);
-    this.posL = new Float64Array(L);
-    this.rowTotal = new Float64Array(m);
-    const small = Math.min(m, HIST_MIN_SAMPLES);
-    this.sortedIdx = new Int32Array(small);
-    this.sortedBin = new Uint8Array(small);
-    this.bucket = new Uint8Array(small);
     this.histW = new Float64Array(256);
     this.histC = new Int32Array(256);
-    this.binStart = new Int32Array(256);
     this.histP = new Float64Array(256 * L);
+    // The buffers the split kernel reads and writes, laid out in its memory, each 8-aligned.
+    const small = Math.min(m, HIST_MIN_SAMPLES);
+    const nLabelIndex = Math.max(Math.min(nnz, m * L), 1);
+    const sizes = [
+      4 * m, // idx
+      m * d, // binned
+      8 * m, // mult
+      4 * (m + 1), // labelStart
+      2 * nLabelIndex, // labelIndex
+      8 * m, // rowTotal
+      8 * L, // posL
+      8 * L, // nodeTotal
+      4 * small, // sortedIdx
+      small, // sortedBin
+      small, // bucket
+      4 * 256, // histC
+      4 * 256, // binStart
+      4 * m, // tmp
+      8 * L, // fillTotal
+      4 * L, // fillLabel
+      8 * L, // fillSum
+      16, // out
+    ];
+    const at: number[] = [];
+    let bytes = 0;
+    for (const size of sizes) {
+      at.push(bytes);
+      bytes += Math.ceil(size / 8) * 8;
+    }
+    const { kernel, buffer } = splitKernel(bytes);
+    const o = (k: number): number => at[k] as number;
+    kernel.layout(...(at as Parameters<SplitKernel["layout"]>));
+    this.kernel = kernel;
+    this.idx = new Int32Array(buffer, o(0), m);
+    this.binned = new Uint8Array(buffer, o(1), m * d);
+    this.mult = new Float64Array(buffer, o(2), m);
+    this.labelStart = new Int32Array(buffer, o(3), m + 1);
+    this.labelIndex = new Uint16Array(buffer, o(4), nLabelIndex);
+    this.rowTotal = new Float64Array(buffer, o(5), m);
+    this.posL = new Float64Array(buffer, o(6), L);
+    this.nodeTotal = new Float64Array(buffer, o(7), L);
+    this.sortedIdx = new Int32Array(buffer, o(8), small);
+    this.sortedBin = new Uint8Array(buffer, o(9), small);
+    this.bucket = new Uint8Array(buffer, o(10), small);
+    this.fillLabel = new Int32Array(buffer, o(15), L);
+    this.fillSum = new Float64Array(buffer, o(16), L);
+    this.kernelOut = new Float64Array(buffer, o(17), 2);
     const maxLeaves = Math.max(
       1,
       Math.min(Math.floor(m / params.minSamplesLeaf), 2 ** Math.min(params.maxDepth, 30)),
@@ -236,7 +278,6 @@ class TreeGrower {
   private readonly labelIndex: Uint16Array;
   private readonly binned: Uint8Array;
   private readonly idx: Int32Array;
-  private readonly tmp: Int32Array;
   private readonly featPerm: Int32Array;
 
   /**
@@ -269,8 +310,11 @@ class TreeGrower {
   /** Histograms of a large node's search, all 0 between searches. */
   private readonly histW: Float64Array;
   private readonly histC: Int32Array;
-  /** Counting sort's next position per bin. */
-  private readonly binStart: Int32Array;
+  private readonly kernel: SplitKernel;
+  private readonly nodeTotal: Float64Array;
+  private readonly fillLabel: Int32Array;
+  private readonly fillSum: Float64Array;
+  private readonly kernelOut: Float64Array;
   private readonly histP: Float64Array;
   private readonly builder: Builder;
 
@@ -305,13 +349,9 @@ class TreeGrower {
     }
     let distinct = 0;
     for (let i = 0; i < n; i++) if (draws[i] !== 0) distinct++;
-    if (distinct === n) {
-      this.mult = draws;
-      this.binned = data.binned;
-      this.labelStart = data.labelStart;
-      this.labelIndex = data.labelIndex;
-    } else {
-      // Copy the drawn rows into compact arrays: smaller working set, fewer cache misses.
+    {
+      // Copy the drawn rows into compact arrays in the kernel's memory (smaller working set,
+      // fewer cache misses).
       const rows = ws.rows;
       for (let i = 0, j = 0; i < n; i++) if (draws[i] !== 0) rows[j++] = i;
       const mult = ws.mult;
@@ -343,7 +383,6 @@ class TreeGrower {
     this.n = distinct;
     this.idx = ws.idx.subarray(0, distinct);
     for (let j = 0; j < distinct; j++) this.idx[j] = j;
-    this.tmp = ws.tmp;
     this.featPerm = ws.featPerm;
     for (let f = 0; f < this.d; f++) this.featPerm[f] = f;
     this.total = new Float64Array(0);
@@ -363,7 +402,11 @@ class TreeGrower {
     this.bucket = ws.bucket;
     this.histW = ws.histW;
     this.histC = ws.histC;
-    this.binStart = ws.binStart;
+    this.kernel = ws.kernel;
+    this.nodeTotal = ws.nodeTotal;
+    this.fillLabel = ws.fillLabel;
+    this.fillSum = ws.fillSum;
+    this.kernelOut = ws.kernelOut;
     this.histP = ws.histP;
     this.builder = ws.builder;
     this.importances = new Float64Array(this.d);
@@ -444,23 +487,16 @@ class TreeGrower {
 
   /** Totals of rows `idx[start…end)` into an empty slot. */
   private fillSlot(slot: number, start: number, end: number): void {
-    const { idx, mult, labelStart, labelIndex } = this;
+    const nT = this.kernel.fill(start, end);
     const total = this.slotTotal[slot] as Float64Array;
     const touched = this.slotTouched[slot] as Int32Array;
-    let nW = 0;
-    let nT = 0;
-    for (let j = start; j < end; j++) {
-      const i = idx[j] as number;
-      const m = mult[i] as number;
-      nW += m;
-      for (let p = labelStart[i] as number, pe = labelStart[i + 1] as number; p < pe; p++) {
-        const k = labelIndex[p] as number;
-        const t = total[k] as number;
-        if (t === 0) touched[nT++] = k;
-        total[k] = t + m;
-      }
+    const { fillLabel, fillSum } = this;
+    for (let q = 0; q < nT; q++) {
+      const k = fillLabel[q] as number;
+      touched[q] = k;
+      total[k] = fillSum[q] as number;
     }
-    this.slotNW[slot] = nW;
+    this.slotNW[slot] = this.kernelOut[1] as number;
     this.slotNTouched[slot] = nT;
   }
 
@@ -638,184 +674,50 @@ class TreeGrower {
   }
 
   /**
-   * Orders the node's rows by bin on feature f into `sortedIdx`/`sortedBin` (insertion sort when
-   * that is cheaper, counting sort otherwise) and scans the boundaries between bins.
+   * Orders the node's rows by bin on feature f into `sortedIdx`/`sortedBin` and scans the
+   * boundaries between bins, both in the split kernel unless class-weighted.
+   *
+   * Unweighted, the summed gini of a split is t1 − s2/nL − R/nR, where s2 = Σ posL²,
+   * R = Σ (total − posL)² = t2 − 2c + s2 and c = Σ posL·total over the labels: the kernel
+   * maximises gain = s2/nL + R/nR, that is gain·nL·nR = nW·s2 + nL·(t2 − 2c), compared without
+   * dividing. The node's first searched feature also fills `rowTotal` (Σ total over each row's
+   * labels) for the next ones.
    */
   private searchSorted(start: number, end: number, f: number): boolean {
-    if (!this.sortByBin(start, end, f)) return false;
-    if (this.weighted) this.scanWeighted(end - start, f);
-    else if (this.rowTotalsReady) this.scanUnweighted(end - start, f);
-    else this.scanUnweightedFirst(end - start, f);
-    return true;
-  }
-
-  /** Rows `idx[start…end)` by bin on feature f into `sortedIdx`/`sortedBin`; false if one bin. */
-  private sortByBin(start: number, end: number, f: number): boolean {
-    const { idx, binned, sortedIdx, sortedBin, histC, bucket } = this;
-    const col = f * this.n;
-    const nD = end - start;
-    let lo = 255;
-    let hi = 0;
-    for (let j = 0; j < nD; j++) {
-      const b = binned[col + (idx[start + j] as number)] as number;
-      bucket[j] = b;
-      if (b < lo) lo = b;
-      if (b > hi) hi = b;
-    }
-    if (lo === hi) return false;
-    const range = hi - lo + 1;
-    // Insertion sort moves about nD²/4 rows; counting sort makes 3 passes over the rows and one
-    // over the bins in [lo, hi].
-    if (nD * nD <= 4 * (3 * nD + range)) {
-      for (let j = 0; j < nD; j++) {
-        const b = bucket[j] as number;
-        const i = idx[start + j] as number;
-        let r = j - 1;
-        while (r >= 0 && (sortedBin[r] as number) > b) {
-          sortedBin[r + 1] = sortedBin[r] as number;
-          sortedIdx[r + 1] = sortedIdx[r] as number;
-          r--;
-        }
-        sortedBin[r + 1] = b;
-        sortedIdx[r + 1] = i;
-      }
+    const kernel = this.kernel;
+    if (kernel.sort(start, end, f * this.n) === 0) return false;
+    const { posL, touched } = this;
+    const nT = this.nTouched;
+    for (let q = 0; q < nT; q++) posL[touched[q] as number] = 0;
+    if (this.weighted) {
+      this.scanWeighted(end - start, f);
       return true;
     }
-    for (let j = 0; j < nD; j++) {
-      const b = bucket[j] as number;
-      histC[b] = (histC[b] as number) + 1;
+    const first = !this.rowTotalsReady;
+    if (first) {
+      const { total, nodeTotal } = this;
+      for (let q = 0; q < nT; q++) {
+        const k = touched[q] as number;
+        nodeTotal[k] = total[k] as number;
+      }
+      this.rowTotalsReady = true;
     }
-    // Each bin's first position into binStart, and the counts back to 0.
-    const binStart = this.binStart;
-    let at = 0;
-    for (let b = lo; b <= hi; b++) {
-      const c = histC[b] as number;
-      histC[b] = 0;
-      binStart[b] = at;
-      at += c;
-    }
-    for (let j = 0; j < nD; j++) {
-      const b = bucket[j] as number;
-      const q = binStart[b] as number;
-      binStart[b] = q + 1;
-      sortedIdx[q] = idx[start + j] as number;
-      sortedBin[q] = b;
-    }
+    const t1 = this.t1;
+    const bin = kernel.scan(
+      end - start,
+      this.params.minSamplesLeaf,
+      first ? 1 : 0,
+      this.nW,
+      this.t2,
+      t1 - this.bestScore,
+    );
+    if (bin >= 0) this.keepBest(t1 - (this.kernelOut[0] as number), f, bin);
     return true;
-  }
-
-  /**
-   * Unweighted scan of the sorted rows. The summed gini of a split is t1 − s2/nL − R/nR, where
-   * s2 = Σ posL², R = Σ (total − posL)² = t2 − 2c + s2 and c = Σ posL·total over the labels: the
-   * search maximises gain = s2/nL + R/nR, that is gain·nL·nR = nW·s2 + nL·(t2 − 2c), compared
-   * without dividing. `rowTotal[i]` is Σ total over row i's labels (see scanUnweightedFirst).
-   */
-  private scanUnweighted(nD: number, f: number): void {
-    const { mult, posL, touched, sortedIdx, sortedBin, rowTotal, labelStart, labelIndex } = this;
-    for (let q = 0, nT = this.nTouched; q < nT; q++) posL[touched[q] as number] = 0;
-    const msl = this.params.minSamplesLeaf;
-    const lastLeft = nD - msl;
-    const nW = this.nW;
-    const t2 = this.t2;
-    let bestGain = this.t1 - this.bestScore;
-    let bestBin = -1;
-    let nL = 0;
-    let s2 = 0;
-    let c = 0;
-    let prev = sortedBin[0] as number;
-    for (let q = 0; q < lastLeft; q++) {
-      const i = sortedIdx[q] as number;
-      const m = mult[i] as number;
-      nL += m;
-      const p0 = labelStart[i] as number;
-      const p1 = labelStart[i + 1] as number;
-      let sumPl = 0;
-      for (let p = p0; p < p1; p++) {
-        const k = labelIndex[p] as number;
-        const pl = posL[k] as number;
-        sumPl += pl;
-        posL[k] = pl + m;
-      }
-      s2 += m * (2 * sumPl + m * (p1 - p0));
-      c += m * (rowTotal[i] as number);
-      const next = sortedBin[q + 1] as number;
-      if (next !== prev) {
-        if (q + 1 >= msl) {
-          const den = nL * (nW - nL);
-          const num = nW * s2 + nL * (t2 - 2 * c);
-          if (num > bestGain * den) {
-            bestGain = num / den;
-            bestBin = (prev + next - 1) >>> 1;
-          }
-        }
-        prev = next;
-      }
-    }
-    if (bestBin >= 0) this.keepBest(this.t1 - bestGain, f, bestBin);
-  }
-
-  /** scanUnweighted for the node's first searched feature, which also fills `rowTotal`. */
-  private scanUnweightedFirst(nD: number, f: number): void {
-    const { mult, posL, touched, sortedIdx, sortedBin, rowTotal, labelStart, labelIndex } = this;
-    const total = this.total;
-    for (let q = 0, nT = this.nTouched; q < nT; q++) posL[touched[q] as number] = 0;
-    const msl = this.params.minSamplesLeaf;
-    const lastLeft = nD - msl;
-    const nW = this.nW;
-    const t2 = this.t2;
-    let bestGain = this.t1 - this.bestScore;
-    let bestBin = -1;
-    let nL = 0;
-    let s2 = 0;
-    let c = 0;
-    let prev = sortedBin[0] as number;
-    for (let q = 0; q < lastLeft; q++) {
-      const i = sortedIdx[q] as number;
-      const m = mult[i] as number;
-      nL += m;
-      const p0 = labelStart[i] as number;
-      const p1 = labelStart[i + 1] as number;
-      let sumPl = 0;
-      let sumT = 0;
-      for (let p = p0; p < p1; p++) {
-        const k = labelIndex[p] as number;
-        const pl = posL[k] as number;
-        sumPl += pl;
-        sumT += total[k] as number;
-        posL[k] = pl + m;
-      }
-      rowTotal[i] = sumT;
-      s2 += m * (2 * sumPl + m * (p1 - p0));
-      c += m * sumT;
-      const next = sortedBin[q + 1] as number;
-      if (next !== prev) {
-        if (q + 1 >= msl) {
-          const den = nL * (nW - nL);
-          const num = nW * s2 + nL * (t2 - 2 * c);
-          if (num > bestGain * den) {
-            bestGain = num / den;
-            bestBin = (prev + next - 1) >>> 1;
-          }
-        }
-        prev = next;
-      }
-    }
-    for (let q = lastLeft; q < nD; q++) {
-      const i = sortedIdx[q] as number;
-      let sumT = 0;
-      for (let p = labelStart[i] as number, pe = labelStart[i + 1] as number; p < pe; p++) {
-        sumT += total[labelIndex[p] as number] as number;
-      }
-      rowTotal[i] = sumT;
-    }
-    this.rowTotalsReady = true;
-    if (bestBin >= 0) this.keepBest(this.t1 - bestGain, f, bestBin);
   }
 
   /** Class-weighted scan of the sorted rows: each candidate costs a pass over the impure labels. */
   private scanWeighted(nD: number, f: number): void {
-    const { mult, posL, touched, sortedIdx, sortedBin, labelStart, labelIndex } = this;
-    for (let q = 0, nT = this.nTouched; q < nT; q++) posL[touched[q] as number] = 0;
+    const { mult, posL, sortedIdx, sortedBin, labelStart, labelIndex } = this;
     const msl = this.params.minSamplesLeaf;
     const lastLeft = nD - msl;
     let nL = 0;
@@ -900,17 +802,6 @@ class TreeGrower {
 
   /** Stable in-place partition of the node's rows by `bin <= b` on feature f; returns the split. */
   private partition(start: number, end: number, f: number, b: number): number {
-    const { idx, tmp } = this;
-    const binned = this.binned;
-    const col = f * this.n;
-    let w = start;
-    let r = 0;
-    for (let j = start; j < end; j++) {
-      const i = idx[j] as number;
-      if ((binned[col + i] as number) <= b) idx[w++] = i;
-      else tmp[r++] = i;
-    }
-    for (let q = 0; q < r; q++) idx[w + q] = tmp[q] as number;
-    return w;
+    return this.kernel.partition(start, end, f * this.n, b);
   }
 }
