@@ -14,7 +14,30 @@ import { threadId, Worker } from "node:worker_threads";
 export function startWorker(base: string, name: string, workerData: unknown): Worker {
   const fromSource = new URL(base).pathname.endsWith(".ts");
   const module = new URL(`./${name}${fromSource ? ".ts" : ".js"}`, base);
-  return new Worker(fromSource ? bundleFromSource(fileURLToPath(module)) : module, { workerData });
+  if (!fromSource) return new Worker(module, { workerData });
+  // The bundle is plain JavaScript: the thread need not register tsx again (tens of ms each).
+  return new Worker(bundleFromSource(fileURLToPath(module)), {
+    workerData,
+    execArgv: withoutTsx(process.execArgv),
+  });
+}
+
+/** Node options without the ones that load tsx (`--import tsx`, `--import=tsx`, `--require`). */
+function withoutTsx(execArgv: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const option = execArgv[i] as string;
+    if (/^--(import|require|loader)=tsx(\/|$)/.test(option)) continue;
+    if (
+      /^(--import|--require|--loader|-r)$/.test(option) &&
+      /^tsx(\/|$)/.test(execArgv[i + 1] ?? "")
+    ) {
+      i++;
+      continue;
+    }
+    kept.push(option);
+  }
+  return kept;
 }
 
 const bundles = new Map<string, URL>();
