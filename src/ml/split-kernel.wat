@@ -139,10 +139,10 @@
 
   ;; Unweighted scan of the sorted rows (see TreeGrower.scanUnweighted): maximises
   ;; gain·nL·nR = nW·s2 + nL·(t2 − 2c) over the boundaries with at least `msl` rows on each
-  ;; side. posL must be 0 for the node's labels. With `first`, row totals are computed from
+  ;; side. posL must be all 0. With `first`, row totals are computed from
   ;; nodeTotal into rowTotal (for every row of the node); otherwise rowTotal is read. Returns the
   ;; best threshold bin, or -1 when no boundary beats `best`; the best gain goes to out[0].
-  (func (export "scan") (param $nD i32) (param $msl i32) (param $first i32)
+  (func (export "scan") (param $nD i32) (param $msl i32) (param $first i32) (param $clear i32)
     (param $nW f64) (param $t2 f64) (param $best f64) (result i32)
     (local $q i32) (local $lastLeft i32) (local $i i32) (local $p i32) (local $p1 i32)
     (local $a i32) (local $prev i32) (local $next i32) (local $bestBin i32)
@@ -225,8 +225,29 @@
                       (local.get $next)) (i32.const 1)) (i32.const 1)))))))
             (local.set $prev (local.get $next))))
         (br $rows)))
+    ;; With `clear`, posL back to 0 for the rows added to it (else the caller clears it).
+    (local.set $q (select (i32.const 0) (local.get $lastLeft) (local.get $clear)))
+    (block $z_done
+      (loop $zero
+        (br_if $z_done (i32.ge_s (local.get $q) (local.get $lastLeft)))
+        (local.set $a (i32.add (local.get $labelStart) (i32.shl
+          (i32.load (i32.add (local.get $sortedIdx) (i32.shl (local.get $q) (i32.const 2))))
+          (i32.const 2))))
+        (local.set $p (i32.load (local.get $a)))
+        (local.set $p1 (i32.load offset=4 (local.get $a)))
+        (block $lz_done
+          (loop $labelsZ
+            (br_if $lz_done (i32.ge_s (local.get $p) (local.get $p1)))
+            (f64.store (i32.add (local.get $posL) (i32.shl (i32.load16_u (i32.add
+              (local.get $labelIndex) (i32.shl (local.get $p) (i32.const 1)))) (i32.const 3)))
+              (f64.const 0))
+            (local.set $p (i32.add (local.get $p) (i32.const 1)))
+            (br $labelsZ)))
+        (local.set $q (i32.add (local.get $q) (i32.const 1)))
+        (br $zero)))
     (if (local.get $first)
       (then
+        (local.set $q (local.get $lastLeft))
         (block $t_done
           (loop $tail
             (br_if $t_done (i32.ge_s (local.get $q) (local.get $nD)))

@@ -60,6 +60,7 @@ export interface GrownTree extends TreeArrays {
 }
 
 const HIST_MIN_SAMPLES = 16384;
+const KERNEL_CLEARS_MAX = 16;
 const INITIAL_NODES = 1 << 16;
 const INITIAL_VALUES = 1 << 20;
 
@@ -417,7 +418,7 @@ class TreeGrower {
     const out = this.builder;
     out.reset();
     const root = this.allocSlot();
-    this.fillSlot(root, 0, this.idx.length);
+    this.fillSlot(root, 0, this.idx.length, -1);
     const stack: number[] = [0, this.idx.length, 0, -1, 0, root];
     const data = this.data;
     while (stack.length > 0) {
@@ -453,9 +454,8 @@ class TreeGrower {
           (this.importances[f] as number) + Math.max(0, impurity - this.bestScore);
         const small = this.allocSlot();
         const leftSmaller = mid - start <= end - mid;
-        if (leftSmaller) this.fillSlot(small, start, mid);
-        else this.fillSlot(small, mid, end);
-        this.subtractSlot(slot, small);
+        if (leftSmaller) this.fillSlot(small, start, mid, slot);
+        else this.fillSlot(small, mid, end, slot);
         stack.push(mid, end, depth + 1, node, 0, leftSmaller ? slot : small);
         stack.push(start, mid, depth + 1, node, 1, leftSmaller ? small : slot);
       } else {
@@ -477,40 +477,39 @@ class TreeGrower {
   }
 
   private releaseSlot(slot: number): void {
-    const total = this.slotTotal[slot] as Float64Array;
-    const touched = this.slotTouched[slot] as Int32Array;
-    const nT = this.slotNTouched[slot] as number;
-    for (let q = 0; q < nT; q++) total[touched[q] as number] = 0;
-    this.slotNTouched[slot] = 0;
     this.freeSlots.push(slot);
   }
 
-  /** Totals of rows `idx[start…end)` into an empty slot. */
-  private fillSlot(slot: number, start: number, end: number): void {
+  /**
+   * Totals of rows `idx[start…end)` into `slot`, taken off those of `parent` (when ≥ 0), the
+   * slot of a node of which these rows are a part. A slot's totals are read only for the labels
+   * it lists, so a released slot keeps its stale values.
+   */
+  private fillSlot(slot: number, start: number, end: number, parent: number): void {
     const nT = this.kernel.fill(start, end);
     const total = this.slotTotal[slot] as Float64Array;
     const touched = this.slotTouched[slot] as Int32Array;
     const { fillLabel, fillSum } = this;
-    for (let q = 0; q < nT; q++) {
-      const k = fillLabel[q] as number;
-      touched[q] = k;
-      total[k] = fillSum[q] as number;
+    const nW = this.kernelOut[1] as number;
+    if (parent >= 0) {
+      const from = this.slotTotal[parent] as Float64Array;
+      for (let q = 0; q < nT; q++) {
+        const k = fillLabel[q] as number;
+        const t = fillSum[q] as number;
+        touched[q] = k;
+        total[k] = t;
+        from[k] = (from[k] as number) - t;
+      }
+      this.slotNW[parent] = (this.slotNW[parent] as number) - nW;
+    } else {
+      for (let q = 0; q < nT; q++) {
+        const k = fillLabel[q] as number;
+        touched[q] = k;
+        total[k] = fillSum[q] as number;
+      }
     }
-    this.slotNW[slot] = this.kernelOut[1] as number;
+    this.slotNW[slot] = nW;
     this.slotNTouched[slot] = nT;
-  }
-
-  /** Turns the totals in `slot` into those of its rows minus the rows of `part`. */
-  private subtractSlot(slot: number, part: number): void {
-    const total = this.slotTotal[slot] as Float64Array;
-    const sub = this.slotTotal[part] as Float64Array;
-    const subTouched = this.slotTouched[part] as Int32Array;
-    const nS = this.slotNTouched[part] as number;
-    for (let q = 0; q < nS; q++) {
-      const k = subTouched[q] as number;
-      total[k] = (total[k] as number) - (sub[k] as number);
-    }
-    this.slotNW[slot] = (this.slotNW[slot] as number) - (this.slotNW[part] as number);
   }
 
   /**
@@ -686,16 +685,14 @@ class TreeGrower {
   private searchSorted(start: number, end: number, f: number): boolean {
     const kernel = this.kernel;
     if (kernel.sort(start, end, f * this.n) === 0) return false;
-    const { posL, touched } = this;
-    const nT = this.nTouched;
-    for (let q = 0; q < nT; q++) posL[touched[q] as number] = 0;
     if (this.weighted) {
       this.scanWeighted(end - start, f);
       return true;
     }
     const first = !this.rowTotalsReady;
     if (first) {
-      const { total, nodeTotal } = this;
+      const { total, nodeTotal, touched } = this;
+      const nT = this.nTouched;
       for (let q = 0; q < nT; q++) {
         const k = touched[q] as number;
         nodeTotal[k] = total[k] as number;
@@ -703,14 +700,23 @@ class TreeGrower {
       this.rowTotalsReady = true;
     }
     const t1 = this.t1;
+    const nD = end - start;
+    // `posL` is all 0 between searches: the kernel clears a small node's rows' labels, cheaper
+    // than the node's label list here; a larger node has more rows than labels.
+    const clear = nD <= KERNEL_CLEARS_MAX;
     const bin = kernel.scan(
-      end - start,
+      nD,
       this.params.minSamplesLeaf,
       first ? 1 : 0,
+      clear ? 1 : 0,
       this.nW,
       this.t2,
       t1 - this.bestScore,
     );
+    if (!clear) {
+      const { posL, touched } = this;
+      for (let q = 0, nT = this.nTouched; q < nT; q++) posL[touched[q] as number] = 0;
+    }
     if (bin >= 0) this.keepBest(t1 - (this.kernelOut[0] as number), f, bin);
     return true;
   }
@@ -739,6 +745,8 @@ class TreeGrower {
         prev = next;
       }
     }
+    const touched = this.touched;
+    for (let q = 0, nT = this.nTouched; q < nT; q++) posL[touched[q] as number] = 0;
   }
 
   private searchHistogram(start: number, end: number, f: number): boolean {
@@ -762,7 +770,6 @@ class TreeGrower {
     for (let b = 0; b < nb; b++) if (histC[b] !== 0) nonEmpty++;
     const varied = nonEmpty > 1;
     const nT = this.nTouched;
-    for (let q = 0; q < nT; q++) posL[touched[q] as number] = 0;
     const msl = this.params.minSamplesLeaf;
     const nD = end - start;
     let nL = 0;
@@ -797,6 +804,7 @@ class TreeGrower {
       histC[b] = 0;
       prev = b;
     }
+    for (let q = 0; q < nT; q++) posL[touched[q] as number] = 0;
     return varied;
   }
 
