@@ -356,7 +356,8 @@ function bruteForceRoot(
 }
 
 describe("split search", () => {
-  for (const n of [300, 6000]) {
+  // 20,000 rows: the root is searched with histograms (above HIST_MIN_SAMPLES in tree.ts).
+  for (const n of [300, 6000, 20_000]) {
     for (const balanced of [false, true]) {
       it(`finds the exhaustive-search root split (${n} rows, ${balanced ? "balanced" : "unweighted"})`, () => {
         const rng = new Rng(n + (balanced ? 1 : 0));
