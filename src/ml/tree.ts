@@ -433,16 +433,18 @@ class TreeGrower {
         if (isLeft) out.left[parent] = node;
         else out.right[parent] = node;
       }
-      const impurity = this.useSlot(slot);
       const nD = end - start;
       let split = false;
-      if (
-        depth < maxDepth &&
-        nD >= minSamplesSplit &&
-        nD >= 2 * minSamplesLeaf &&
-        this.nActive > 0
-      ) {
-        split = this.findSplit(start, end);
+      let impurity = 0;
+      if (depth < maxDepth && nD >= minSamplesSplit && nD >= 2 * minSamplesLeaf) {
+        impurity = this.useSlot(slot);
+        if (this.nActive > 0) split = this.findSplit(start, end);
+      } else {
+        // A leaf for certain (most are single rows): its totals as they are, zeros included.
+        this.total = this.slotTotal[slot] as Float64Array;
+        this.touched = this.slotTouched[slot] as Int32Array;
+        this.nTouched = this.slotNTouched[slot] as number;
+        this.nW = this.slotNW[slot] as number;
       }
       if (split) {
         const f = this.bestFeature;
