@@ -18,6 +18,8 @@ import { ingest } from "../../src/ingest/ingest.ts";
 import { generateSubset, generateTrack } from "../../src/msd/synth.ts";
 import { writeTrackFile } from "../../src/msd/writer.ts";
 import { LocalObjectStore } from "../../src/storage/local.ts";
+import { S3ObjectStore } from "../../src/storage/s3.ts";
+import { startLocalS3 } from "../helpers/s3-server.ts";
 import { trackWithoutSegments } from "../helpers/tracks.ts";
 
 const sample = fileURLToPath(new URL("../../../shared/msd-sample/data", import.meta.url));
@@ -166,6 +168,27 @@ describe("preprocess", () => {
       crash.map((row) => row.path),
       [victim],
     );
+  });
+
+  it("reads from an S3 store through local copies and writes the same table", async () => {
+    const server = await startLocalS3("preprocess-bucket");
+    const remote = new S3ObjectStore(server.bucket, "run", server.settings);
+    try {
+      await ingest({ source: join(dir, "subset", "data"), store: remote });
+      const summary = await preprocess({
+        store: remote,
+        vocabulary: defaultVocabulary(),
+        workers: 2,
+      });
+      assert.deepEqual([summary.files, summary.tracks, summary.rejects], [SYNTHETIC, SYNTHETIC, 0]);
+      const copy = join(dir, "from-s3.parquet");
+      await remote.getFile("datasets/features.parquet", copy);
+      const local = await readTable(join(dir, "store", "datasets", "features.parquet"));
+      assert.deepEqual((await readTable(copy)).rows, local.rows);
+    } finally {
+      await remote.close();
+      await server.stop();
+    }
   });
 
   it("says to ingest first when the store holds no track files", async () => {
