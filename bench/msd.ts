@@ -67,7 +67,10 @@ async function oursPreprocess(
   store: LocalObjectStore,
   rawPrefix: string,
   workers: number,
-): Promise<number> {
+): Promise<{ seconds: number; steadySeconds: number }> {
+  // The steady rate: from the 10th to the 90th percent of files written, without the start-up
+  // (threads, first files) and the end (last row group, putting the tables in the store).
+  const marks: number[] = [];
   const summary = await preprocess({
     store,
     vocabulary: defaultVocabulary(),
@@ -75,10 +78,15 @@ async function oursPreprocess(
     rawPrefix,
     featuresKey: `.bench-msd/features-${workers}.parquet`,
     rejectsKey: `.bench-msd/rejects-${workers}.parquet`,
+    onFile: (done, total) => {
+      if (done === Math.ceil(total * 0.1) || done === Math.floor(total * 0.9))
+        marks.push(performance.now());
+    },
   });
   await store.delete(`.bench-msd/features-${workers}.parquet`);
   await store.delete(`.bench-msd/rejects-${workers}.parquet`);
-  return summary.seconds;
+  const [from = 0, to = 0] = marks;
+  return { seconds: summary.seconds, steadySeconds: (to - from) / 1000 / 0.8 };
 }
 
 function loadAverage(): string {
@@ -176,7 +184,14 @@ interface Result {
   label: string;
   files: number;
   seconds: number;
+  /** The whole run's time at its steady rate (files 10%–90%), for the preprocess step. */
+  steadySeconds?: number;
   load?: string;
+}
+
+/** How much faster `b` ran than `a` at their steady rates. */
+function steadyRatio(a: Result, b: Result): string {
+  return a.steadySeconds && b.steadySeconds ? (a.steadySeconds / b.steadySeconds).toFixed(2) : "-";
 }
 
 function print(title: string, results: Result[]): void {
@@ -201,9 +216,17 @@ async function benchFolder(
   await oursOneThread(files.slice(0, 5), 1);
   const repeat = Math.max(1, Math.ceil(500 / files.length));
   const reads = files.length * repeat;
-  const measure = async (label: string, count: number, run: () => Promise<number> | number) => {
-    const seconds = await run();
-    return { label, files: count, seconds, load: loadAverage() };
+  const measure = async (
+    label: string,
+    count: number,
+    run: () =>
+      | Promise<number | { seconds: number; steadySeconds: number }>
+      | number
+      | { seconds: number; steadySeconds: number },
+  ): Promise<Result> => {
+    const outcome = await run();
+    const timing = typeof outcome === "number" ? { seconds: outcome } : outcome;
+    return { label, files: count, ...timing, load: loadAverage() };
   };
   const results: Result[] = [
     await measure("ours: read + extract, 1 thread", reads, () => oursOneThread(files, repeat)),
@@ -253,7 +276,7 @@ async function benchFolder(
       }
       rounds.push({ one, all, pinned, ceiling, readers, load });
       console.log(
-        `  round ${round + 1}: pure-CPU loop ${cores} threads vs 1 ${ceiling.toFixed(2)}×, our readers alone ${readers.toFixed(2)}× (load ${load}); preprocess 1 worker ${one.seconds.toFixed(2)} s, ${cores} workers ${all.seconds.toFixed(2)} s (${(one.seconds / all.seconds).toFixed(2)}×)${pinned ? `, 1 worker on 1 CPU ${pinned.seconds.toFixed(2)} s (${(pinned.seconds / all.seconds).toFixed(2)}×)` : ""} (load ${all.load})`,
+        `  round ${round + 1}: pure-CPU loop ${cores} threads vs 1 ${ceiling.toFixed(2)}×, our readers alone ${readers.toFixed(2)}× (load ${load}); preprocess 1 worker ${one.seconds.toFixed(2)} s, ${cores} workers ${all.seconds.toFixed(2)} s (${(one.seconds / all.seconds).toFixed(2)}×)${pinned ? `, 1 worker on 1 CPU ${pinned.seconds.toFixed(2)} s (${(pinned.seconds / all.seconds).toFixed(2)}×)` : ""}; steady rate ${steadyRatio(one, all)}×${pinned ? `, vs 1 CPU ${steadyRatio(pinned, all)}×` : ""} (load ${all.load})`,
       );
     }
     const best = (pick: (r: (typeof rounds)[number]) => Result | undefined) =>
@@ -321,6 +344,21 @@ async function benchFolder(
         `scaling, preprocess ${cores} workers vs 1 worker with the whole process on 1 CPU (the one-core throughput): ${describe(
           coresScaling,
           freeRatios((r) => (r.pinned ? r.pinned.seconds / r.all.seconds : undefined)),
+        )}`,
+      );
+    const steady = (a?: Result, b?: Result) =>
+      a?.steadySeconds && b?.steadySeconds ? a.steadySeconds / b.steadySeconds : undefined;
+    console.log(
+      `scaling at the steady rate (files 10%–90%), ${cores} workers vs 1 worker: ${describe(
+        ratios((r) => steady(r.one, r.all)),
+        freeRatios((r) => steady(r.one, r.all)),
+      )}`,
+    );
+    if (coresScaling.length > 0)
+      console.log(
+        `scaling at the steady rate (files 10%–90%), ${cores} workers vs 1 worker on 1 CPU: ${describe(
+          ratios((r) => steady(r.pinned, r.all)),
+          freeRatios((r) => steady(r.pinned, r.all)),
         )}`,
       );
     console.log(

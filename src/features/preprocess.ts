@@ -197,35 +197,61 @@ export async function preprocess(options: PreprocessOptions): Promise<Preprocess
       }
     };
 
-    // Batches are numbered in the listing's (key) order; at most a few per reader are read and
-    // not yet written, which bounds the rows held anywhere.
+    // The listing runs ahead (a key is small), so the total, and with it the progress bar, is
+    // known early. Batches are numbered in the listing's (key) order; at most a few per reader
+    // are read and not yet written, which bounds the rows held anywhere.
+    const found: { key: string; path?: string }[] = [];
+    let listed = false;
+    let listingMoved: (() => void) | undefined;
+    const listing = (async () => {
+      try {
+        for await (const info of store.listAll(`${rawPrefix}/`)) {
+          if (!info.key.endsWith(".h5")) continue;
+          found.push({ key: info.key, path: info.localPath });
+          listingMoved?.();
+        }
+      } finally {
+        listed = true;
+        listingMoved?.();
+      }
+    })();
+    listing.catch((error: unknown) => writer.fail(error));
+    const moreListed = () =>
+      new Promise<void>((resolve) => {
+        listingMoved = () => {
+          listingMoved = undefined;
+          resolve();
+        };
+      });
+
     let batches = 0;
-    let listed = 0;
-    let batch: { key: string; path?: string }[] = [];
-    const inFlight = new Set<Promise<void>>();
-    const submit = async () => {
-      const files = batch;
-      batch = [];
-      const read = readBatch(batches++, files).catch((error: unknown) => writer.fail(error));
-      inFlight.add(read);
-      void read.finally(() => inFlight.delete(read));
-      listed += files.length;
-      while (batches - writer.batchesWritten >= workers * 4) await writer.progress();
-    };
-    for await (const info of store.listAll(`${rawPrefix}/`)) {
-      if (!info.key.endsWith(".h5")) continue;
-      batch.push({ key: info.key, path: info.localPath });
-      if (batch.length >= Math.min(MAX_BATCH, 1 + Math.floor(listed / (workers * 4))))
-        await submit();
+    let handedOut = 0;
+    for (;;) {
+      const size = Math.min(MAX_BATCH, 1 + Math.floor(handedOut / (workers * 4)));
+      const waiting = found.length - handedOut;
+      if (waiting < size && !listed) {
+        await Promise.race([moreListed(), writer.progress()]);
+        continue;
+      }
+      if (total === undefined && listed) {
+        await listing;
+        total = found.length;
+        if (total === 0) {
+          throw new InputError(
+            `no track files under ${store.uri}/${rawPrefix}/: run \`genre-classifier ingest\` first`,
+          );
+        }
+        report();
+      }
+      if (waiting === 0) break;
+      if (batches - writer.batchesWritten >= workers * 4) {
+        await writer.progress();
+        continue;
+      }
+      const files = found.slice(handedOut, handedOut + size);
+      handedOut += files.length;
+      readBatch(batches++, files).catch((error: unknown) => writer.fail(error));
     }
-    if (batch.length > 0) await submit();
-    total = listed;
-    if (total === 0) {
-      throw new InputError(
-        `no track files under ${store.uri}/${rawPrefix}/: run \`genre-classifier ingest\` first`,
-      );
-    }
-    report();
     const written = await writer.finish(batches);
     report();
 
@@ -236,7 +262,7 @@ export async function preprocess(options: PreprocessOptions): Promise<Preprocess
       contentType: "application/vnd.apache.parquet",
     });
     return {
-      files: total,
+      files: found.length,
       tracks: written.features,
       tracksWithoutGenres: written.withoutGenres,
       rejects: written.rejects,
