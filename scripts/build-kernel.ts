@@ -4,26 +4,11 @@
 // after editing the .wat; test/ml/split-kernel.test.ts fails while the two differ.
 import { readFile, rename, rm, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import wabt from "wabt";
+import { assembleKernel } from "./assemble-kernel.ts";
 
-const watPath = fileURLToPath(new URL("../src/ml/split-kernel.wat", import.meta.url));
 const tsPath = fileURLToPath(new URL("../src/ml/split-kernel.ts", import.meta.url));
 
-const wat = await readFile(watPath, "utf8");
-const module = (await wabt()).parseWat("split-kernel.wat", wat);
-let bytes: Uint8Array;
-try {
-  module.resolveNames();
-  module.validate();
-  bytes = module.toBinary({
-    log: false,
-    canonicalize_lebs: true,
-    relocatable: false,
-    write_debug_names: false,
-  }).buffer;
-} finally {
-  module.destroy();
-}
+const bytes = await assembleKernel();
 const encoded = Buffer.from(bytes).toString("base64");
 
 const source = await readFile(tsPath, "utf8");
