@@ -24,7 +24,7 @@ import { RunLogBuffer } from "./log-buffer.ts";
 import { cacheKeyOf, retryDelayMs } from "./policy.ts";
 import { cachedResultKey, flowResultKey, ResultStore } from "./results.ts";
 import { HOST, type LogLine, RunStore } from "./run-store.ts";
-import { CancelledError, type RunState } from "./states.ts";
+import { CancelledError, isFinal, type RunState } from "./states.ts";
 import {
   executeTaskRun,
   sleep,
@@ -139,6 +139,29 @@ export class Orchestrator {
   ): Promise<FlowRunOutcome<R>> {
     const started = await this.start(definition, parameters, options);
     return started.outcome;
+  }
+
+  /**
+   * Waits for a flow run started elsewhere (another process, an earlier trigger with the same
+   * idempotency key) to end, marking crashed runs on the way so a dead owner cannot hang it.
+   */
+  async waitForEnd(flowRunId: string, pollMs = 250): Promise<FlowRunOutcome<unknown>> {
+    let checkedCrashes = 0;
+    for (;;) {
+      if (Date.now() - checkedCrashes >= this.heartbeatMs) {
+        await this.runs.markCrashed(this.crashAfterMs);
+        checkedCrashes = Date.now();
+      }
+      const row = await this.runs.getFlowRun(flowRunId);
+      if (isFinal(row.state))
+        return {
+          flowRunId,
+          state: row.state as RunState,
+          created: false,
+          ...(row.error_message ? { error: row.error_message } : {}),
+        };
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
   }
 
   /** Records a flow run and starts it; `outcome` settles when it ends. */

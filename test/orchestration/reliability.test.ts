@@ -221,6 +221,9 @@ describe("reliability of the scheduler and triggers, as processes", () => {
     assert.equal(b.code, 0, b.stderr);
     const ids = [a, b].map((r) => /flow run (\S+)/.exec(r.stdout)?.[1]);
     assert.equal(ids[0], ids[1]);
+    // The trigger that found the run waited for it to end, as --wait asks.
+    for (const r of [a, b]) assert.match(r.stdout, /state: completed/, r.stdout);
+    assert.equal([a, b].filter((r) => /exists for this idempotency key/.test(r.stdout)).length, 1);
     const runs = await RunStore.open(place.databaseUri);
     try {
       assert.equal((await runs.listFlowRuns({ deploymentName: "twice" })).length, 1);

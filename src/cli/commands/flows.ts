@@ -143,7 +143,7 @@ export function registerFlowsCommands(program: Command): void {
               "running in this process until it ends (Ctrl-C leaves it to be marked crashed)",
             );
           }
-          await reportOutcome(await started.outcome, flags.wait === true);
+          await reportOutcome(await outcomeOf(orchestrator, started, flags.wait), flags.wait);
         }),
     );
 
@@ -389,7 +389,7 @@ export function registerFlowsCommands(program: Command): void {
           printLine(
             `flow run ${started.flowRunId}${started.created ? "" : " (exists for this idempotency key)"}`,
           );
-          await reportOutcome(await started.outcome, flags.wait === true);
+          await reportOutcome(await outcomeOf(orchestrator, started, flags.wait), flags.wait);
         }),
     );
   for (const [action, paused] of [
@@ -436,11 +436,26 @@ export function registerFlowsCommands(program: Command): void {
     );
 }
 
-async function reportOutcome(outcome: FlowRunOutcome<unknown>, wait: boolean): Promise<void> {
+/**
+ * A started run's outcome. An earlier run found by its idempotency key is waited for only with
+ * --wait; without it, its state now is the answer.
+ */
+function outcomeOf(
+  orchestrator: Orchestrator,
+  started: { flowRunId: string; created: boolean; outcome: Promise<FlowRunOutcome<unknown>> },
+  wait: boolean | undefined,
+): Promise<FlowRunOutcome<unknown>> {
+  return started.created || !wait ? started.outcome : orchestrator.waitForEnd(started.flowRunId);
+}
+
+async function reportOutcome(
+  outcome: FlowRunOutcome<unknown>,
+  wait: boolean | undefined,
+): Promise<void> {
   printLine(`state: ${outcome.state}`);
   if (outcome.result !== undefined) printLine(`result: ${JSON.stringify(outcome.result)}`);
   if (outcome.error) printLine(`error: ${outcome.error}`);
-  if (wait && outcome.state !== "completed")
+  if (wait === true && outcome.state !== "completed")
     throw new OperationError(`flow run ${outcome.flowRunId} ended ${outcome.state}`);
 }
 
