@@ -216,7 +216,18 @@ describe("orchestration runtime (in-process, SQLite)", () => {
     const script = fileURLToPath(new URL("./flow-process.ts", import.meta.url));
     const processRun = spawn(
       process.execPath,
-      ["--import", "tsx", script, fixture.databaseUri, fixture.storeRoot, "40", "25", "crash-1"],
+      // One task after another, so the run is surely still going when 5 have completed.
+      [
+        "--import",
+        "tsx",
+        script,
+        fixture.databaseUri,
+        fixture.storeRoot,
+        "40",
+        "25",
+        "crash-1",
+        "sequential",
+      ],
       { stdio: ["ignore", "pipe", "inherit"] },
     );
     const flowRunId = await new Promise<string>((resolve, reject) => {
