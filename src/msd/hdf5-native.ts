@@ -82,7 +82,12 @@ export class NativeHdf5File implements Hdf5Source {
 
   /** Reads and parses a file; throws NativeUnsupported (or a file system error) otherwise. */
   static open(path: string): NativeHdf5File {
-    const file = new NativeHdf5File(path, readFileSync(path));
+    return NativeHdf5File.fromBytes(path, readFileSync(path));
+  }
+
+  /** Parses a file already in memory; `path` names it in messages. */
+  static fromBytes(path: string, bytes: Buffer): NativeHdf5File {
+    const file = new NativeHdf5File(path, bytes);
     file.parseSuperblock();
     return file;
   }
