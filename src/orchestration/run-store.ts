@@ -1,6 +1,7 @@
 // The orchestration records in the tracking database: flow runs and task runs with their
 // state history, error, result location and log lines; deployments; and the crash check that
-// marks runs whose process stopped beating (or is gone from this host) as crashed.
+// marks runs whose process stopped beating (or is gone from this host) as crashed. Every
+// state write is guarded by the transitions of states.ts and says whether it was refused.
 import { hostname } from "node:os";
 import type { Kysely } from "kysely";
 import { InputError } from "../common/errors.ts";
@@ -10,7 +11,7 @@ import {
   type TrackingDatabase,
 } from "../tracking/database.ts";
 import { migrateOrchestration } from "./migrations.ts";
-import { ACTIVE_STATES, type RunState } from "./states.ts";
+import { ACTIVE_STATES, type RunState, statesBefore } from "./states.ts";
 
 export interface FlowRunRow {
   id: string;
@@ -102,6 +103,15 @@ export interface StateChange {
   resultKey?: string | undefined;
   attempt?: number | undefined;
   worker?: string | undefined;
+}
+
+/**
+ * What a state write did: `written`, or refused because the run had already moved on (see
+ * TRANSITIONS in states.ts); `state` is the run's state after the call, the one that stands.
+ */
+export interface StateWrite {
+  written: boolean;
+  state: string;
 }
 
 export interface LogLine {
@@ -205,14 +215,17 @@ export class RunStore {
     }
   }
 
-  /** Claims a flow run for this process: running, with its host, pid and a first heartbeat. */
-  async startFlowRun(id: string, attempt: number): Promise<void> {
+  /**
+   * Claims a flow run for this process: running, with its host, pid and a first heartbeat.
+   * Refused when the run already ended (cancelled before it started, marked crashed).
+   */
+  async startFlowRun(id: string, attempt: number): Promise<StateWrite> {
     const now = Date.now();
-    await this.write(async (trx) => {
-      await trx
+    return this.write(async (trx) => {
+      const result = await trx
         .updateTable("orch_flow_runs")
         .set({
-          state: attempt > 1 ? "retrying" : "running",
+          state: "running",
           attempt,
           started_at: now,
           heartbeat_at: now,
@@ -220,40 +233,44 @@ export class RunStore {
           pid: process.pid,
         })
         .where("id", "=", id)
-        .execute();
-      await trx
-        .insertInto("orch_run_states")
-        .values({
-          run_id: id,
-          run_kind: "flow",
-          state: attempt > 1 ? "retrying" : "running",
-          message: attempt > 1 ? `attempt ${attempt}` : null,
-          at: now,
-        })
-        .execute();
-      if (attempt > 1) {
-        await trx
-          .updateTable("orch_flow_runs")
-          .set({ state: "running" })
-          .where("id", "=", id)
-          .execute();
+        .where("state", "in", statesBefore("running"))
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) !== 1)
+        return { written: false, state: await currentState(trx, "flow", id) };
+      if (attempt > 1)
         await trx
           .insertInto("orch_run_states")
-          .values({ run_id: id, run_kind: "flow", state: "running", message: null, at: now })
+          .values({
+            run_id: id,
+            run_kind: "flow",
+            state: "retrying",
+            message: `attempt ${attempt}`,
+            at: now,
+          })
           .execute();
-      }
+      await trx
+        .insertInto("orch_run_states")
+        .values({ run_id: id, run_kind: "flow", state: "running", message: null, at: now })
+        .execute();
+      return { written: true, state: "running" };
     });
   }
 
-  async setFlowState(id: string, change: StateChange): Promise<void> {
-    await this.setState("flow", id, change);
+  /** Moves a flow run to a state, unless it already moved on (see StateWrite). */
+  setFlowState(id: string, change: StateChange): Promise<StateWrite> {
+    return this.setState("flow", id, change);
   }
 
-  async setTaskState(id: string, change: StateChange): Promise<void> {
-    await this.setState("task", id, change);
+  /** Moves a task run to a state, unless it already moved on (see StateWrite). */
+  setTaskState(id: string, change: StateChange): Promise<StateWrite> {
+    return this.setState("task", id, change);
   }
 
-  private async setState(kind: "flow" | "task", id: string, change: StateChange): Promise<void> {
+  private async setState(
+    kind: "flow" | "task",
+    id: string,
+    change: StateChange,
+  ): Promise<StateWrite> {
     const now = Date.now();
     const final =
       change.state === "completed" ||
@@ -275,21 +292,28 @@ export class RunStore {
     if (change.resultKey !== undefined) values.result_key = change.resultKey;
     if (change.attempt !== undefined) values.attempt = change.attempt;
     if (kind === "task" && change.worker !== undefined) values.worker = change.worker;
-    await this.write(async (trx) => {
-      if (kind === "flow") {
+    const before = statesBefore(change.state);
+    return this.write(async (trx) => {
+      let changed = 0;
+      if (before.length > 0 && kind === "flow") {
         const { worker: _worker, ...flowValues } = values as Partial<TaskRunRow>;
-        await trx
+        const result = await trx
           .updateTable("orch_flow_runs")
           .set(flowValues as Partial<FlowRunRow>)
           .where("id", "=", id)
-          .execute();
-      } else {
-        await trx
+          .where("state", "in", before)
+          .executeTakeFirst();
+        changed = Number(result.numUpdatedRows);
+      } else if (before.length > 0) {
+        const result = await trx
           .updateTable("orch_task_runs")
           .set(values as Partial<TaskRunRow>)
           .where("id", "=", id)
-          .execute();
+          .where("state", "in", before)
+          .executeTakeFirst();
+        changed = Number(result.numUpdatedRows);
       }
+      if (changed !== 1) return { written: false, state: await currentState(trx, kind, id) };
       await trx
         .insertInto("orch_run_states")
         .values({
@@ -300,6 +324,7 @@ export class RunStore {
           at: now,
         })
         .execute();
+      return { written: true, state: change.state };
     });
   }
 
@@ -363,10 +388,16 @@ export class RunStore {
    * (its process sees the request at its next heartbeat). Returns the state it was in.
    */
   async requestCancel(flowRunId: string): Promise<string> {
-    const run = await this.getFlowRun(flowRunId);
-    if (run.state === "scheduled" || run.state === "pending") {
-      await this.setFlowState(flowRunId, { state: "cancelled", message: "cancelled before start" });
-    } else if (run.state === "running" || run.state === "retrying") {
+    let { state } = await this.getFlowRun(flowRunId);
+    if (state === "scheduled" || state === "pending") {
+      const write = await this.setFlowState(flowRunId, {
+        state: "cancelled",
+        message: "cancelled before start",
+      });
+      if (write.written) return state;
+      state = write.state;
+    }
+    if (state === "running" || state === "retrying")
       await this.write((trx) =>
         trx
           .updateTable("orch_flow_runs")
@@ -374,13 +405,13 @@ export class RunStore {
           .where("id", "=", flowRunId)
           .execute(),
       );
-    }
-    return run.state;
+    return state;
   }
 
   /**
    * Marks as crashed the active flow runs whose process is gone from this host, or whose last
    * heartbeat is older than `staleAfterMs`, with their unfinished task runs. Returns their ids.
+   * The flow run is marked first: one that ended meanwhile keeps its state and its task runs.
    */
   async markCrashed(staleAfterMs: number): Promise<string[]> {
     const now = Date.now();
@@ -405,7 +436,10 @@ export class RunStore {
           reason: `no heartbeat from ${run.host ?? "?"} pid ${run.pid ?? "?"} for ${Math.round((now - (run.heartbeat_at ?? 0)) / 1000)} s`,
         });
     }
+    const marked: string[] = [];
     for (const { id, reason } of crashed) {
+      if (!(await this.setFlowState(id, { state: "crashed", message: reason })).written) continue;
+      marked.push(id);
       const taskRuns = await this.db
         .selectFrom("orch_task_runs")
         .select("id")
@@ -417,9 +451,8 @@ export class RunStore {
           state: "crashed",
           message: `flow run crashed: ${reason}`,
         });
-      await this.setFlowState(id, { state: "crashed", message: reason });
     }
-    return crashed.map((c) => c.id);
+    return marked;
   }
 
   async appendLogs(lines: LogLine[]): Promise<void> {
@@ -587,6 +620,16 @@ export class RunStore {
   async close(): Promise<void> {
     await this.database.close();
   }
+}
+
+async function currentState(trx: Db, kind: "flow" | "task", id: string): Promise<string> {
+  const row = await trx
+    .selectFrom(kind === "flow" ? "orch_flow_runs" : "orch_task_runs")
+    .select("state")
+    .where("id", "=", id)
+    .executeTakeFirst();
+  if (!row) throw new InputError(`no ${kind} run ${JSON.stringify(id)}`);
+  return row.state;
 }
 
 function processAlive(pid: number): boolean {

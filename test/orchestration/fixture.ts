@@ -1,10 +1,13 @@
-// A fresh SQLite tracking database and local object store for each orchestration test.
+// A fresh tracking database (SQLite, or PostgreSQL when POSTGRES_TEST_URL is set; the
+// backends of the tracking suite) and a fresh local object store for each orchestration suite.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Orchestrator, type OrchestratorOptions } from "../../src/orchestration/runtime.ts";
 import { LocalObjectStore } from "../../src/storage/local.ts";
-import { sqliteUri } from "../../src/tracking/uri.ts";
+import { type Backend, backends } from "../tracking/backends.ts";
+
+export { type Backend, backends };
 
 export interface OrchestrationFixture {
   dir: string;
@@ -14,18 +17,20 @@ export interface OrchestrationFixture {
   close(): Promise<void>;
 }
 
-export async function createFixture(): Promise<OrchestrationFixture> {
+export async function createFixture(
+  backend: Backend = backends[0] as Backend,
+): Promise<OrchestrationFixture> {
   const dir = await mkdtemp(join(tmpdir(), "gc-orchestration-"));
-  const databaseUri = sqliteUri(join(dir, "tracking.db"));
+  const database = await backend.create();
   const storeRoot = join(dir, "store");
   const opened: Orchestrator[] = [];
   return {
     dir,
-    databaseUri,
+    databaseUri: database.uri,
     storeRoot,
     async open(options = {}) {
       const orchestrator = await Orchestrator.open({
-        databaseUri,
+        databaseUri: database.uri,
         store: new LocalObjectStore(storeRoot),
         heartbeatMs: 200,
         ...options,
@@ -35,6 +40,7 @@ export async function createFixture(): Promise<OrchestrationFixture> {
     },
     async close() {
       for (const orchestrator of opened) await orchestrator.close().catch(() => {});
+      await database.drop();
       await rm(dir, { recursive: true, force: true });
     },
   };
