@@ -7,16 +7,21 @@
 //   H bytes  header: UTF-8 JSON (format, version, kind, features, labels, preprocessing,
 //            forest header, decision, metadata, and the table of binary arrays)
 //   zero padding to a multiple of 8, then the arrays, each at an 8-byte aligned offset
-// The header records the SHA-256 of the array bytes, so a damaged file is refused. Forest
+//   32 bytes SHA-256 of every byte before it
+// The checksum covers the header as well as the arrays, so a changed threshold is refused like
+// a damaged array; the header's shape is checked field by field before anything uses it.
+// Version 1 files, whose header had no checksum, are refused (fit the model again). Forest
 // leaf probabilities are quantized to round(p·255) (uint8) and stored dense (one byte per leaf
 // and label) or sparse (per leaf the number of nonzero labels, then each one's index as uint16
 // and its byte), whichever is smaller: deep trees have nearly pure leaves, mostly zeros.
 // `quantizeLeaves` applies that rounding to a freshly trained forest, so a model predicts the
 // same probabilities before it is saved and after it is loaded.
 import { createHash } from "node:crypto";
+import { z } from "zod";
 import { InputError } from "../common/errors.ts";
 import {
   applyDecision,
+  DECISION_METRICS,
   type Decision,
   type DecisionMetric,
   mostFrequentPrediction,
@@ -33,8 +38,10 @@ import type { IndicatorMatrix, Matrix, RealMatrix } from "./matrix.ts";
 import { Preprocessor, type PreprocessorState, type StepState } from "./preprocessing.ts";
 
 export const MODEL_FORMAT = "genre-classifier.model";
-export const MODEL_FORMAT_VERSION = 1;
+export const MODEL_FORMAT_VERSION = 2;
 const MAGIC = Uint8Array.from([0x47, 0x43, 0x4d, 0x4f, 0x44, 0x45, 0x4c, 0x00]);
+const PRELUDE_BYTES = 12;
+const CHECKSUM_BYTES = 32;
 
 /** "forest": the random forest with tuned thresholds; "most-frequent": the constant baseline. */
 export type ModelKind = "forest" | "most-frequent";
@@ -204,9 +211,64 @@ interface ModelHeader {
   baselineK: number;
   metadata: Record<string, unknown>;
   arrays: ArrayEntry[];
+  /** Bytes from the first array to the checksum. */
   payloadBytes: number;
-  payloadSha256: string;
 }
+
+const count = z.number().int().nonnegative();
+const record = z.record(z.string(), z.unknown());
+
+/** The header as a reader may rely on it; every field is checked before any is used. */
+const HEADER_SCHEMA = z.object({
+  format: z.literal(MODEL_FORMAT),
+  version: z.literal(MODEL_FORMAT_VERSION),
+  kind: z.enum(["forest", "most-frequent"]),
+  features: z.array(z.string()).min(1),
+  labels: z.object({
+    labels: z.array(z.string()).min(1),
+    counts: z.array(count),
+    known: z.array(z.string()),
+    trainingRows: z.number().int().positive(),
+  }),
+  preprocessing: z
+    .object({
+      nFeatures: count,
+      steps: z.array(
+        z.object({ kind: z.string(), params: record, arrays: z.record(z.string(), z.string()) }),
+      ),
+    })
+    .nullable(),
+  forest: z
+    .object({
+      format: z.string(),
+      version: z.number().int(),
+      nFeatures: count,
+      nLabels: count,
+      nTrees: count,
+      nNodes: count,
+      nLeaves: count,
+      options: record,
+      featureImportances: z.array(z.number()),
+      leafEncoding: z.enum(["dense-uint8", "sparse-uint8"]),
+    })
+    .nullable(),
+  decision: z.object({
+    metric: z.enum(DECISION_METRICS as [DecisionMetric, ...DecisionMetric[]]).nullable(),
+    thresholds: z.array(z.number().min(0).max(1)),
+    atLeastOne: z.boolean(),
+  }),
+  baselineK: z.number().int().min(1),
+  metadata: record,
+  arrays: z.array(
+    z.object({
+      name: z.string(),
+      type: z.enum(Object.keys(CONSTRUCTORS) as [ArrayType, ...ArrayType[]]),
+      offset: count,
+      length: count,
+    }),
+  ),
+  payloadBytes: count,
+});
 
 function typeOf(a: TypedArray): ArrayType {
   for (const [name, C] of Object.entries(CONSTRUCTORS))
@@ -284,54 +346,83 @@ export function encodeModel(model: GenreModel): Uint8Array {
     metadata: p.metadata,
     arrays: entries,
     payloadBytes: payload.length,
-    payloadSha256: createHash("sha256").update(payload).digest("hex"),
   };
   const json = new TextEncoder().encode(JSON.stringify(header));
-  const start = align8(12 + json.length);
-  const out = new Uint8Array(start + payload.length);
+  const start = align8(PRELUDE_BYTES + json.length);
+  const end = start + payload.length;
+  const out = new Uint8Array(end + CHECKSUM_BYTES);
   out.set(MAGIC, 0);
   new DataView(out.buffer).setUint32(8, json.length, true);
-  out.set(json, 12);
+  out.set(json, PRELUDE_BYTES);
   out.set(payload, start);
+  out.set(createHash("sha256").update(out.subarray(0, end)).digest(), end);
   return out;
 }
 
-/** Reads a model file's bytes, checking the format, its version and every array. */
+/**
+ * Reads a model file's bytes: the signature, the version, the checksum of the whole file, the
+ * header's shape and every array.
+ */
 export function decodeModel(bytes: Uint8Array): GenreModel {
   const bad = (why: string): never => {
     throw new InputError(`not a valid genre-classifier model file: ${why}`);
   };
-  if (bytes.length < 12 || !MAGIC.every((b, i) => bytes[i] === b)) {
+  if (bytes.length < PRELUDE_BYTES || !MAGIC.every((b, i) => bytes[i] === b)) {
     bad("it does not start with the model file signature");
   }
   const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(8, true);
-  if (12 + length > bytes.length) bad("the header is truncated");
-  let header: ModelHeader;
+  if (PRELUDE_BYTES + length > bytes.length) bad("the header is truncated");
+  // Parsed before the checksum is checked only to tell another version from a damaged file.
+  let parsed: unknown;
+  let parseError: Error | undefined;
   try {
-    header = JSON.parse(
-      new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(12, 12 + length)),
+    parsed = JSON.parse(
+      new TextDecoder("utf-8", { fatal: true }).decode(
+        bytes.subarray(PRELUDE_BYTES, PRELUDE_BYTES + length),
+      ),
     );
   } catch (error) {
-    return bad(`the header is not JSON (${(error as Error).message})`);
+    parseError = error as Error;
   }
-  if (header === null || typeof header !== "object" || header.format !== MODEL_FORMAT) {
-    bad(`unknown format ${JSON.stringify((header as { format?: unknown } | null)?.format)}`);
+  const claimed = (parsed ?? {}) as { format?: unknown; version?: unknown; payloadBytes?: unknown };
+  if (parseError === undefined && typeof parsed === "object" && claimed.format === MODEL_FORMAT) {
+    if (claimed.version !== MODEL_FORMAT_VERSION) {
+      throw new InputError(
+        `model file format version ${JSON.stringify(claimed.version)} is not supported: this genre-classifier reads version ${MODEL_FORMAT_VERSION} (fit the model again with this version)`,
+      );
+    }
+    const payloadBytes = claimed.payloadBytes;
+    if (
+      typeof payloadBytes === "number" &&
+      align8(PRELUDE_BYTES + length) + payloadBytes + CHECKSUM_BYTES !== bytes.length
+    ) {
+      bad("the file is truncated or has trailing bytes");
+    }
   }
-  if (header.version !== MODEL_FORMAT_VERSION) {
-    throw new InputError(
-      `model file format version ${JSON.stringify(header.version)} is not supported: this genre-classifier reads version ${MODEL_FORMAT_VERSION} (fit the model again with this version)`,
-    );
+  const end = bytes.length - CHECKSUM_BYTES;
+  const start = align8(PRELUDE_BYTES + length);
+  if (end < start) bad("the file is truncated");
+  const checksum = createHash("sha256").update(bytes.subarray(0, end)).digest();
+  if (!checksum.equals(bytes.subarray(end))) {
+    bad("the file is damaged or was edited (its checksum does not match its contents)");
   }
-  const start = align8(12 + length);
-  const payload = bytes.subarray(start);
+  if (parseError !== undefined) bad(`the header is not JSON (${parseError.message})`);
+  if (parsed === null || typeof parsed !== "object" || claimed.format !== MODEL_FORMAT) {
+    bad(`unknown format ${JSON.stringify(claimed.format)}`);
+  }
+  const checked = HEADER_SCHEMA.safeParse(parsed);
+  if (!checked.success) {
+    const issue = checked.error.issues[0] as z.core.$ZodIssue;
+    const field = JSON.stringify(issue.path.map(String).join("."));
+    if (/received undefined$/.test(issue.message)) bad(`header field ${field} is missing`);
+    bad(`header field ${field}: ${issue.message.replace(/^Invalid input: /, "")}`);
+  }
+  const header = checked.data as ModelHeader;
+  const payload = bytes.subarray(start, end);
   if (payload.length !== header.payloadBytes) bad("the file is truncated or has trailing bytes");
-  if (createHash("sha256").update(payload).digest("hex") !== header.payloadSha256) {
-    bad("the arrays do not match their checksum (the file is damaged)");
-  }
   const table = new Map<string, TypedArray>();
-  for (const e of header.arrays ?? []) {
+  for (const e of header.arrays) {
     const C = CONSTRUCTORS[e.type];
-    if (C === undefined) bad(`array ${e.name} has unknown type ${e.type}`);
     const bytesNeeded = e.length * C.BYTES_PER_ELEMENT;
     if (!(e.offset % 8 === 0 && e.offset >= 0 && e.offset + bytesNeeded <= payload.length)) {
       bad(`array ${e.name} lies outside the file`);
@@ -345,9 +436,6 @@ export function decodeModel(bytes: Uint8Array): GenreModel {
     if (!(a instanceof C)) return bad(`array ${name} is missing or has the wrong type`);
     return a;
   };
-  if (!Array.isArray(header.features) || !header.features.every((f) => typeof f === "string")) {
-    bad("features must be a list of column names");
-  }
   const labels = new LabelBinarizer(header.labels);
   let preprocessor: Preprocessor | null = null;
   if (header.preprocessing !== null) {
@@ -373,7 +461,7 @@ export function decodeModel(bytes: Uint8Array): GenreModel {
       const bytes = get("forest.leafValue", Uint8Array);
       if (bytes.length !== h.nLeaves * h.nLabels) bad("leaf values do not match the leaves");
       values = Float32Array.from(bytes, (q) => q / 255);
-    } else if (h.leafEncoding === "sparse-uint8") {
+    } else {
       values = decodeLeaves(
         get("forest.leafCount", Uint16Array),
         get("forest.leafLabel", Uint16Array),
@@ -382,7 +470,7 @@ export function decodeModel(bytes: Uint8Array): GenreModel {
         h.nLabels,
         bad,
       );
-    } else return bad(`unknown leaf encoding ${String(h.leafEncoding)}`);
+    }
     const arrays: ForestArrays = {
       treeNodeStart: get("forest.treeNodeStart", Uint32Array),
       treeLeafStart: get("forest.treeLeafStart", Uint32Array),
@@ -397,12 +485,7 @@ export function decodeModel(bytes: Uint8Array): GenreModel {
   }
   const d = header.decision;
   return new GenreModel({
-    kind:
-      header.kind === "most-frequent"
-        ? "most-frequent"
-        : header.kind === "forest"
-          ? "forest"
-          : bad(`unknown model kind ${String(header.kind)}`),
+    kind: header.kind,
     features: header.features,
     labels,
     preprocessor,
@@ -410,10 +493,10 @@ export function decodeModel(bytes: Uint8Array): GenreModel {
     decision: {
       metric: d.metric,
       thresholds: Float64Array.from(d.thresholds),
-      atLeastOne: d.atLeastOne === true,
+      atLeastOne: d.atLeastOne,
     },
     baselineK: header.baselineK,
-    metadata: header.metadata ?? {},
+    metadata: header.metadata,
   });
 }
 

@@ -1,6 +1,7 @@
 // Genre models and their file format: round trips, compact leaves, and refusals.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { InputError } from "../../src/common/errors.ts";
 import { mostFrequentPrediction, tuneDecision } from "../../src/ml/decision.ts";
 import { serializeForest, trainForestInThread } from "../../src/ml/forest.ts";
 import { LabelBinarizer } from "../../src/ml/labels.ts";
@@ -13,6 +14,7 @@ import {
 } from "../../src/ml/model.ts";
 import { fitPreprocessor } from "../../src/ml/preprocessing.ts";
 import { Rng } from "../../src/ml/random.ts";
+import { headerText, withHeader } from "./model-file.ts";
 
 const GENRES = ["rock", "pop", "jazz", "blues", "folk"];
 
@@ -116,7 +118,9 @@ describe("genre model file", () => {
     other.set(new TextEncoder().encode(bumped), 12);
     assert.throws(
       () => decodeModel(other),
-      /model file format version 2 is not supported: this genre-classifier reads version 1/,
+      new RegExp(
+        `model file format version ${MODEL_FORMAT_VERSION + 1} is not supported: this genre-classifier reads version ${MODEL_FORMAT_VERSION}`,
+      ),
     );
     assert.throws(
       () => decodeModel(new TextEncoder().encode("track_id,genres\n")),
@@ -126,6 +130,47 @@ describe("genre model file", () => {
     damaged[damaged.length - 3] = (damaged[damaged.length - 3] as number) ^ 0xff;
     assert.throws(() => decodeModel(damaged), /checksum/);
     assert.throws(() => decodeModel(bytes.subarray(0, bytes.length - 8)), /truncated/);
+  });
+
+  it("refuses a file whose header was changed, even one digit of a threshold", () => {
+    const bytes = encodeModel(model);
+    const { text } = headerText(bytes);
+    const changed = text.replace(
+      /("thresholds":\[\d\.)(\d)/,
+      (_, before: string, digit: string) => `${before}${digit === "9" ? "1" : Number(digit) + 1}`,
+    );
+    assert.notEqual(changed, text);
+    assert.equal(changed.length, text.length);
+    const edited = Uint8Array.from(bytes);
+    edited.set(new TextEncoder().encode(changed), 12);
+    assert.throws(() => decodeModel(edited), /damaged.*checksum|checksum.*damaged/);
+    const renamed = Uint8Array.from(bytes);
+    renamed.set(new TextEncoder().encode(text.replace('"a"', '"z"')), 12);
+    assert.throws(() => decodeModel(renamed), /checksum/);
+  });
+
+  it("refuses a well-formed file whose header lacks a field or has one of the wrong shape", () => {
+    const bytes = encodeModel(model);
+    assert.doesNotThrow(() => decodeModel(withHeader(bytes, () => {})));
+    const cases: [(h: Record<string, unknown>) => void, RegExp][] = [
+      [(h) => delete h.labels, /header field "labels"/],
+      [(h) => delete h.decision, /header field "decision"/],
+      [
+        (h) => {
+          (h.decision as { thresholds: unknown[] }).thresholds[1] = "0.5";
+        },
+        /header field "decision\.thresholds\.1"/,
+      ],
+      [(h) => (h.features = "a,b,year"), /header field "features"/],
+      [(h) => (h.arrays = [{ name: "x" }]), /header field "arrays\.0\./],
+    ];
+    for (const [edit, pattern] of cases) {
+      assert.throws(
+        () => decodeModel(withHeader(bytes, edit)),
+        (error: Error) => error instanceof InputError && pattern.test(error.message),
+        String(pattern),
+      );
+    }
   });
 
   it("names the feature columns a table lacks", () => {

@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { InputError } from "../../src/common/errors.ts";
 import { FeatureTable } from "../../src/features/feature-table.ts";
 import { MODEL_FORMAT_VERSION } from "../../src/ml/model.ts";
 import { fitModel } from "../../src/training/fit.ts";
@@ -147,7 +148,26 @@ describe("predict and evaluate", () => {
     await writeFile(file, Buffer.from(text, "latin1"));
     await assert.rejects(
       loadModel(file),
-      /old\/model\.gcm: model file format version 2 is not supported/,
+      new RegExp(
+        `old/model\\.gcm: model file format version ${MODEL_FORMAT_VERSION + 1} is not supported`,
+      ),
     );
+  });
+
+  it("refuses a saved model with one digit of a threshold changed, naming the file", async () => {
+    const { model } = await fitModel({ train, valid, forest: quick });
+    const file = await saveModel(join(dir, "edited"), model);
+    const text = (await readFile(file)).toString("latin1");
+    const changed = text.replace(
+      /("thresholds":\[\d\.)(\d)/,
+      (_, before: string, digit: string) => `${before}${digit === "9" ? "1" : Number(digit) + 1}`,
+    );
+    assert.notEqual(changed, text);
+    await writeFile(file, Buffer.from(changed, "latin1"));
+    await assert.rejects(loadModel(file), (error: Error) => {
+      assert.ok(error instanceof InputError, String(error));
+      assert.match(error.message, /^model .*edited\/model\.gcm: .*damaged/);
+      return true;
+    });
   });
 });
