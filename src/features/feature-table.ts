@@ -2,6 +2,8 @@
 // Float64Array with NaN for a missing value, text, genre lists), and tables written back as
 // CSV or Parquet by the file's extension. In CSV a genre list is a `|`-separated string (or a
 // JSON array of strings); in Parquet a list column or such a string.
+import { randomUUID } from "node:crypto";
+import { rename, unlink } from "node:fs/promises";
 import { extname } from "node:path";
 import { parquetRead, parquetSchema } from "hyparquet";
 import { InputError } from "../common/errors.ts";
@@ -433,7 +435,10 @@ export type OutputColumn =
   | { name: string; kind: "number"; values: Float64Array }
   | { name: string; kind: "list"; values: readonly (readonly string[])[] };
 
-/** Writes columns of equal length to a local .csv or .parquet file. */
+/**
+ * Writes columns of equal length to a local .csv or .parquet file, through a temporary file
+ * beside it renamed into place, so that the file is never seen half-written.
+ */
 export async function writeTable(path: string, columns: readonly OutputColumn[]): Promise<void> {
   const format = tableFormat(path);
   const rows = columns[0]?.values.length ?? 0;
@@ -441,6 +446,22 @@ export async function writeTable(path: string, columns: readonly OutputColumn[])
     if (c.values.length !== rows)
       throw new Error(`column ${c.name} has ${c.values.length} rows, not ${rows}`);
   }
+  const partial = `${path}.partial-${randomUUID()}`;
+  try {
+    await writeFormat(partial, format, columns, rows);
+    await rename(partial, path);
+  } catch (error) {
+    await unlink(partial).catch(() => {});
+    throw error;
+  }
+}
+
+async function writeFormat(
+  path: string,
+  format: TableFormat,
+  columns: readonly OutputColumn[],
+  rows: number,
+): Promise<void> {
   if (format === "parquet") {
     const specs: ColumnSpec[] = columns.map((c) => ({
       name: c.name,

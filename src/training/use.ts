@@ -2,12 +2,13 @@
 // genres with their probabilities, and evaluating against the table's genres beside the
 // most-frequent baseline.
 import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { InputError } from "../common/errors.ts";
 import {
   type FeatureTable,
   type OutputColumn,
   TRACK_ID_COLUMN,
+  tableFormat,
   writeTable,
 } from "../features/feature-table.ts";
 import { mostFrequentPrediction } from "../ml/decision.ts";
@@ -92,6 +93,34 @@ function checkColumns(model: GenreModel, table: FeatureTable): void {
   } catch (error) {
     if (error instanceof InputError) throw new InputError(`table ${table.path}: ${error.message}`);
     throw error;
+  }
+}
+
+/**
+ * Refuses an output table that is the input table (the same file however it is named: `./`,
+ * `..`, a symbolic or hard link), a folder, or a file in a folder that does not exist (no
+ * folder is created). `label` names the output in messages, such as the option that gave it.
+ */
+export async function checkOutputTable(
+  output: string,
+  input: string,
+  label = output,
+): Promise<void> {
+  tableFormat(output);
+  const folder = dirname(output);
+  const folderInfo = await stat(folder).catch(() => undefined);
+  if (folderInfo === undefined) {
+    throw new InputError(`${label}: the folder ${folder} does not exist (create it first)`);
+  }
+  if (!folderInfo.isDirectory()) throw new InputError(`${label}: ${folder} is not a folder`);
+  const existing = await stat(output).catch(() => undefined);
+  if (existing === undefined) return;
+  if (existing.isDirectory()) throw new InputError(`${label} is a folder, not a table file`);
+  const source = await stat(input).catch(() => undefined);
+  if (source !== undefined && source.dev === existing.dev && source.ino === existing.ino) {
+    throw new InputError(
+      `${label} is the input table ${input}: name another file for the predictions`,
+    );
   }
 }
 

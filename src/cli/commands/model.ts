@@ -15,6 +15,7 @@ import {
   fitModel,
 } from "../../training/fit.ts";
 import {
+  checkOutputTable,
   evaluateTable,
   loadModel,
   predictTable,
@@ -229,6 +230,11 @@ export function registerModelCommands(program: Command): void {
     .requiredOption("--output <table>", "predictions file (.csv or .parquet)")
     .action(async (flags: { model: string; input: string; output: string }, command: Command) => {
       createContext(command);
+      await checkOutputTable(
+        resolve(flags.output),
+        resolve(flags.input),
+        `--output ${flags.output}`,
+      );
       const { model: fitted } = await loadModel(resolve(flags.model));
       const predictions = await predictTable(fitted, await readTable(flags.input));
       await writePredictions(resolve(flags.output), fitted, predictions);

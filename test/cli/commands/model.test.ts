@@ -2,12 +2,14 @@
 // files in CSV and Parquet, and exit code 2 with a line naming the file and column for bad input.
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { FeatureTable } from "../../../src/features/feature-table.ts";
-import { runCli } from "../../helpers/cli.ts";
+import { MODEL_FORMAT_VERSION } from "../../../src/ml/model.ts";
+import { type CliResult, runCli } from "../../helpers/cli.ts";
+import { withHeader } from "../../ml/model-file.ts";
 import { writeGenreTable } from "../../training/tables.ts";
 
 const quick = ["--trees", "10", "--workers", "0"];
@@ -95,7 +97,9 @@ describe("model command", () => {
     await writeFile(join(cwd, "narrow.csv"), "track_id,tempo,genres\nT1,120,rock\n");
     const model = join(cwd, "m", "model.gcm");
     const bytes = await readFile(model);
-    const other = bytes.toString("latin1").replace('"version":1,', '"version":2,');
+    const other = bytes
+      .toString("latin1")
+      .replace(`"version":${MODEL_FORMAT_VERSION},`, `"version":${MODEL_FORMAT_VERSION + 1},`);
     await writeFile(join(cwd, "v2.gcm"), Buffer.from(other, "latin1"));
     const cases: [string[], RegExp][] = [
       [
@@ -118,7 +122,9 @@ describe("model command", () => {
       ],
       [
         ["model", "evaluate", "--model", "v2.gcm", "--input", "valid.parquet"],
-        /v2\.gcm: model file format version 2 is not supported: this genre-classifier reads version 1/,
+        new RegExp(
+          `v2\\.gcm: model file format version ${MODEL_FORMAT_VERSION + 1} is not supported: this genre-classifier reads version ${MODEL_FORMAT_VERSION}`,
+        ),
       ],
     ];
     const results = await Promise.all(cases.map(([args]) => runCli(args, { cwd })));
@@ -128,5 +134,65 @@ describe("model command", () => {
       assert.match(r.stderr, pattern);
       assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
     });
+  });
+
+  it("never writes over the input table, nor into a folder that does not exist", async () => {
+    await writeGenreTable(join(cwd, "own.parquet"), 40, 3);
+    await mkdir(join(cwd, "sub"));
+    await symlink(join(cwd, "own.parquet"), join(cwd, "sub", "link.parquet"));
+    const original = await readFile(join(cwd, "own.parquet"));
+    const predict = (input: string, output: string) =>
+      runCli(["model", "predict", "--model", "m", "--input", input, "--output", output], { cwd });
+    const same = await Promise.all([
+      predict("own.parquet", "own.parquet"),
+      predict("own.parquet", "./sub/../own.parquet"),
+      predict("sub/link.parquet", "own.parquet"),
+      predict("own.parquet", "sub/link.parquet"),
+    ]);
+    for (const r of same) {
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /--output .*\.parquet is the input table .*\.parquet: name another/);
+      assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    }
+    assert.deepEqual(await readFile(join(cwd, "own.parquet")), original);
+
+    const noFolder = await predict("own.parquet", "missing/deeper/p.csv");
+    assert.equal(noFolder.code, 2, noFolder.stderr);
+    assert.match(
+      noFolder.stderr,
+      /--output .*missing\/deeper\/p\.csv: the folder .*missing\/deeper does not exist/,
+    );
+    assert.equal(existsSync(join(cwd, "missing")), false);
+
+    const written = await predict("own.parquet", "sub/p.csv");
+    assert.equal(written.code, 0, written.stderr);
+    assert.deepEqual((await readdir(join(cwd, "sub"))).sort(), ["link.parquet", "p.csv"]);
+  });
+
+  it("exits 2 naming the file and the field when a model's header lacks one", async () => {
+    const bytes = await readFile(join(cwd, "m", "model.gcm"));
+    await writeFile(
+      join(cwd, "no-labels.gcm"),
+      withHeader(bytes, (h) => delete h.labels),
+    );
+    await writeFile(
+      join(cwd, "no-decision.gcm"),
+      withHeader(bytes, (h) => delete h.decision),
+    );
+    const results = await Promise.all(
+      ["no-labels.gcm", "no-decision.gcm"].map((model) =>
+        runCli(
+          ["model", "predict", "--model", model, "--input", "valid.parquet", "--output", "q.csv"],
+          { cwd },
+        ),
+      ),
+    );
+    const [labels, decision] = results as [CliResult, CliResult];
+    assert.equal(labels.code, 2, labels.stderr);
+    assert.match(labels.stderr, /no-labels\.gcm: .*header field "labels"/);
+    assert.equal(decision.code, 2, decision.stderr);
+    assert.match(decision.stderr, /no-decision\.gcm: .*header field "decision"/);
+    for (const r of results) assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    assert.equal(existsSync(join(cwd, "q.csv")), false);
   });
 });
