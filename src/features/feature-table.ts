@@ -37,6 +37,55 @@ export function tableFormat(path: string): TableFormat {
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const INFINITY = /^[+-]?inf(inity)?$/i;
 
+/** A text cell's number: NaN when it is empty or NaN (missing), undefined when it is text. */
+function cellNumber(cell: string): number | undefined {
+  const text = cell.trim();
+  if (text === "" || text.toLowerCase() === "nan") return Number.NaN;
+  if (NUMBER.test(text)) return Number(text);
+  if (INFINITY.test(text)) {
+    return text.startsWith("-") ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
+  }
+  return undefined;
+}
+
+function notANumber(row: number, cell: string): string {
+  return `row ${row}: ${JSON.stringify(cell)} is not a number`;
+}
+
+function notFinite(row: number, cell: string): string {
+  return `row ${row}: ${cell.trim()} is not a finite number (leave the cell empty for a missing value)`;
+}
+
+/**
+ * Text cells as a numeric column when most of the non-empty ones are numbers, as a CSV column
+ * is read, with the first cell that is text or infinite as the column's problem.
+ */
+function textAsNumbers(
+  cells: readonly string[],
+): { numbers: Float64Array; problem: string | undefined } | undefined {
+  const numbers = new Float64Array(cells.length);
+  let numeric = 0;
+  let textCells = 0;
+  let firstText: string | undefined;
+  let firstInfinite: string | undefined;
+  cells.forEach((cell, i) => {
+    const x = cellNumber(cell);
+    if (x === undefined) {
+      textCells++;
+      firstText ??= notANumber(i + 1, cell);
+      numbers[i] = Number.NaN;
+      return;
+    }
+    if (!Number.isNaN(x)) numeric++;
+    if (x === Number.POSITIVE_INFINITY || x === Number.NEGATIVE_INFINITY) {
+      firstInfinite ??= notFinite(i + 1, cell);
+    }
+    numbers[i] = x;
+  });
+  if (numeric === 0 || numeric <= textCells) return undefined;
+  return { numbers, problem: firstText ?? firstInfinite };
+}
+
 interface CsvColumn {
   numbers: Float64Array;
   numeric: number;
@@ -152,7 +201,7 @@ export class FeatureTable {
     const table =
       format === "csv"
         ? await readCsvTable(path, options.text ?? [])
-        : await readParquetTable(path, options.columns);
+        : await readParquetTable(path, options.columns, options.text ?? []);
     if (table.rows === 0) throw new InputError(`table ${path}: the table has no rows`);
     return table;
   }
@@ -242,20 +291,18 @@ async function readCsvTable(path: string, textColumns: readonly string[]): Promi
       const c = columns[j] as CsvColumn;
       const cell = fields[j] as string;
       c.raw?.push(cell);
-      const text = cell.trim();
-      if (text === "" || text.toLowerCase() === "nan") {
-        c.numbers[row] = Number.NaN;
-      } else if (NUMBER.test(text)) {
-        c.numbers[row] = Number(text);
-        c.numeric++;
-      } else if (INFINITY.test(text)) {
-        c.numbers[row] = text.startsWith("-") ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
-        c.numeric++;
-        c.firstInfinite ??= { row: row + 1, value: cell };
-      } else {
+      const x = cellNumber(cell);
+      if (x === undefined) {
         c.numbers[row] = Number.NaN;
         c.textCells++;
         c.firstText ??= { row: row + 1, value: cell };
+        continue;
+      }
+      c.numbers[row] = x;
+      if (Number.isNaN(x)) continue;
+      c.numeric++;
+      if (x === Number.POSITIVE_INFINITY || x === Number.NEGATIVE_INFINITY) {
+        c.firstInfinite ??= { row: row + 1, value: cell };
       }
     }
   });
@@ -274,15 +321,9 @@ async function readCsvTable(path: string, textColumns: readonly string[]): Promi
     if (numeric && !wantText.has(name)) {
       numbers.set(name, c.numbers.subarray(0, rows));
       if (c.firstText !== null) {
-        problems.set(
-          name,
-          `row ${c.firstText.row}: ${JSON.stringify(c.firstText.value)} is not a number`,
-        );
+        problems.set(name, notANumber(c.firstText.row, c.firstText.value));
       } else if (c.firstInfinite !== null) {
-        problems.set(
-          name,
-          `row ${c.firstInfinite.row}: ${c.firstInfinite.value.trim()} is not a finite number (leave the cell empty for a missing value)`,
-        );
+        problems.set(name, notFinite(c.firstInfinite.row, c.firstInfinite.value));
       }
     }
     tableColumns.push({ name, kind: numeric && !wantText.has(name) ? "number" : "text" });
@@ -331,7 +372,11 @@ function parquetKind(node: SchemaNode): ColumnKind {
   }
 }
 
-async function readParquetTable(path: string, only?: readonly string[]): Promise<FeatureTable> {
+async function readParquetTable(
+  path: string,
+  only: readonly string[] | undefined,
+  textColumns: readonly string[],
+): Promise<FeatureTable> {
   const { file, metadata } = await openParquet(path);
   const rows = Number(metadata.num_rows);
   const tree = parquetSchema(metadata) as unknown as SchemaNode;
@@ -367,7 +412,18 @@ async function readParquetTable(path: string, only?: readonly string[]): Promise
     if (error instanceof InputError) throw error;
     throw new InputError(`table ${path}: cannot be read as Parquet (${(error as Error).message})`);
   }
-  return FeatureTable.create(path, "parquet", rows, wanted, numbers, texts, lists, problems);
+  // Numbers stored as strings are read as a CSV column of the same cells would be, so that a
+  // feature is neither dropped nor silently different for being in Parquet.
+  const wantText = new Set(textColumns);
+  const columns = wanted.map((c): TableColumn => {
+    if (c.kind !== "text" || wantText.has(c.name)) return c;
+    const parsed = textAsNumbers(texts.get(c.name) as string[]);
+    if (parsed === undefined) return c;
+    numbers.set(c.name, parsed.numbers);
+    if (parsed.problem !== undefined) problems.set(c.name, parsed.problem);
+    return { name: c.name, kind: "number" };
+  });
+  return FeatureTable.create(path, "parquet", rows, columns, numbers, texts, lists, problems);
 
   async function readGroup(from: number, to: number): Promise<void> {
     await parquetRead({

@@ -5,7 +5,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { readCsv } from "../../src/features/csv.ts";
-import { FeatureTable, parseGenres, writeTable } from "../../src/features/feature-table.ts";
+import {
+  FeatureTable,
+  type OutputColumn,
+  parseGenres,
+  writeTable,
+} from "../../src/features/feature-table.ts";
 import { TableWriter } from "../../src/features/table.ts";
 
 let dir: string;
@@ -140,6 +145,59 @@ describe("feature table", () => {
     const some = await FeatureTable.read(path, { columns: ["year"] });
     assert.deepEqual(Array.from(some.numeric("year")), [1999, 0, 2000]);
     assert.throws(() => some.genres(), /no "genres" column/);
+  });
+
+  it("reads a Parquet string column as CSV reads the same cells: numbers, or an error naming the cell", async () => {
+    const columns: OutputColumn[] = [
+      { name: "track_id", kind: "text", values: ["1", "2", "3"] },
+      { name: "tempo", kind: "text", values: ["120.5", "", " 95 "] },
+      { name: "loudness", kind: "text", values: ["-7", "loud", "-5e0"] },
+      { name: "mode", kind: "text", values: ["1", "NaN", "-inf"] },
+      { name: "title", kind: "text", values: ["One", "Two", "3"] },
+      { name: "release", kind: "text", values: ["", "", ""] },
+      { name: "year", kind: "number", values: Float64Array.from([1999, 0, 2001]) },
+      { name: "genres", kind: "list", values: [["rock"], [], ["jazz"]] },
+    ];
+    const tables: FeatureTable[] = [];
+    for (const ext of ["csv", "parquet"]) {
+      const path = join(dir, `strings.${ext}`);
+      await writeTable(path, columns);
+      tables.push(await FeatureTable.read(path, { text: ["track_id", "genres"] }));
+    }
+    const [fromCsv, fromParquet] = tables as [FeatureTable, FeatureTable];
+    for (const table of [fromCsv, fromParquet]) {
+      assert.deepEqual(
+        table.columns.filter((c) => c.name !== "release").map((c) => `${c.name}:${c.kind}`),
+        [
+          "track_id:text",
+          "tempo:number",
+          "loudness:number",
+          "mode:number",
+          "title:text",
+          "year:number",
+          `genres:${table.format === "csv" ? "text" : "list"}`,
+        ],
+      );
+      assert.deepEqual(Array.from(table.numeric("tempo")), [120.5, Number.NaN, 95]);
+      assert.throws(
+        () => table.numeric("loudness"),
+        new RegExp(`strings\\.${table.format}: column "loudness": row 2: "loud" is not a number`),
+      );
+      assert.throws(
+        () => table.numeric("mode"),
+        /column "mode": row 3: -inf is not a finite number/,
+      );
+      assert.deepEqual(table.text("track_id"), ["1", "2", "3"]);
+      assert.deepEqual(table.genres(), [["rock"], [], ["jazz"]]);
+    }
+    assert.deepEqual(
+      fromParquet.featureColumns(),
+      fromCsv.featureColumns().filter((c) => c !== "release"),
+    );
+    assert.deepEqual(fromParquet.featureColumns(), ["tempo", "loudness", "mode", "year"]);
+    assert.deepEqual(fromParquet.text("tempo"), ["120.5", "", " 95 "]);
+    // Without a single number, a Parquet string column stays text (a CSV one has no type).
+    assert.equal(fromParquet.kind("release"), "text");
   });
 
   for (const ext of ["csv", "parquet"]) {

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { InputError } from "../../src/common/errors.ts";
-import { FeatureTable } from "../../src/features/feature-table.ts";
+import { FeatureTable, type OutputColumn, writeTable } from "../../src/features/feature-table.ts";
 import { MODEL_FORMAT_VERSION } from "../../src/ml/model.ts";
 import { fitModel } from "../../src/training/fit.ts";
 import { SEED_FEATURES } from "../../src/training/tables.ts";
@@ -65,6 +65,37 @@ describe("fit", () => {
     assert.deepEqual(
       constant.summary.validation.model,
       constant.summary.validation["most-frequent-2"],
+    );
+  });
+
+  it("uses a feature a Parquet table stores as text as the CSV's, and names a text cell in it", async () => {
+    const asText = async (name: string, energy: (value: number, row: number) => string) => {
+      const path = join(dir, name);
+      const columns: OutputColumn[] = [
+        { name: "track_id", kind: "text", values: train.text("track_id") },
+        { name: "genres", kind: "list", values: train.genres() },
+      ];
+      for (const feature of train.featureColumns()) {
+        const values = train.numeric(feature);
+        columns.push(
+          feature === "energy"
+            ? { name: feature, kind: "text", values: Array.from(values, energy) }
+            : { name: feature, kind: "number", values },
+        );
+      }
+      await writeTable(path, columns);
+      return FeatureTable.read(path, { text: ["track_id", "genres"] });
+    };
+    const stored = await asText("energy-text.parquet", (v) => String(v));
+    const fromText = await fitModel({ train: stored, valid, forest: quick });
+    const fromNumbers = await fitModel({ train, valid, forest: quick });
+    assert.deepEqual(fromText.summary.features, fromNumbers.summary.features);
+    assert.ok(fromText.summary.features.includes("energy"));
+    assert.deepEqual(fromText.summary.validation, fromNumbers.summary.validation);
+    const typo = await asText("energy-typo.parquet", (v, i) => (i === 4 ? "high" : String(v)));
+    await assert.rejects(
+      fitModel({ train: typo, valid, forest: quick }),
+      /energy-typo\.parquet: column "energy": row 5: "high" is not a number/,
     );
   });
 
