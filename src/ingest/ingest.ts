@@ -1,13 +1,19 @@
 // Ingest: brings MSD track files from a folder or a .tar/.tar.gz archive (streamed, never
-// loaded whole) into the object store under raw/msd/A/B/C/TR….h5, checking each is HDF5,
-// copying several at once, and skipping files the store already holds unchanged.
+// loaded whole) into the object store under raw/msd/A/B/C/TR….h5, checking each is HDF5 and
+// holds the track its name says, copying several at once, and skipping files the store
+// already holds unchanged.
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { opendir, readFile, stat } from "node:fs/promises";
+import { mkdtemp, opendir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { basename, join, relative } from "node:path";
 import { createGunzip } from "node:zlib";
 import { extract } from "tar-stream";
 import { InputError } from "../common/errors.ts";
+import { TrackReadError } from "../msd/errors.ts";
+import { H5T_COMPOUND, H5T_STR_SPACEPAD, H5T_STRING } from "../msd/hdf5.ts";
+import { NativeHdf5File } from "../msd/hdf5-native.ts";
+import { openTrackFile } from "../msd/reader.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
 
 export const DEFAULT_RAW_PREFIX = "raw/msd";
@@ -55,8 +61,16 @@ interface Candidate {
   /** The file's path in the source, for messages. */
   path: string;
   trackId: string;
+  /** The file on disk, when it is one (not an archive entry). */
+  file?: string;
   read(): Promise<Buffer>;
 }
+
+/**
+ * Per track id, the source path of the file taken for it, or, while an earlier file with that
+ * id is still being checked, a promise of that (undefined when that file was rejected).
+ */
+type Holders = Map<string, string | Promise<string | undefined>>;
 
 export async function ingest(options: IngestOptions): Promise<IngestSummary> {
   const started = Date.now();
@@ -88,12 +102,12 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     bytesCopied: 0,
     seconds: 0,
   };
-  const seen = new Map<string, string>();
+  const holders: Holders = new Map();
   const inFlight = new Set<Promise<void>>();
   let failure: unknown;
 
   const handle = async (candidate: Candidate): Promise<void> => {
-    const outcome = await ingestFile(candidate, options.store, prefix, seen, summary);
+    const outcome = await ingestFile(candidate, options.store, prefix, holders, summary);
     options.onFile?.(outcome);
   };
   const schedule = async (candidate: Candidate) => {
@@ -128,34 +142,132 @@ async function ingestFile(
   candidate: Candidate,
   store: ObjectStore,
   prefix: string,
-  seen: Map<string, string>,
+  holders: Holders,
   summary: IngestSummary,
 ): Promise<FileOutcome> {
   const reject = (reason: string): FileOutcome => {
     summary.rejected.push({ path: candidate.path, reason });
     return "rejected";
   };
-  const earlier = seen.get(candidate.trackId);
-  if (earlier) return reject(`duplicate track id ${candidate.trackId} (also at ${earlier})`);
-  seen.set(candidate.trackId, candidate.path);
-  let bytes: Buffer;
-  try {
-    bytes = await candidate.read();
-  } catch (error) {
-    return reject(`cannot be read: ${(error as Error).message}`);
-  }
-  const problem = hdf5Problem(bytes);
-  if (problem) return reject(problem);
   const id = candidate.trackId;
-  const key = `${prefix}/${id[2]}/${id[3]}/${id[4]}/${id}.h5`;
-  if (await holdsSameBytes(store, key, bytes)) {
-    summary.unchanged++;
-    return "unchanged";
+  // Files with the same id are decided in walk order: the first one that passes the checks
+  // is taken, whatever order the checks finish in.
+  const earlier = holders.get(id);
+  let settle = (_holder: string | undefined) => {};
+  const decided = new Promise<string | undefined>((resolve) => {
+    settle = resolve;
+  });
+  holders.set(id, decided);
+  let holder: string | undefined;
+  try {
+    let bytes: Buffer;
+    try {
+      bytes = await candidate.read();
+    } catch (error) {
+      holder = await earlier;
+      return reject(`cannot be read: ${(error as Error).message}`);
+    }
+    const problem = hdf5Problem(bytes) ?? (await trackIdProblem(id, bytes, candidate));
+    holder = await earlier;
+    if (problem) return reject(problem);
+    if (holder !== undefined) return reject(`duplicate track id ${id} (also at ${holder})`);
+    holder = candidate.path;
+    const key = `${prefix}/${id[2]}/${id[3]}/${id[4]}/${id}.h5`;
+    if (await holdsSameBytes(store, key, bytes)) {
+      summary.unchanged++;
+      return "unchanged";
+    }
+    await store.put(key, bytes, { contentType: "application/x-hdf5" });
+    summary.copied++;
+    summary.bytesCopied += bytes.byteLength;
+    return "copied";
+  } finally {
+    settle(holder);
+    if (holders.get(id) === decided) {
+      if (holder === undefined) holders.delete(id);
+      else holders.set(id, holder);
+    }
   }
-  await store.put(key, bytes, { contentType: "application/x-hdf5" });
-  summary.copied++;
-  summary.bytesCopied += bytes.byteLength;
-  return "copied";
+}
+
+/**
+ * Why a file named after track `id` does not hold that track (and only it), or undefined
+ * when it does. The /analysis/songs track ids are read with the own HDF5 reader from the
+ * bytes in memory; a file it cannot read goes to the full track reader for the reason.
+ */
+async function trackIdProblem(
+  id: string,
+  bytes: Buffer,
+  candidate: Candidate,
+): Promise<string | undefined> {
+  let inside: string[];
+  try {
+    inside = trackIdsInMemory(bytes, candidate.path);
+  } catch {
+    try {
+      inside = await trackIdsFromFile(bytes, candidate);
+    } catch (error) {
+      const reason =
+        error instanceof TrackReadError
+          ? `${error.field ? `${error.field}: ` : ""}${error.problem}`
+          : (error as Error).message;
+      return `cannot read the track id inside it: ${reason}`;
+    }
+  }
+  if (inside.length === 0) return "holds no track (/analysis/songs has no rows)";
+  const other = inside.find((inner) => inner !== id);
+  if (other !== undefined) return `file name ${id} does not match the track id ${other} inside it`;
+  return undefined;
+}
+
+const SONGS = "/analysis/songs";
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** The track_id column of /analysis/songs, read by the own HDF5 reader; throws otherwise. */
+function trackIdsInMemory(bytes: Buffer, name: string): string[] {
+  const file = NativeHdf5File.fromBytes(name, bytes);
+  const metadata = file.metadata(SONGS);
+  const member = metadata.compound_type?.members.find((m) => m.name === "track_id");
+  if (
+    metadata.type !== H5T_COMPOUND ||
+    metadata.shape?.length !== 1 ||
+    member?.type !== H5T_STRING ||
+    member.vlen
+  ) {
+    throw new Error(`${SONGS}.track_id is not a fixed-length string field of a 1-D table`);
+  }
+  const rows = metadata.shape[0] as number;
+  const table = file.readBytes(SONGS, metadata);
+  const ids: string[] = [];
+  for (let row = 0; row < rows; row++) {
+    const start = row * metadata.size + member.offset;
+    let end = start + member.size;
+    while (end > start && table[end - 1] === 0) end--;
+    if (member.strpad === H5T_STR_SPACEPAD) while (end > start && table[end - 1] === 0x20) end--;
+    ids.push(utf8.decode(table.subarray(start, end)));
+  }
+  return ids;
+}
+
+/** The track ids as the full track reader reads them (from a temporary copy of an entry). */
+async function trackIdsFromFile(bytes: Buffer, candidate: Candidate): Promise<string[]> {
+  const scratch = candidate.file ? undefined : await mkdtemp(join(tmpdir(), "gc-ingest-"));
+  try {
+    const path = candidate.file ?? join(scratch as string, basename(candidate.path));
+    if (scratch) await writeFile(path, bytes);
+    const trackFile = await openTrackFile(path, { arrays: [] });
+    try {
+      const ids: string[] = [];
+      for (let row = 0; row < trackFile.trackCount; row++) {
+        ids.push((await trackFile.readTrack(row)).analysis.track_id);
+      }
+      return ids;
+    } finally {
+      trackFile.close();
+    }
+  } finally {
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+  }
 }
 
 /** Why these bytes are not an HDF5 file, or undefined when they are one. */
@@ -209,6 +321,7 @@ async function* folderCandidates(root: string, summary: IngestSummary): AsyncGen
       yield {
         path: relative(root, path) || entry.name,
         trackId: match[1] as string,
+        file: path,
         read: () => readFile(path),
       };
     }

@@ -12,10 +12,20 @@ import h5wasm from "h5wasm/node";
 import { pack } from "tar-stream";
 import { InputError } from "../../src/common/errors.ts";
 import { hdf5Problem, ingest } from "../../src/ingest/ingest.ts";
+import { generateTrack } from "../../src/msd/synth.ts";
+import { writeTrackFile } from "../../src/msd/writer.ts";
 import { LocalObjectStore } from "../../src/storage/local.ts";
 
 const sample = fileURLToPath(new URL("../../../shared/msd-sample/data", import.meta.url));
 
+/** Writes synthetic track `variant` as track `id`, so its name matches the id inside it. */
+async function writeTrack(path: string, id: string, variant: number): Promise<void> {
+  const track = generateTrack(1, variant);
+  track.analysis.track_id = id;
+  await writeTrackFile(path, track);
+}
+
+/** An HDF5 file that is not an MSD track file. */
 async function writeHdf5(path: string, value: number): Promise<void> {
   await h5wasm.ready;
   await mkdir(dirname(path), { recursive: true });
@@ -61,7 +71,11 @@ describe("ingest", () => {
     dir = await mkdtemp(join(tmpdir(), "gc-ingest-"));
     source = join(dir, "MillionSongSubset");
     for (const [i, id] of ids.entries())
-      await writeHdf5(join(source, "data", id[2] ?? "", id[3] ?? "", id[4] ?? "", `${id}.h5`), i);
+      await writeTrack(
+        join(source, "data", id[2] ?? "", id[3] ?? "", id[4] ?? "", `${id}.h5`),
+        id,
+        i,
+      );
     await writeFile(
       join(source, "data", "A", "A", "A", "._TRAAABD128F429CF47.h5"),
       "AppleDouble junk",
@@ -70,22 +84,28 @@ describe("ingest", () => {
     await mkdir(join(source, "broken"), { recursive: true });
     await writeFile(join(source, "broken", "TRBROKEN1234567890.h5"), "this is not HDF5 at all");
     await writeFile(join(source, "broken", "TREMPTY12345678901.h5"), "");
+    await writeHdf5(join(source, "broken", "TRNOTATRACK0000001.h5"), 1);
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
-  it("copies a folder into raw/msd/A/B/C, rejects non-HDF5 files, and skips the rest", async () => {
+  it("copies a folder into raw/msd/A/B/C, rejects files that are not track files, and skips the rest", async () => {
     const store = new LocalObjectStore(join(dir, "store-folder"));
     const outcomes: string[] = [];
     const summary = await ingest({ source, store, onFile: (o) => outcomes.push(o) });
-    assert.equal(summary.found, 6);
+    assert.equal(summary.found, 7);
     assert.equal(summary.copied, 4);
     assert.equal(summary.unchanged, 0);
     assert.deepEqual(summary.rejected, [
       { path: "broken/TRBROKEN1234567890.h5", reason: "not an HDF5 file (no HDF5 signature)" },
       { path: "broken/TREMPTY12345678901.h5", reason: "empty file" },
+      {
+        path: "broken/TRNOTATRACK0000001.h5",
+        reason:
+          "cannot read the track id inside it: /analysis: group is missing (not an MSD track file?)",
+      },
     ]);
     assert.equal(summary.skipped, 2);
-    assert.equal(outcomes.length, 6);
+    assert.equal(outcomes.length, 7);
     assert.equal(summary.target, `${store.uri}/raw/msd`);
     const keys: string[] = [];
     for await (const info of store.listAll("raw/msd/")) keys.push(info.key);
@@ -102,7 +122,11 @@ describe("ingest", () => {
     assert.equal(again.copied, 0);
     assert.equal(again.unchanged, 4);
     assert.deepEqual(await store.head("raw/msd/A/A/A/TRAAABD128F429CF47.h5"), before);
-    await writeHdf5(join(source, "data", "Z", "Z", "Z", "TRZZZZZ12903CEC282.h5"), 99);
+    await writeTrack(
+      join(source, "data", "Z", "Z", "Z", "TRZZZZZ12903CEC282.h5"),
+      "TRZZZZZ12903CEC282",
+      99,
+    );
     const changed = await ingest({ source, store });
     assert.equal(changed.copied, 1);
     assert.equal(changed.unchanged, 3);
@@ -146,8 +170,8 @@ describe("ingest", () => {
 
   it("rejects a second file with the same track id", async () => {
     const twice = join(dir, "twice");
-    await writeHdf5(join(twice, "one", "TRAAABD128F429CF47.h5"), 1);
-    await writeHdf5(join(twice, "two", "TRAAABD128F429CF47.h5"), 2);
+    await writeTrack(join(twice, "one", "TRAAABD128F429CF47.h5"), "TRAAABD128F429CF47", 1);
+    await writeTrack(join(twice, "two", "TRAAABD128F429CF47.h5"), "TRAAABD128F429CF47", 2);
     const summary = await ingest({
       source: twice,
       store: new LocalObjectStore(join(dir, "store-twice")),
@@ -157,6 +181,60 @@ describe("ingest", () => {
       summary.rejected[0]?.reason ?? "",
       /duplicate track id TRAAABD128F429CF47 \(also at one\/TRAAABD128F429CF47\.h5\)/,
     );
+  });
+
+  it("rejects a copy of another track under a wrong name, whatever the walk order", async () => {
+    const genuine = generateTrack(7, 0);
+    const other = generateTrack(7, 1);
+    const id = genuine.analysis.track_id;
+    const otherId = other.analysis.track_id;
+    const canonical = (trackId: string) =>
+      `raw/msd/${trackId[2]}/${trackId[3]}/${trackId[4]}/${trackId}.h5`;
+    for (const [order, copyFolder] of [
+      ["copy first", "0-copies"],
+      ["copy last", "z-copies"],
+    ] as const) {
+      const folder = join(dir, `mislabelled-${copyFolder}`);
+      await writeTrackFile(join(folder, "tracks", `${id}.h5`), genuine);
+      await writeTrackFile(join(folder, "tracks", `${otherId}.h5`), other);
+      await writeTrackFile(join(folder, copyFolder, `${id}.h5`), other);
+      const store = new LocalObjectStore(join(dir, `store-mislabelled-${copyFolder}`));
+      const summary = await ingest({ source: folder, store, concurrency: 3 });
+      assert.deepEqual(
+        summary.rejected,
+        [
+          {
+            path: `${copyFolder}/${id}.h5`,
+            reason: `file name ${id} does not match the track id ${otherId} inside it`,
+          },
+        ],
+        order,
+      );
+      assert.equal(summary.copied, 2, order);
+      assert.deepEqual(
+        Buffer.from(await store.get(canonical(id))),
+        await readFile(join(folder, "tracks", `${id}.h5`)),
+        `${order}: the genuine file is in the store`,
+      );
+      const keys: string[] = [];
+      for await (const info of store.listAll("raw/msd/")) keys.push(info.key);
+      assert.deepEqual(keys, [canonical(id), canonical(otherId)].sort(), order);
+
+      const archive = join(dir, `mislabelled-${copyFolder}.tar.gz`);
+      const names = [`${copyFolder}/${id}.h5`, `tracks/${id}.h5`, `tracks/${otherId}.h5`].sort();
+      await writeTarGz(
+        archive,
+        await Promise.all(
+          names.map(async (name) => ({ name, data: await readFile(join(folder, name)) })),
+        ),
+      );
+      const fromArchive = await ingest({
+        source: archive,
+        store: new LocalObjectStore(join(dir, `store-mislabelled-tar-${copyFolder}`)),
+      });
+      assert.deepEqual(fromArchive.rejected, summary.rejected, `${order}, from an archive`);
+      assert.equal(fromArchive.copied, 2, `${order}, from an archive`);
+    }
   });
 
   it("fails clearly on a missing source, an empty archive, a corrupt archive or a plain file", async () => {
