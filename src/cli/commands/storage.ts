@@ -1,6 +1,9 @@
 // `storage …`: look into and move objects in the configured object store.
+import { stat } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { Command } from "commander";
+import { InputError } from "../../common/errors.ts";
 import { ObjectNotFoundError, type ObjectStore } from "../../storage/object-store.ts";
 import { type CommandContext, createContext } from "../context.ts";
 import { formatBytes, printJson, printLine, printTable } from "../output.ts";
@@ -16,6 +19,37 @@ async function withStore<T>(
   } finally {
     await store.close();
   }
+}
+
+/** Refuses a download into a folder that does not exist: folders are the user's to create. */
+async function checkTargetFile(file: string): Promise<void> {
+  const folder = dirname(resolve(file));
+  const info = await stat(folder).catch(() => undefined);
+  if (info === undefined) {
+    throw new InputError(`${file}: the folder ${folder} does not exist (create it first)`);
+  }
+  if (!info.isDirectory()) throw new InputError(`${file}: ${folder} is not a folder`);
+  if ((await stat(file).catch(() => undefined))?.isDirectory()) {
+    throw new InputError(`${file} is a folder: name the file to write`);
+  }
+}
+
+/** Refuses keys without an object before anything is deleted, naming the first. */
+async function checkObjectsExist(store: ObjectStore, keys: readonly string[]): Promise<void> {
+  const missing: string[] = [];
+  for (const key of keys) if (!(await store.exists(key))) missing.push(key);
+  const key = missing[0];
+  if (key === undefined) return;
+  const below = await store.list(`${key}/`, { recursive: true });
+  const count = `${below.objects.length}${below.cursor ? "+" : ""}`;
+  const prefix =
+    below.objects.length > 0
+      ? ` (it is a prefix of ${count} object${count === "1" ? "" : "s"}; rm deletes objects by their whole key)`
+      : "";
+  const more = missing.length > 1 ? ` (and ${missing.length - 1} more keys without one)` : "";
+  throw new InputError(
+    `no object at ${JSON.stringify(key)} in ${store.uri}${prefix}${more}: nothing deleted`,
+  );
 }
 
 export function registerStorageCommands(program: Command): void {
@@ -89,6 +123,7 @@ export function registerStorageCommands(program: Command): void {
           await pipeline(await store.getStream(key), process.stdout, { end: false });
           return;
         }
+        await checkTargetFile(file);
         const info = await store.getFile(key, file);
         printLine(`wrote ${file} (${formatBytes(info.size)})`);
       }),
@@ -96,10 +131,12 @@ export function registerStorageCommands(program: Command): void {
 
   storage
     .command("rm")
-    .description("delete objects")
+    .description("delete objects; refuses, deleting nothing, when a key has no object")
     .argument("<keys...>", "object keys")
-    .action((keys: string[], _options, command: Command) =>
+    .action((given: string[], _options, command: Command) =>
       withStore(command, async (store) => {
+        const keys = [...new Set(given)];
+        await checkObjectsExist(store, keys);
         for (const key of keys) await store.delete(key);
         printLine(`deleted ${keys.length} object${keys.length === 1 ? "" : "s"} from ${store.uri}`);
       }),
