@@ -2,9 +2,12 @@
 // `executeTaskRun` as the in-process executor, recording states and logs in the tracking
 // database. The tasks it can run are the ones defined by the modules its process imported.
 // A worker that dies mid-task stops renewing the job's lock; BullMQ then hands the job to
-// another worker, which continues the task run's attempt count.
-import { type Job, UnrecoverableError, Worker } from "bullmq";
+// another worker, which continues the task run's attempt count. A worker asked to stop
+// (`shutdown`) gives its running task runs a grace period, then hands the others back to
+// their queues at once, so that another worker takes them over the same way.
+import { type Job, UnrecoverableError, WaitingError, Worker } from "bullmq";
 import type { Redis } from "ioredis";
+import { doneBy } from "../common/deadline.ts";
 import { errorMessage, OperationError } from "../common/errors.ts";
 import { type Logger, silentLogger } from "../common/logger.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
@@ -22,7 +25,7 @@ import { ResultStore } from "./results.ts";
 import { HOST, RunStore } from "./run-store.ts";
 import { captureConsole } from "./runtime.ts";
 import { isFinal } from "./states.ts";
-import { executeTaskRun, type TaskRunDeps } from "./task-run.ts";
+import { executeTaskRun, recordedOutcome, type TaskRunDeps } from "./task-run.ts";
 
 export interface TaskWorkerOptions {
   settings: QueueSettings;
@@ -43,11 +46,29 @@ export interface WorkerCounts {
   failed: number;
 }
 
+/** How a `shutdown` went. */
+export interface ShutdownReport {
+  /** Task runs sent back to their queues for another worker. */
+  handedBack: number;
+  /**
+   * Task runs it could not hand back in time (Redis did not answer): another worker takes
+   * each over once its lock expires, as from a worker that died.
+   */
+  abandoned: number;
+  /**
+   * What did not answer while stopping: Redis, and "the tracking database" when states or
+   * log lines may have gone unrecorded.
+   */
+  unanswered: string[];
+}
+
 export class TaskWorker {
   readonly name: string;
   readonly counts: WorkerCounts = { running: 0, completed: 0, failed: 0 };
   private readonly workers: Worker[] = [];
   private readonly active = new Map<string, string>();
+  /** Jobs being processed, by job id: each function hands its job back. */
+  private readonly handBacks = new Map<string, () => HandBack>();
   private readonly logs: RunLogBuffer;
   private readonly deps: TaskRunDeps;
   private readonly log: Logger;
@@ -65,6 +86,7 @@ export class TaskWorker {
       runs,
       results: new ResultStore(options.store),
       worker: this.name,
+      keepResults: true,
       log: (taskRunId, flowRunId, message, level) =>
         this.logs.record({ flowRunId, taskRunId, at: Date.now(), level, message }),
     };
@@ -97,8 +119,8 @@ export class TaskWorker {
     const { settings } = this.options;
     const worker = new Worker(
       queueName,
-      (job: Job<TaskJobData>, _token: string | undefined, signal: AbortSignal | undefined) =>
-        this.process(job, signal ?? new AbortController().signal),
+      (job: Job<TaskJobData>, token: string | undefined, signal: AbortSignal | undefined) =>
+        this.processOrHandBack(job, token, signal ?? new AbortController().signal),
       {
         connection: this.connection,
         prefix: settings.prefix,
@@ -111,6 +133,46 @@ export class TaskWorker {
     );
     worker.on("error", (error) => this.log.debug({ err: errorMessage(error) }, "worker error"));
     this.workers.push(worker);
+  }
+
+  /**
+   * Processes a job unless the worker hands it back first: then the task run is recorded
+   * pending and the job goes back to waiting, and the attempt left running here is dropped
+   * (the worker closes its database connection and its process exits right after).
+   */
+  private async processOrHandBack(
+    job: Job<TaskJobData>,
+    token: string | undefined,
+    signal: AbortSignal,
+  ): Promise<unknown> {
+    const id = job.id ?? job.data.taskRunId;
+    let handBack!: () => void;
+    const handed = new Promise<typeof HANDED_BACK>((resolve) => {
+      handBack = () => resolve(HANDED_BACK);
+    });
+    let handedBack: HandBack | undefined;
+    this.handBacks.set(id, () => {
+      if (!handedBack) {
+        handBack();
+        const recorded = this.runs.setTaskState(job.data.taskRunId, {
+          state: "pending",
+          message: `handed back to queue ${job.queueName}: worker ${this.name} is stopping`,
+        });
+        handedBack = { recorded, moved: job.moveToWait(token) };
+      }
+      return handedBack;
+    });
+    const processing = this.process(job, signal);
+    try {
+      const outcome = await Promise.race([processing, handed]);
+      if (outcome !== HANDED_BACK) return outcome;
+    } finally {
+      if (!handedBack) this.handBacks.delete(id);
+    }
+    processing.catch(() => {});
+    await Promise.allSettled([handedBack?.recorded, handedBack?.moved]);
+    this.handBacks.delete(id);
+    throw new WaitingError();
   }
 
   private async process(job: Job<TaskJobData>, signal: AbortSignal): Promise<unknown> {
@@ -127,6 +189,20 @@ export class TaskWorker {
       this.runs.findFlowRun(data.flowRunId),
       this.runs.getTaskRun(data.taskRunId),
     ]);
+    if (taskRun && isFinal(taskRun.state)) {
+      // A job queued again after its run ended (Redis lost it after the run was recorded):
+      // the record's outcome is the job's, and the task is not run again.
+      this.log.warn(
+        { taskRunId: data.taskRunId, state: taskRun.state },
+        "skipping a job whose task run already ended",
+      );
+      try {
+        const value = await recordedOutcome(this.deps, data.taskRunId, taskRun.state);
+        return value === undefined ? null : value;
+      } catch (error) {
+        throw new UnrecoverableError(errorMessage(error));
+      }
+    }
     if (flowRun && isFinal(flowRun.state)) {
       const message = `its flow run ended ${flowRun.state} before it started`;
       if (taskRun && !isFinal(taskRun.state))
@@ -172,6 +248,50 @@ export class TaskWorker {
         for (const worker of this.workers) worker.cancelJob(taskRunId, note.reason);
   }
 
+  /**
+   * Stops taking jobs and lets the running ones end until `drainUntil`; hands the others back
+   * to their queues; then closes its connections, dropping them at `deadline` (ms since the
+   * epoch) or at once when Redis is away, so that it returns by `deadline` whatever Redis and
+   * the database are doing.
+   */
+  async shutdown(options: { drainUntil: number; deadline: number }): Promise<ShutdownReport> {
+    const { deadline } = options;
+    const drainUntil = Math.min(options.drainUntil, deadline);
+    const report: ShutdownReport = { handedBack: 0, abandoned: 0, unanswered: [] };
+    const closing = Promise.all(this.workers.map((w) => w.close(false)));
+    closing.catch(() => {});
+    while (this.handBacks.size > 0 && Date.now() < drainUntil)
+      await new Promise((resolve) => setTimeout(resolve, Math.min(100, drainUntil - Date.now())));
+    const redisUp = () => this.connection.status === "ready";
+    const handBackBy = redisUp() ? deadline : Math.min(deadline, Date.now() + 1_000);
+    const handingBack = [...this.handBacks.values()].map(async (handBack) => {
+      const { recorded, moved } = handBack();
+      const [wasRecorded, wasMoved] = await Promise.all([
+        doneBy(recorded, deadline),
+        doneBy(moved, handBackBy),
+      ]);
+      if (wasMoved) report.handedBack++;
+      else report.abandoned++;
+      return wasRecorded;
+    });
+    if ((await Promise.all(handingBack)).includes(false))
+      report.unanswered.push("the tracking database");
+    if (!(await doneBy(closing, redisUp() ? deadline : Math.min(deadline, Date.now() + 500))))
+      report.unanswered.push("Redis");
+    this.subscriber.disconnect();
+    this.connection.disconnect();
+    const flushed = await doneBy(this.logs.flush(), deadline);
+    const closed = flushed && (await doneBy(this.runs.close(), deadline));
+    if (!closed && !report.unanswered.includes("the tracking database"))
+      report.unanswered.push("the tracking database");
+    return report;
+  }
+
+  /** Task runs being processed or being handed back. */
+  get unfinished(): number {
+    return this.handBacks.size;
+  }
+
   /** Stops taking jobs; waits for the running ones unless `force`. */
   async close(force = false): Promise<void> {
     await Promise.all(this.workers.map((w) => w.close(force).catch(() => {})));
@@ -180,6 +300,14 @@ export class TaskWorker {
     this.connection.disconnect();
     await this.runs.close();
   }
+}
+
+const HANDED_BACK = Symbol("handed back");
+
+/** Handing a job back: the task run recorded pending, the job moved back to waiting. */
+interface HandBack {
+  recorded: Promise<unknown>;
+  moved: Promise<unknown>;
 }
 
 /** What a task running on a worker sees of its flow run: its log, and no nested runs. */

@@ -1,13 +1,16 @@
-// `worker`: takes task runs from the BullMQ queues in Redis and runs them until interrupted;
-// the first Ctrl-C lets the running task runs finish, a second one stops at once.
+// `worker`: takes task runs from the BullMQ queues in Redis and runs them until interrupted.
+// The first SIGTERM or Ctrl-C gives the running task runs most of the shutdown timeout to end,
+// then hands the others back to their queues for another worker; a second one stops at once.
 import type { Command } from "commander";
-import { InputError } from "../../common/errors.ts";
+import { doneBy } from "../../common/deadline.ts";
+import { InputError, OperationError } from "../../common/errors.ts";
 import { Progress } from "../../common/progress.ts";
 import { maskPassword } from "../../tracking/uri.ts";
 import { createContext } from "../context.ts";
 import { loadFlowCatalog } from "../flow-catalog.ts";
 import { positiveInteger } from "../options.ts";
 import { printLine } from "../output.ts";
+import { DEFAULT_SHUTDOWN_SECONDS, SHUTDOWN_OPTION, watchStopSignals } from "../shutdown.ts";
 
 function queueList(value: string): string[] {
   const names = value
@@ -39,9 +42,10 @@ export function registerWorkerCommand(program: Command): void {
       positiveInteger,
     )
     .option("--name <name>", "name recorded on the task runs it runs (default host:pid)")
+    .option(...SHUTDOWN_OPTION)
     .action(
       async (
-        flags: { queues?: string[]; concurrency?: number; name?: string },
+        flags: { queues?: string[]; concurrency?: number; name?: string; shutdownTimeout?: number },
         command: Command,
       ) => {
         const context = createContext(command);
@@ -78,27 +82,46 @@ export function registerWorkerCommand(program: Command): void {
         printLine(
           `worker ${worker.name}: queues ${queues.join(", ")} (concurrency ${concurrency}) on ${maskPassword(settings.redisUrl)}, prefix ${settings.prefix}`,
         );
-        printLine("Ctrl-C stops it once the running task runs end; twice stops it at once");
-        await new Promise<void>((resolve) => {
-          let stops = 0;
-          const stop = () => {
-            stops++;
-            if (stops === 1) {
-              printLine(`stopping: waiting for ${worker.counts.running} running task runs`);
-              worker.close(false).then(resolve, resolve);
-            } else {
-              printLine("stopping now");
-              worker.close(true).then(resolve, resolve);
-            }
-          };
-          process.on("SIGINT", stop);
-          process.on("SIGTERM", stop);
-        });
-        progress.finish();
-        await store.close();
-        printLine(
-          `worker ${worker.name} stopped: ${worker.counts.completed} task runs completed, ${worker.counts.failed} failed`,
+        const seconds = flags.shutdownTimeout ?? DEFAULT_SHUTDOWN_SECONDS;
+        const lockSeconds = context.config.orchestration.worker.lockSeconds;
+        const stop = watchStopSignals(`worker ${worker.name}`, seconds, () =>
+          worker.unfinished > 0
+            ? `${worker.unfinished} running task runs left for another worker once their locks expire (${lockSeconds} s)`
+            : undefined,
         );
+        printLine(
+          `SIGTERM or Ctrl-C: running task runs get up to ${seconds} s to end, then go back to their queues; twice stops it at once`,
+        );
+        await stop.requested;
+        const ms = seconds * 1000;
+        const deadline = stop.deadline - Math.min(1_000, ms / 5);
+        const drainUntil = deadline - Math.min(2_000, ms / 3);
+        printLine(
+          `stopping: ${worker.unfinished} running task runs get ${Math.max(0, Math.round((drainUntil - Date.now()) / 100) / 10)} s to end`,
+        );
+        const report = await worker.shutdown({ drainUntil, deadline });
+        progress.finish();
+        if (!(await doneBy(store.close(), stop.deadline)))
+          report.unanswered.push("the object store");
+        stop.finished();
+        const handedBack =
+          report.handedBack > 0
+            ? `, handed ${report.handedBack} running task run${report.handedBack === 1 ? "" : "s"} back to the queue`
+            : "";
+        printLine(
+          `worker ${worker.name} stopped: ${worker.counts.completed} task runs completed, ${worker.counts.failed} failed${handedBack}`,
+        );
+        const unanswered = report.unanswered.join(" and ");
+        if (report.abandoned > 0)
+          throw new OperationError(
+            `worker ${worker.name}: ${report.abandoned} running task run${report.abandoned === 1 ? "" : "s"} could not be handed back (${unanswered ? `${unanswered} did not answer` : "no time left"}); another worker takes ${report.abandoned === 1 ? "it" : "them"} over once ${report.abandoned === 1 ? "its lock expires" : "their locks expire"} (${lockSeconds} s)`,
+          );
+        if (report.unanswered.includes("the tracking database"))
+          throw new OperationError(
+            `worker ${worker.name}: ${unanswered} did not answer while stopping: run states or log lines may be unrecorded`,
+          );
+        if (unanswered)
+          context.log.warn(`${unanswered} did not answer while stopping; connections dropped`);
       },
     );
 }
