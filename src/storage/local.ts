@@ -1,8 +1,16 @@
 // The local-folder object store (the default): every write goes to a temporary file in the
 // store's reserved `.incoming/` folder and is renamed into place, so readers never see a
-// half-written object; keys are checked so that no path escapes the root.
+// half-written object; keys are checked so that no path escapes the root. Opening a store
+// removes temporary files older than a day, left by writers that were killed.
 import { randomUUID } from "node:crypto";
-import { createReadStream, createWriteStream, type Dirent, lstatSync, readdirSync } from "node:fs";
+import {
+  createReadStream,
+  createWriteStream,
+  type Dirent,
+  lstatSync,
+  readdirSync,
+  rmSync,
+} from "node:fs";
 import {
   copyFile,
   type FileHandle,
@@ -36,6 +44,8 @@ import {
 
 const INCOMING = ".incoming";
 const READ_CHUNK_BYTES = 1024 * 1024;
+/** Temporary files this old belong to no live writer: no write takes a day. */
+const STALE_INCOMING_MS = 24 * 3600 * 1000;
 
 export class LocalObjectStore extends BaseObjectStore {
   readonly uri: string;
@@ -50,6 +60,30 @@ export class LocalObjectStore extends BaseObjectStore {
     super();
     this.uri = pathToFileURL(root).href;
     this.incoming = join(root, INCOMING);
+    this.removeStaleIncoming();
+  }
+
+  /**
+   * Removes what killed writers left in `.incoming/`: entries older than a day. Younger ones
+   * may belong to a writer in another process, so they stay. Best effort: a store that cannot
+   * be cleaned still opens, and its writes report their own errors.
+   */
+  private removeStaleIncoming(): void {
+    let names: string[];
+    try {
+      names = readdirSync(this.incoming);
+    } catch {
+      return;
+    }
+    const before = Date.now() - STALE_INCOMING_MS;
+    for (const name of names) {
+      const path = join(this.incoming, name);
+      try {
+        if (lstatSync(path).mtimeMs < before) rmSync(path, { recursive: true, force: true });
+      } catch {
+        // Gone meanwhile, or not ours to remove.
+      }
+    }
   }
 
   async put(key: string, body: PutBody): Promise<ObjectInfo> {

@@ -1,8 +1,8 @@
 // The local-folder object store: the conformance suite, plus what only a folder can get
 // wrong (symbolic links out of the root, temporary files, file-versus-folder keys).
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
-import { mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import { existsSync, utimesSync } from "node:fs";
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -82,6 +82,32 @@ describe("local object store", () => {
       })(),
       /outside the store root/,
     );
+  });
+
+  it("removes temporary files older than a day when opened, never younger ones", async () => {
+    const folder = join(root, "stale-store");
+    const incoming = join(folder, ".incoming");
+    await mkdir(join(incoming, "old-folder"), { recursive: true });
+    const hours = (h: number) => new Date(Date.now() - h * 3600_000);
+    const ages: [string, number][] = [
+      ["killed-writer", 25],
+      ["check-probe", 24 * 30],
+      ["old-folder", 48],
+      ["busy-writer", 23],
+      ["just-started", 0],
+    ];
+    for (const [name, age] of ages) {
+      const path = join(incoming, name);
+      if (name !== "old-folder") await writeFile(path, "partial");
+      utimesSync(path, hours(age), hours(age));
+    }
+    const opened = new LocalObjectStore(folder);
+    assert.deepEqual((await readdir(incoming)).sort(), ["busy-writer", "just-started"]);
+    await opened.put("kept", "x");
+    assert.equal(Buffer.from(await opened.get("kept")).toString(), "x");
+    // A store whose folder does not exist yet opens as before.
+    new LocalObjectStore(join(root, "not-yet"));
+    assert.equal(existsSync(join(root, "not-yet")), false);
   });
 
   it("reserves the temporary folder and explains file-versus-folder conflicts", async () => {
