@@ -313,6 +313,12 @@ export class QueueExecutor implements TaskExecutor {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.sweepTimer);
+    if (this.connection.status !== "ready") {
+      // Redis is away: commands would wait for it for ever, so drop the connections first.
+      this.connection.disconnect();
+      for (const opening of this.queues.values())
+        void opening.then((handle) => handle.eventsConnection.disconnect()).catch(() => {});
+    }
     await this.sweeping;
     for (const opening of this.queues.values()) {
       const handle = await opening.catch(() => undefined);

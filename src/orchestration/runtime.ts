@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import { format } from "node:util";
 import type { z } from "zod";
+import { doneBy } from "../common/deadline.ts";
 import { errorMessage, InputError } from "../common/errors.ts";
 import { type Logger, silentLogger } from "../common/logger.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
@@ -358,6 +359,33 @@ export class Orchestrator {
     await this.flushLogs();
     await this.executor.close();
     await this.runs.close();
+  }
+
+  /** Flow runs started by this orchestrator that have not ended. */
+  get activeFlowRuns(): number {
+    return this.active.size;
+  }
+
+  /**
+   * `close` in bounded time: waits for the flow runs still going until `drainUntil`, then
+   * closes the executor and the database, giving up on them at `deadline` (ms since the
+   * epoch). The flow runs still going are left to the crash check, as when a process dies.
+   */
+  async shutdown(
+    drainUntil: number,
+    deadline: number,
+  ): Promise<{ unfinished: number; unanswered: string[] }> {
+    await doneBy(Promise.allSettled([...this.active]), Math.min(drainUntil, deadline));
+    const unfinished = this.active.size;
+    const unanswered: string[] = [];
+    const [flushed, executorClosed] = await Promise.all([
+      doneBy(this.flushLogs(), deadline),
+      doneBy(this.executor.close(), deadline),
+    ]);
+    if (!executorClosed) unanswered.push("Redis");
+    if (!(flushed && (await doneBy(this.runs.close(), deadline))))
+      unanswered.push("the tracking database");
+    return { unfinished, unanswered };
   }
 }
 

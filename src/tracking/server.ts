@@ -34,7 +34,11 @@ export interface RunningTrackingServer {
   /** `http://host:port`. */
   url: string;
   port: number;
-  close(): Promise<void>;
+  /**
+   * Stops listening, lets the requests in flight end until `until` (ms since the epoch;
+   * default now), then closes every connection; gives the number of requests cut off.
+   */
+  close(until?: number): Promise<{ cutOff: number }>;
 }
 
 export function isLoopback(host: string): boolean {
@@ -53,8 +57,11 @@ export async function startTrackingServer(
   const endpoints = mlflowEndpoints(client);
   const expected = token ? digest(token) : undefined;
 
+  let inFlight = 0;
   const server: Server = createServer((request, response) => {
     const started = performance.now();
+    inFlight++;
+    response.once("close", () => inFlight--);
     handle(request, response)
       .catch((error) => sendError(response, error, log))
       .finally(() =>
@@ -162,11 +169,16 @@ export async function startTrackingServer(
   return {
     url: `http://${shownHost}:${port}`,
     port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    async close(until = Date.now()) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      while (inFlight > 0 && Date.now() < until)
+        await new Promise((resolve) => setTimeout(resolve, Math.min(50, until - Date.now())));
+      const cutOff = inFlight;
+      server.closeAllConnections();
+      await closed;
+      return { cutOff };
+    },
   };
 }
 

@@ -79,15 +79,15 @@ export function registerWorkerCommand(program: Command): void {
           await store.close();
           throw error;
         });
-        printLine(
-          `worker ${worker.name}: queues ${queues.join(", ")} (concurrency ${concurrency}) on ${maskPassword(settings.redisUrl)}, prefix ${settings.prefix}`,
-        );
         const seconds = flags.shutdownTimeout ?? DEFAULT_SHUTDOWN_SECONDS;
         const lockSeconds = context.config.orchestration.worker.lockSeconds;
         const stop = watchStopSignals(`worker ${worker.name}`, seconds, () =>
           worker.unfinished > 0
             ? `${worker.unfinished} running task runs left for another worker once their locks expire (${lockSeconds} s)`
             : undefined,
+        );
+        printLine(
+          `worker ${worker.name}: queues ${queues.join(", ")} (concurrency ${concurrency}) on ${maskPassword(settings.redisUrl)}, prefix ${settings.prefix}`,
         );
         printLine(
           `SIGTERM or Ctrl-C: running task runs get up to ${seconds} s to end, then go back to their queues; twice stops it at once`,
