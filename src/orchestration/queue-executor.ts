@@ -2,8 +2,9 @@
 // run's id) on the task's queue, and the flow waits for the job's completed or failed event.
 // A sweep re-reads jobs whose events may have been missed, and queues again the jobs Redis
 // lost (a restart without persistence), so that a flow never waits for ever on a job that
-// no longer exists. Cancelling a flow run removes its waiting jobs and tells the workers
-// running the others to abort them.
+// no longer exists; a lost job whose task run the record says ended is finished from the
+// record (workers keep every result in the result store), never queued again. Cancelling a
+// flow run removes its waiting jobs and tells the workers running the others to abort them.
 import { Queue, QueueEvents } from "bullmq";
 import type { Redis } from "ioredis";
 import { errorMessage } from "../common/errors.ts";
@@ -19,7 +20,7 @@ import {
 } from "./queue.ts";
 import type { TaskExecutor } from "./runtime.ts";
 import { CancelledError, isFinal } from "./states.ts";
-import type { TaskRunDeps, TaskRunRequest } from "./task-run.ts";
+import { recordedOutcome, type TaskRunDeps, type TaskRunRequest } from "./task-run.ts";
 
 interface Waiter {
   data: TaskJobData;
@@ -189,13 +190,13 @@ export class QueueExecutor implements TaskExecutor {
   /** A job ended failed: the worker recorded why, unless the queue gave up on it. */
   private async failed(waiter: Waiter, reason: string): Promise<void> {
     try {
-      const row = await this.deps.runs.getTaskRun(waiter.data.taskRunId);
-      if (row && !isFinal(row.state))
-        await this.deps.runs.setTaskState(waiter.data.taskRunId, {
-          state: "failed",
-          error: new Error(reason),
-        });
-      waiter.reject(row?.state === "cancelled" ? new CancelledError(reason) : new Error(reason));
+      const write = await this.deps.runs.setTaskState(waiter.data.taskRunId, {
+        state: "failed",
+        error: new Error(reason),
+      });
+      if (write.state === "completed" || write.state === "cached")
+        return await this.finishFromRecord(waiter, write.state);
+      waiter.reject(write.state === "cancelled" ? new CancelledError(reason) : new Error(reason));
     } catch (error) {
       waiter.reject(error);
     }
@@ -203,10 +204,19 @@ export class QueueExecutor implements TaskExecutor {
 
   private async fail(waiter: Waiter, error: unknown): Promise<void> {
     if (waiter.settled) return;
-    await this.deps.runs
+    const write = await this.deps.runs
       .setTaskState(waiter.data.taskRunId, { state: "failed", error })
-      .catch(() => {});
+      .catch(() => undefined);
+    if (write && !write.written) return this.finishFromRecord(waiter, write.state);
     waiter.reject(error);
+  }
+
+  /** Settles a waiter with what the task run's record holds: it ended, whatever the queue says. */
+  private async finishFromRecord(waiter: Waiter, state: string): Promise<void> {
+    await recordedOutcome(this.deps, waiter.data.taskRunId, state).then(
+      (value) => waiter.resolve(value),
+      (error) => waiter.reject(error),
+    );
   }
 
   private async cancel(waiter: Waiter, reason: unknown): Promise<void> {
@@ -223,9 +233,10 @@ export class QueueExecutor implements TaskExecutor {
       .then(({ queue }) => queue.remove(taskRunId))
       .catch(() => 0);
     if (removed === 1) {
-      await this.deps.runs
+      const write = await this.deps.runs
         .setTaskState(taskRunId, { state: "cancelled", message: `${message} (before it started)` })
-        .catch(() => {});
+        .catch(() => undefined);
+      if (write && !write.written) return this.finishFromRecord(waiter, write.state);
       waiter.reject(new CancelledError(message));
       return;
     }
@@ -233,11 +244,10 @@ export class QueueExecutor implements TaskExecutor {
     // that worker be gone, stop waiting once its lock must have expired.
     setTimeout(async () => {
       if (waiter.settled) return;
-      const row = await this.deps.runs.getTaskRun(taskRunId).catch(() => undefined);
-      if (row && !isFinal(row.state))
-        await this.deps.runs
-          .setTaskState(taskRunId, { state: "cancelled", message })
-          .catch(() => {});
+      const write = await this.deps.runs
+        .setTaskState(taskRunId, { state: "cancelled", message })
+        .catch(() => undefined);
+      if (write && !write.written) return this.finishFromRecord(waiter, write.state);
       waiter.reject(new CancelledError(message));
     }, this.settings.lockMs * 2).unref();
   }
@@ -275,21 +285,15 @@ export class QueueExecutor implements TaskExecutor {
     }
   }
 
-  /** The queue no longer has the job (Redis lost its data): finish from the record, or queue again. */
+  /**
+   * The queue no longer has the job (Redis lost its data): a task run the record says ended is
+   * finished from the record; only one still active is queued again.
+   */
   private async lost(waiter: Waiter): Promise<void> {
     const id = waiter.data.taskRunId;
     const row = await this.deps.runs.getTaskRun(id);
     if (waiter.settled) return;
-    if (row && (row.state === "completed" || row.state === "cached") && row.result_key) {
-      const stored = await this.deps.results.read(row.result_key);
-      if (stored) return waiter.resolve(stored.value);
-    }
-    if (row && (row.state === "failed" || row.state === "cancelled" || row.state === "crashed"))
-      return waiter.reject(
-        new Error(
-          `task run ${id} ended ${row.state}: ${row.error_message ?? row.state_message ?? ""}`,
-        ),
-      );
+    if (row && isFinal(row.state)) return this.finishFromRecord(waiter, row.state);
     if (waiter.requeued >= MAX_REQUEUES)
       return this.fail(
         waiter,
@@ -299,14 +303,15 @@ export class QueueExecutor implements TaskExecutor {
       );
     waiter.requeued++;
     waiter.queuedAt = Date.now();
+    const write = await this.deps.runs.setTaskState(id, {
+      state: "pending",
+      message: "the queue lost its job (Redis restarted without its data?); queued again",
+    });
+    if (!write.written) return this.finishFromRecord(waiter, write.state);
     this.log.warn(
       { taskRunId: id, queue: waiter.queueName },
       "the queue lost a task run; queued again",
     );
-    await this.deps.runs.setTaskState(id, {
-      state: "pending",
-      message: "the queue lost its job (Redis restarted without its data?); queued again",
-    });
     await this.enqueue(waiter);
   }
 

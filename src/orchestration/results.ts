@@ -1,5 +1,6 @@
 // Task and flow results persisted in the object store as JSON, with an optional expiry: the
 // cache that lets a re-run skip work a crashed run already finished.
+import { randomBytes } from "node:crypto";
 import type { ObjectStore } from "../storage/object-store.ts";
 
 interface StoredResult {
@@ -14,8 +15,14 @@ export function cachedResultKey(cacheKey: string): string {
   return `${RESULTS_PREFIX}/cache/${cacheKey.slice(0, 2)}/${cacheKey}.json`;
 }
 
-export function taskResultKey(flowRunId: string, taskRunId: string): string {
-  return `${RESULTS_PREFIX}/results/${flowRunId}/${taskRunId}.json`;
+/**
+ * A fresh key for the result of one attempt of a task run: two workers that both ran it (the
+ * queue lost its job mid-run) never overwrite each other, so the result the record names is
+ * the one of the execution that the record says completed it.
+ */
+export function newTaskResultKey(flowRunId: string, taskRunId: string, attempt: number): string {
+  const nonce = randomBytes(4).toString("hex");
+  return `${RESULTS_PREFIX}/results/${flowRunId}/${taskRunId}/${attempt}-${nonce}.json`;
 }
 
 export function flowResultKey(flowRunId: string): string {
@@ -33,6 +40,10 @@ export class ResultStore {
       value: value === undefined ? null : value,
     };
     await this.store.put(key, JSON.stringify(stored), { contentType: "application/json" });
+  }
+
+  async remove(key: string): Promise<void> {
+    await this.store.delete(key);
   }
 
   /** The value under `key`, or undefined when there is none or it expired. */

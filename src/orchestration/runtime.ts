@@ -24,10 +24,11 @@ import { ConcurrencyLimiter } from "./limiter.ts";
 import { RunLogBuffer } from "./log-buffer.ts";
 import { cacheKeyOf, retryDelayMs } from "./policy.ts";
 import { cachedResultKey, flowResultKey, ResultStore } from "./results.ts";
-import { HOST, type LogLine, RunStore } from "./run-store.ts";
+import { HOST, type LogLine, RunStore, type StateWrite } from "./run-store.ts";
 import { CancelledError, isFinal, type RunState } from "./states.ts";
 import {
   executeTaskRun,
+  recordedOutcome,
   sleep,
   type TaskRunDeps,
   type TaskRunRequest,
@@ -224,9 +225,18 @@ export class Orchestrator {
     }, this.heartbeatMs);
     beat.unref();
     const scope = new RunScope(this, flowRunId, controller.signal, options.captureLogs !== false);
+    // A refused state write: the run already ended elsewhere (marked crashed, cancelled before
+    // it started); the state that stands is the outcome.
+    const standing = async (write: StateWrite): Promise<FlowRunOutcome<R>> => {
+      const row = await this.runs.getFlowRun(flowRunId);
+      const error = `flow run ${flowRunId} already ended ${write.state}${row.state_message ? `: ${row.state_message}` : ""}`;
+      this.log.warn({ flowRunId, state: write.state }, "the flow run already ended elsewhere");
+      return { flowRunId, state: write.state as RunState, error, created: true };
+    };
     try {
       for (let attempt = 1; ; attempt++) {
-        await this.runs.startFlowRun(flowRunId, attempt);
+        const start = await this.runs.startFlowRun(flowRunId, attempt);
+        if (!start.written) return await standing(start);
         const context: FlowContext = {
           flowRunId,
           attempt,
@@ -248,19 +258,22 @@ export class Orchestrator {
             resultKey = flowResultKey(flowRunId);
             await this.results.write(resultKey, result);
           }
-          await this.runs.setFlowState(flowRunId, { state: "completed", resultKey });
+          const end = await this.runs.setFlowState(flowRunId, { state: "completed", resultKey });
+          if (!end.written) return await standing(end);
           return { flowRunId, state: "completed", result, created: true };
         } catch (error) {
           await scope.settled();
           if (controller.signal.aborted && controller.signal.reason instanceof CancelledError) {
-            await this.runs.setFlowState(flowRunId, {
+            const end = await this.runs.setFlowState(flowRunId, {
               state: "cancelled",
               message: errorMessage(controller.signal.reason),
             });
+            if (!end.written) return await standing(end);
             return { flowRunId, state: "cancelled", error: errorMessage(error), created: true };
           }
           if (attempt > retries || controller.signal.aborted) {
-            await this.runs.setFlowState(flowRunId, { state: "failed", error });
+            const end = await this.runs.setFlowState(flowRunId, { state: "failed", error });
+            if (!end.written) return await standing(end);
             return { flowRunId, state: "failed", error: errorMessage(error), created: true };
           }
           const delay = retryDelayMs(options.retryDelayMs, attempt);
@@ -268,11 +281,12 @@ export class Orchestrator {
             `attempt ${attempt} failed: ${errorMessage(error)}; retrying in ${delay} ms`,
             "warn",
           );
-          await this.runs.setFlowState(flowRunId, {
+          const retrying = await this.runs.setFlowState(flowRunId, {
             state: "retrying",
             error,
             message: `attempt ${attempt} failed`,
           });
+          if (!retrying.written) return await standing(retrying);
           await sleep(delay, controller.signal).catch(() => {});
         }
       }
@@ -329,7 +343,9 @@ export class Orchestrator {
         const resultKey = cachedResultKey(cacheKey);
         const cached = await this.results.read(resultKey);
         if (cached) {
-          await this.runs.setTaskState(taskRunId, { state: "cached", resultKey });
+          const write = await this.runs.setTaskState(taskRunId, { state: "cached", resultKey });
+          if (!write.written)
+            return { taskRunId, value: await recordedOutcome(this, taskRunId, write.state) };
           return { taskRunId, value: cached.value };
         }
       }

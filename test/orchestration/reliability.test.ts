@@ -17,7 +17,13 @@ import { isFinal } from "../../src/orchestration/states.ts";
 import { LocalObjectStore } from "../../src/storage/local.ts";
 import { sqliteUri } from "../../src/tracking/uri.ts";
 import { type CliProcess, cleanEnv, runCli, startCli } from "../helpers/cli.ts";
-import { redisUnavailable, sharedRedis, testQueueSettings } from "../helpers/redis-server.ts";
+import {
+  type RedisServer,
+  redisUnavailable,
+  sharedRedis,
+  startRedis,
+  testQueueSettings,
+} from "../helpers/redis-server.ts";
 
 async function until<T>(
   what: string,
@@ -227,6 +233,91 @@ describe("reliability of the scheduler and triggers, as processes", () => {
     const runs = await RunStore.open(place.databaseUri);
     try {
       assert.equal((await runs.listFlowRuns({ deploymentName: "twice" })).length, 1);
+    } finally {
+      await runs.close();
+    }
+  });
+});
+
+describe("a Redis restart mid-flow, with worker and flow processes", {
+  skip: redisUnavailable(),
+}, () => {
+  let place: Place;
+  let redis: RedisServer;
+  const processes: CliProcess[] = [];
+
+  before(async () => {
+    place = await makePlace();
+    redis = await startRedis();
+  });
+  after(async () => {
+    for (const p of processes) p.child.kill("SIGKILL");
+    await Promise.all(processes.map((p) => p.exited));
+    await redis.stop();
+    await rm(place.dir, { recursive: true, force: true });
+  });
+
+  it("completes every task run exactly once when Redis restarts without its data", async () => {
+    const env = place.env({
+      GENRE_CLASSIFIER_ORCHESTRATION_EXECUTOR: "bullmq",
+      GENRE_CLASSIFIER_ORCHESTRATION_REDIS_URL: redis.url,
+      GENRE_CLASSIFIER_ORCHESTRATION_REDIS_PREFIX: "restart",
+    });
+    for (const name of ["left", "right"]) {
+      const worker = startCli(["worker", "--name", name, "--concurrency", "4"], { env });
+      processes.push(worker);
+      await worker.waitFor(new RegExp(`^worker ${name}:`));
+    }
+    const tasks = 200;
+    const failOnce = 0.2;
+    const flowProcess = startCli(
+      [
+        "flows",
+        "run",
+        "selfcheck",
+        "--param",
+        `tasks=${tasks}`,
+        "--param",
+        `fail_once=${failOnce}`,
+        "--param",
+        "sleep_ms=300",
+        "--wait",
+      ],
+      { env },
+    );
+    processes.push(flowProcess);
+    const flowRunId = /flow run (\S+)/.exec(await flowProcess.waitFor(/^flow run /))?.[1] ?? "";
+    const runs = await RunStore.open(place.databaseUri);
+    try {
+      // Stop Redis while task runs are in flight, some of them already past their retries.
+      await until("a third of the task runs completed", async () => {
+        const done = (await runs.listTaskRuns(flowRunId)).filter((t) => t.state === "completed");
+        return done.length >= tasks / 3 ? done : undefined;
+      });
+      await redis.restart(2_000);
+      const code = await flowProcess.exited;
+      assert.equal(code, 0, flowProcess.output());
+      const result = JSON.parse(/^result: (.*)$/m.exec(flowProcess.output())?.[1] ?? "null") as {
+        tasks: number;
+        retried: number;
+      };
+      assert.equal(result.tasks, tasks);
+      assert.equal(result.retried, Math.round(tasks * failOnce), flowProcess.output());
+      const items = (await runs.listTaskRuns(flowRunId)).filter(
+        (t) => t.task_name === "selfcheck-item",
+      );
+      assert.equal(items.length, tasks);
+      const requeued: string[] = [];
+      const twice: string[] = [];
+      for (const item of items) {
+        const history = await runs.stateHistory(item.id);
+        if (history.some((h) => /queue lost its job/.test(h.message ?? ""))) requeued.push(item.id);
+        const completions = history.filter((h) => h.state === "completed").length;
+        if (completions !== 1 || history.at(-1)?.state !== "completed")
+          twice.push(`${item.task_index}: ${history.map((h) => h.state).join(" → ")}`);
+      }
+      assert.ok(requeued.length > 0, "no task run was queued again: Redis restarted too late");
+      assert.deepEqual(twice, [], "task runs not completed exactly once");
     } finally {
       await runs.close();
     }
