@@ -13,7 +13,7 @@ import { InputError } from "../common/errors.ts";
 import type { ColumnBatch, ColumnValues } from "../features/column-batch.ts";
 import { DEFAULT_FEATURES_KEY } from "../features/preprocess.ts";
 import { type ColumnSpec, TableWriter } from "../features/table.ts";
-import type { ObjectStore } from "../storage/object-store.ts";
+import { type ObjectStore, validateKey } from "../storage/object-store.ts";
 import {
   assignSplit,
   type SplitParameters,
@@ -108,6 +108,8 @@ export async function splitDataset(
   const featuresKey = options.featuresKey ?? DEFAULT_FEATURES_KEY;
   const splitPrefix = trimSlashes(options.splitPrefix ?? DEFAULT_SPLIT_PREFIX);
   const dailyPrefix = trimSlashes(options.dailyPrefix ?? DEFAULT_DAILY_PREFIX);
+  validateKey(splitPrefix, "prefix (splitPrefix)");
+  validateKey(dailyPrefix, "prefix (dailyPrefix)");
   const manifestKey = `${splitPrefix}/manifest.json`;
   const tableName = `${store.uri}/${featuresKey}`;
   if (!(await store.exists(featuresKey)))

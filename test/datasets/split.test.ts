@@ -354,6 +354,17 @@ describe("split on a synthetic feature table", () => {
       /no feature table at .*datasets\/none\.parquet: run `genre-classifier preprocess` first/,
     );
 
+    await assertRefused(
+      store,
+      { dailyPrefix: "/" },
+      /object prefix \(dailyPrefix\) "": must not be empty/,
+    );
+    await assertRefused(
+      store,
+      { splitPrefix: "a/../b" },
+      /object prefix \(splitPrefix\) "a\/..\/b": must not contain/,
+    );
+
     for (const column of ["year", "artist_id", "track_id", "genres"]) {
       const without = await storeWith(
         rows,
