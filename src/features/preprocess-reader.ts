@@ -25,12 +25,16 @@ parentPort?.on("message", (message: { writerPort: MessagePort } | ReadTask) => {
   queue = queue.then(() => read(message));
 });
 
+/** A file named like a track (the name ingest gives it) must hold that track. */
+const TRACK_NAME = /^TR[A-Z0-9]{16}$/i;
+
 async function read(task: ReadTask): Promise<void> {
   const rows: Row[] = [];
+  const keys: string[] = [];
   const rejects: Reject[] = [];
   for (const [i, path] of task.paths.entries()) {
     if (exitOn && basename(path) === exitOn) process.exit(70);
-    await readFile(path, task.keys[i] as string, rows, rejects);
+    await readFile(path, task.keys[i] as string, rows, keys, rejects);
   }
   const features = toColumnBatch(rows, FEATURE_COLUMNS);
   const delivery: Delivery = {
@@ -39,19 +43,35 @@ async function read(task: ReadTask): Promise<void> {
     parts: task.parts,
     files: task.paths.length,
     features,
+    keys,
     rejects,
   };
   writer?.postMessage(delivery, batchBuffers(features));
   parentPort?.postMessage({ id: task.id } satisfies ReadDone);
 }
 
-async function readFile(path: string, key: string, rows: Row[], rejects: Reject[]): Promise<void> {
+async function readFile(
+  path: string,
+  key: string,
+  rows: Row[],
+  keys: string[],
+  rejects: Reject[],
+): Promise<void> {
+  const name = basename(key).replace(/\.h5$/i, "");
+  const named = TRACK_NAME.test(name);
   try {
     for await (const track of readTracks(path, { arrays: FEATURE_ARRAYS })) {
+      const id = track.analysis.track_id;
+      if (named && id !== name) {
+        const reason = `file name ${name} does not match the track id ${id} inside it`;
+        rejects.push({ path: key, track_id: id, reason });
+        continue;
+      }
       const extraction = extractFeatures(track, options);
-      if ("row" in extraction) rows.push(extraction.row);
-      else
-        rejects.push({ path: key, track_id: track.analysis.track_id, reason: extraction.reason });
+      if ("row" in extraction) {
+        rows.push(extraction.row);
+        keys.push(key);
+      } else rejects.push({ path: key, track_id: id, reason: extraction.reason });
     }
   } catch (error) {
     const reason =

@@ -1,8 +1,13 @@
 // The preprocess writer thread: takes the readers' deliveries from their channels, puts the
 // batches back in order and appends them to the Parquet tables, counting genres and rejects.
+// It keeps each track id once: a later row of a track id already written (from another key:
+// a copy, an aggregate file) becomes a reject naming both keys.
 import { type MessagePort, parentPort, workerData } from "node:worker_threads";
+import { compareKeys } from "../storage/object-store.ts";
+import type { ColumnBatch } from "./column-batch.ts";
 import type {
   Delivery,
+  Reject,
   WriterMessage,
   WriterReport,
   WriterSetup,
@@ -14,6 +19,10 @@ const setup = workerData as WriterSetup;
 const features = new TableWriter(setup.features.path, setup.features.columns);
 const rejects = new TableWriter(setup.rejects.path, setup.rejects.columns);
 const genresColumn = setup.features.columns.findIndex((c) => c.name === "genres");
+const trackIdColumn = setup.features.columns.findIndex((c) => c.name === "track_id");
+/** Every track id written (upper-cased), and the key of its row when not the track's own. */
+const writtenIds = new Set<string>();
+const writtenElsewhere = new Map<string, string>();
 const ports: MessagePort[] = [];
 const genres = new Set<string>();
 const reasons = new Map<string, number>();
@@ -58,16 +67,70 @@ function writeReady(): void {
 }
 
 function write(delivery: Delivery): number {
-  features.addBatch(delivery.features);
-  for (const trackGenres of (delivery.features.columns[genresColumn] ?? []) as string[][]) {
+  const { batch, duplicates } = withoutWrittenIds(delivery);
+  features.addBatch(batch);
+  for (const trackGenres of (batch.columns[genresColumn] ?? []) as string[][]) {
     if (trackGenres.length === 0) withoutGenres++;
     for (const genre of trackGenres) genres.add(genre);
   }
-  for (const reject of delivery.rejects) {
+  for (const reject of inKeyOrder(delivery.rejects, duplicates)) {
     rejects.add({ ...reject });
     reasons.set(reject.reason, (reasons.get(reject.reason) ?? 0) + 1);
   }
   return delivery.files;
+}
+
+function ownKey(id: string): string {
+  return `${setup.rawPrefix}/${id[2]}/${id[3]}/${id[4]}/${id}.h5`;
+}
+
+/** The delivery's rows whose track id is not written yet, and rejects for the others. */
+function withoutWrittenIds(delivery: Delivery): { batch: ColumnBatch; duplicates: Reject[] } {
+  const ids = (delivery.features.columns[trackIdColumn] ?? []) as string[];
+  const kept: number[] = [];
+  const duplicates: Reject[] = [];
+  for (let row = 0; row < delivery.features.rows; row++) {
+    const id = ids[row] as string;
+    const key = delivery.keys[row] as string;
+    const folded = id.toUpperCase();
+    if (writtenIds.has(folded)) {
+      const first = writtenElsewhere.get(folded) ?? ownKey(folded);
+      duplicates.push({
+        path: key,
+        track_id: id,
+        reason: `duplicate track id ${id} (also at ${first})`,
+      });
+      continue;
+    }
+    writtenIds.add(folded);
+    if (key !== ownKey(folded)) writtenElsewhere.set(folded, key);
+    kept.push(row);
+  }
+  if (kept.length === delivery.features.rows) return { batch: delivery.features, duplicates };
+  const batch: ColumnBatch = {
+    rows: kept.length,
+    columns: delivery.features.columns.map((values) => {
+      if (values instanceof Float64Array)
+        return Float64Array.from(kept, (row) => values[row] as number);
+      if (values instanceof Int32Array)
+        return Int32Array.from(kept, (row) => values[row] as number);
+      return kept.map((row) => values[row]) as string[] | string[][];
+    }),
+  };
+  return { batch, duplicates };
+}
+
+/** Two lists of rejects, each in key order, merged in key order (the readers' first on a tie). */
+function inKeyOrder(read: Reject[], duplicates: Reject[]): Reject[] {
+  if (duplicates.length === 0) return read;
+  const merged: Reject[] = [];
+  let d = 0;
+  for (const reject of read) {
+    while (d < duplicates.length && compareKeys((duplicates[d] as Reject).path, reject.path) < 0)
+      merged.push(duplicates[d++] as Reject);
+    merged.push(reject);
+  }
+  return merged.concat(duplicates.slice(d));
 }
 
 function finish(): void {

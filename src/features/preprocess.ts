@@ -35,6 +35,8 @@ export interface ReaderSetup {
 }
 
 export interface WriterSetup {
+  /** Where the track files are: a track's own key is `<rawPrefix>/A/B/C/<id>.h5`. */
+  rawPrefix: string;
   features: { path: string; columns: readonly ColumnSpec[] };
   rejects: { path: string; columns: readonly ColumnSpec[] };
 }
@@ -70,6 +72,8 @@ export interface Delivery {
   parts: number;
   files: number;
   features: ColumnBatch;
+  /** The key of the file each feature row comes from. */
+  keys: string[];
   rejects: Reject[];
 }
 
@@ -134,6 +138,7 @@ export async function preprocess(options: PreprocessOptions): Promise<Preprocess
   const rejectsPath = join(scratch, "rejects.parquet");
   // The threads start while the store is listed, and read files as the listing finds them.
   const writer = new WriterThread({
+    rawPrefix,
     features: { path: featuresPath, columns: FEATURE_COLUMNS },
     rejects: { path: rejectsPath, columns: REJECT_COLUMNS },
   });
@@ -159,6 +164,7 @@ export async function preprocess(options: PreprocessOptions): Promise<Preprocess
         parts,
         files: keys.length,
         features: { rows: 0, columns: FEATURE_COLUMNS.map(() => []) },
+        keys: [],
         rejects: keys.map((path) => ({
           path,
           track_id: "",

@@ -16,6 +16,7 @@ import { readTable } from "../../src/features/table.ts";
 import { defaultVocabulary } from "../../src/features/vocabulary.ts";
 import { ingest } from "../../src/ingest/ingest.ts";
 import { generateSubset, generateTrack } from "../../src/msd/synth.ts";
+import type { Track } from "../../src/msd/track.ts";
 import { writeTrackFile } from "../../src/msd/writer.ts";
 import { LocalObjectStore } from "../../src/storage/local.ts";
 import { S3ObjectStore } from "../../src/storage/s3.ts";
@@ -49,7 +50,9 @@ describe("preprocess", () => {
     file.close();
     await store.putFile("raw/msd/X/X/X/TRXXXNOGROUPS00001.h5", partial);
 
-    await writeTrackFile(join(dir, "silent.h5"), trackWithoutSegments(99, 0));
+    const silent = trackWithoutSegments(99, 0);
+    silent.analysis.track_id = "TRXXXNOSEGMENTS001";
+    await writeTrackFile(join(dir, "silent.h5"), silent);
     await store.putFile("raw/msd/X/X/X/TRXXXNOSEGMENTS001.h5", join(dir, "silent.h5"));
 
     const garbled = generateTrack(99, 1);
@@ -209,5 +212,98 @@ describe("preprocess", () => {
     const summary = await preprocess({ store: real, vocabulary: defaultVocabulary(), workers: 2 });
     assert.deepEqual([summary.files, summary.tracks, summary.rejects], [13, 13, 0]);
     assert.ok(summary.genres > 20);
+  });
+});
+
+describe("preprocess: each track id once", () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "gc-preprocess-ids-"));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  it("rejects files named after another track and second rows of a track id, naming both keys", async () => {
+    const store = new LocalObjectStore(join(dir, "store"));
+    const [a, b, c, d, e] = [0, 1, 2, 3, 4].map((i) => generateTrack(11, i)) as [
+      Track,
+      Track,
+      Track,
+      Track,
+      Track,
+    ];
+    const id = (track: Track) => track.analysis.track_id;
+    const canonical = (track: Track) =>
+      `raw/msd/${id(track)[2]}/${id(track)[3]}/${id(track)[4]}/${id(track)}.h5`;
+    const put = async (key: string, tracks: Track | Track[]) => {
+      const file = join(dir, "files", key);
+      await writeTrackFile(file, tracks);
+      await store.putFile(key, file);
+    };
+    for (const track of [a, b, c, d]) await put(canonical(track), track);
+    // A copy of b under a's name, listed before a; a copy of a under c's name, listed after c.
+    await put(`raw/msd/0/${id(a)}.h5`, b);
+    await put(`raw/msd/~/${id(c)}.h5`, a);
+    // The genuine a again under another key, a name in the wrong case, and an aggregate file
+    // holding a new track and b again.
+    await put(`raw/msd/copies/${id(a)}.h5`, a);
+    await put(`raw/msd/lower/${id(d).toLowerCase()}.h5`, d);
+    await put("raw/msd/~aggregate.h5", [e, b]);
+
+    const summary = await preprocess({ store, vocabulary: defaultVocabulary(), workers: 2 });
+    assert.equal(summary.files, 9);
+    const table = await readTable(join(dir, "store", "datasets", "features.parquet"));
+    const ids = table.rows.map((row) => String(row.track_id));
+    assert.deepEqual(ids.toSorted(), [a, b, c, d, e].map(id).sort(), "each track id once");
+    assert.equal(summary.tracks, 5);
+
+    const rejects = await readTable(join(dir, "store", "datasets", "rejects.parquet"));
+    assert.deepEqual(
+      rejects.rows.map((row) => ({ ...row })),
+      [
+        {
+          path: `raw/msd/0/${id(a)}.h5`,
+          track_id: id(b),
+          reason: `file name ${id(a)} does not match the track id ${id(b)} inside it`,
+        },
+        {
+          path: `raw/msd/copies/${id(a)}.h5`,
+          track_id: id(a),
+          reason: `duplicate track id ${id(a)} (also at ${canonical(a)})`,
+        },
+        {
+          path: `raw/msd/lower/${id(d).toLowerCase()}.h5`,
+          track_id: id(d),
+          reason: `file name ${id(d).toLowerCase()} does not match the track id ${id(d)} inside it`,
+        },
+        {
+          path: `raw/msd/~/${id(c)}.h5`,
+          track_id: id(a),
+          reason: `file name ${id(c)} does not match the track id ${id(a)} inside it`,
+        },
+        {
+          path: "raw/msd/~aggregate.h5",
+          track_id: id(b),
+          reason: `duplicate track id ${id(b)} (also at ${canonical(b)})`,
+        },
+      ],
+      "rejects in key order",
+    );
+    assert.equal(summary.rejects, 5);
+
+    await preprocess({
+      store,
+      vocabulary: defaultVocabulary(),
+      workers: 1,
+      featuresKey: "one/features.parquet",
+      rejectsKey: "one/rejects.parquet",
+    });
+    for (const name of ["features.parquet", "rejects.parquet"]) {
+      assert.ok(
+        (await readFile(join(dir, "store", "one", name))).equals(
+          await readFile(join(dir, "store", "datasets", name)),
+        ),
+        `${name} is the same on one worker`,
+      );
+    }
   });
 });
