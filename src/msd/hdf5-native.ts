@@ -11,9 +11,16 @@
 // it does not know), throws NativeUnsupported, and the caller reads the file with the HDF5
 // library instead (which also gives the authoritative error for a broken file). It never
 // guesses: what it returns is exactly the bytes HDF5 would return for the same read.
+//
+// What a file must not make any reader do it refuses with TrackFileRefused, naming the
+// dataset: data kept in another file (external storage, external links, virtual datasets),
+// and declared sizes past what the file can hold or a read may take (limits.ts), checked
+// before anything is allocated.
 import { readFileSync } from "node:fs";
 import { inflateSync } from "node:zlib";
+import { TrackFileRefused } from "./errors.ts";
 import type { DatasetMetadata, Hdf5Source } from "./hdf5.ts";
+import { checkChunkSize, checkDeclaredSize, checkReadSize } from "./limits.ts";
 
 /** The file uses a part of HDF5 this reader does not handle, or is inconsistent. */
 export class NativeUnsupported extends Error {
@@ -40,13 +47,16 @@ interface Filter {
 type Layout =
   | { readonly kind: "compact"; readonly at: number; readonly size: number }
   | { readonly kind: "contiguous"; readonly address: number | undefined; readonly size: number }
-  | { readonly kind: "chunked"; readonly btree: number | undefined; readonly dims: number[] };
+  | { readonly kind: "chunked"; readonly btree: number | undefined; readonly dims: number[] }
+  | { readonly kind: "virtual"; readonly files: readonly string[] };
 
 interface DatasetObject {
   readonly kind: "dataset";
   readonly metadata: DatasetMetadata;
-  readonly layout: Layout;
+  readonly layout: Exclude<Layout, { kind: "virtual" }>;
   readonly filters: readonly Filter[];
+  /** Its declared sizes were checked against the limits. */
+  checked?: boolean;
 }
 
 interface GroupObject {
@@ -56,7 +66,16 @@ interface GroupObject {
   links?: Map<string, number>;
 }
 
-type H5Object = DatasetObject | GroupObject | { readonly kind: "other" };
+/** An object whose data or links lead out of the file; `link` names the link that does. */
+interface RefusedObject {
+  readonly kind: "refused";
+  readonly reason: string;
+  readonly link?: string;
+}
+
+type H5Object = DatasetObject | GroupObject | RefusedObject | { readonly kind: "other" };
+
+const OUT_OF_FILE = "a track file must hold all its own data";
 
 interface Chunk {
   readonly address: number;
@@ -127,6 +146,7 @@ export class NativeHdf5File implements Hdf5Source {
     const rowBytes = metadata.size * shape.slice(1).reduce((a, b) => a * b, 1);
     const byteLength = rowBytes * count;
     if (byteLength === 0) return new Uint8Array(0);
+    checkReadSize(this.path, dataset, byteLength, `[${start}, ${start + count})`);
     const { layout } = object;
     if (layout.kind === "compact" || layout.kind === "contiguous") {
       const at = layout.kind === "compact" ? layout.at : layout.address;
@@ -163,8 +183,8 @@ export class NativeHdf5File implements Hdf5Source {
       this.collectChunks(layout.btree, rank + 1, chunks, 0);
       this.chunkIndex.set(path, chunks);
     }
-    const out = new Uint8Array(rowBytes * count);
     const end = start + count;
+    const needed: Chunk[] = [];
     let covered = 0;
     for (const chunk of chunks) {
       const first = chunk.offsets[0] as number;
@@ -175,7 +195,19 @@ export class NativeHdf5File implements Hdf5Source {
       const from = Math.max(first, start);
       const to = Math.min(first + chunkRows, end);
       if (from >= to) continue;
+      needed.push(chunk);
+      covered += to - from;
+    }
+    // Chunks never written read as the fill value; this reader leaves that to HDF5, and
+    // allocates nothing until it knows the chunks cover the rows.
+    if (covered !== count) unsupported("chunks missing or overlapping");
+    const out = new Uint8Array(rowBytes * count);
+    for (const chunk of needed) {
+      const first = chunk.offsets[0] as number;
+      const from = Math.max(first, start);
+      const to = Math.min(first + chunkRows, end);
       this.decodeChunk(
+        path,
         chunk,
         object,
         chunkBytes,
@@ -184,15 +216,13 @@ export class NativeHdf5File implements Hdf5Source {
         out,
         (from - start) * rowBytes,
       );
-      covered += to - from;
     }
-    // Chunks never written read as the fill value; this reader leaves that to HDF5.
-    if (covered !== count) unsupported("chunks missing or overlapping");
     return out;
   }
 
   /** Decodes the bytes [from, to) of a chunk into `out` at `at`. */
   private decodeChunk(
+    path: string,
     chunk: Chunk,
     object: DatasetObject,
     chunkBytes: number,
@@ -207,7 +237,7 @@ export class NativeHdf5File implements Hdf5Source {
       if (chunk.filterMask & (1 << i)) continue;
       const filter = filters[i] as Filter;
       if (filter.id === FILTER_DEFLATE) {
-        data = inflateSync(data, { chunkSize: Math.max(64, chunkBytes) });
+        data = inflateChunk(this.path, path, data, chunkBytes);
       } else if (filter.id === FILTER_SHUFFLE) {
         const elementSize = filter.values[0] ?? 1;
         if (
@@ -263,20 +293,47 @@ export class NativeHdf5File implements Hdf5Source {
   private dataset(path: string): DatasetObject {
     const object = this.resolve(path);
     if (object?.kind !== "dataset") unsupported(`${path} is not a dataset`);
+    if (!object.checked) {
+      const { metadata, layout, filters } = object;
+      checkDeclaredSize(
+        this.path,
+        path,
+        metadata.size,
+        metadata.shape ?? [],
+        this.bytes.length,
+        filters.length > 0,
+      );
+      // The last chunk dimension is the element size in bytes.
+      if (layout.kind === "chunked") checkChunkSize(this.path, path, 1, layout.dims);
+      object.checked = true;
+    }
     return object;
   }
 
-  /** The object a path names, undefined when a link on the way is missing. */
+  /**
+   * The object a path names, undefined when a link on the way is missing; refuses an object
+   * on the way whose data or links lead out of the file.
+   */
   private resolve(path: string): H5Object | undefined {
     let object = this.object(this.rootAddress);
+    let at = "";
+    this.refuseIfOut(object, "/");
     for (const name of path.split("/")) {
       if (name === "") continue;
       if (object.kind !== "group") return undefined;
       const address = this.links(object).get(name);
       if (address === undefined) return undefined;
       object = this.object(address);
+      at += `/${name}`;
+      this.refuseIfOut(object, at);
     }
     return object;
+  }
+
+  private refuseIfOut(object: H5Object, path: string): void {
+    if (object.kind !== "refused") return;
+    const field = object.link === undefined ? path : `${path === "/" ? "" : path}/${object.link}`;
+    throw new TrackFileRefused(this.path, field, object.reason);
   }
 
   private links(group: GroupObject): Map<string, number> {
@@ -359,6 +416,10 @@ export class NativeHdf5File implements Hdf5Source {
     let layout: Layout | undefined;
     let filters: Filter[] = [];
     let symbolTable: { btree: number; heap: number } | undefined;
+    // A way out of the file outranks anything this reader does not handle: the first part of
+    // the header it does not handle is only reported after every message has been looked at.
+    let refused: RefusedObject | undefined;
+    let notHandled: string | undefined;
     let seen = 0;
     for (let blockIndex = 0; blockIndex < blocks.length; blockIndex++) {
       if (blockIndex > 64) unsupported("too many continuation blocks");
@@ -373,54 +434,92 @@ export class NativeHdf5File implements Hdf5Source {
         if (data + size > blockEnd) unsupported("message past its block");
         seen++;
         at = data + size;
-        if (flags & 0x02 && [1, 3, 8, 11, 17].includes(type)) unsupported("shared message");
-        switch (type) {
-          case 0x01:
-            dataspace = this.parseDataspace(data);
-            break;
-          case 0x03:
-            datatype = this.datatype(data, data + size);
-            break;
-          case 0x08:
-            layout = this.parseLayout(data, size);
-            break;
-          case 0x0b:
-            filters = this.parseFilters(data);
-            break;
-          case 0x10: {
-            const next = this.address(data);
-            if (next === undefined) unsupported("undefined continuation");
-            blocks.push([next, next + this.number(data + this.offsetSize, this.lengthSize)]);
-            break;
+        try {
+          if (flags & 0x02 && [1, 3, 8, 11, 17].includes(type)) unsupported("shared message");
+          switch (type) {
+            case 0x01:
+              dataspace = this.parseDataspace(data);
+              break;
+            case 0x03:
+              datatype = this.datatype(data, data + size);
+              break;
+            case 0x07:
+              refused ??= {
+                kind: "refused",
+                reason: `keeps its data in another file (${this.externalFiles(data, size)}) through HDF5 external storage: ${OUT_OF_FILE}`,
+              };
+              break;
+            case 0x08:
+              layout = this.parseLayout(data, size);
+              break;
+            case 0x0b:
+              filters = this.parseFilters(data);
+              break;
+            case 0x10: {
+              const next = this.address(data);
+              if (next === undefined) unsupported("undefined continuation");
+              blocks.push([next, next + this.number(data + this.offsetSize, this.lengthSize)]);
+              break;
+            }
+            case 0x11: {
+              const btree = this.address(data);
+              const heap = this.address(data + this.offsetSize);
+              if (btree === undefined || heap === undefined) unsupported("bad symbol table");
+              symbolTable = { btree, heap };
+              break;
+            }
+            case 0x06: {
+              // A link of a new-style group: one to another file is refused, the group is
+              // left to the HDF5 library otherwise.
+              const link = this.parseLink(data, size);
+              if (link.external !== undefined) {
+                refused ??= {
+                  kind: "refused",
+                  link: link.name,
+                  reason: `is an external link to another file (${link.external}): ${OUT_OF_FILE}`,
+                };
+              } else if (link.type >= 64) {
+                refused ??= {
+                  kind: "refused",
+                  link: link.name,
+                  reason: `is a user-defined link (type ${link.type}), which may lead to another file: ${OUT_OF_FILE}`,
+                };
+              }
+              unsupported(`object header message ${type}`);
+              break;
+            }
+            case 0x02: // link info: a new-style group
+            case 0x0a: // group info
+            case 0x15: // attribute info: dense attributes
+              unsupported(`object header message ${type}`);
+              break;
+            case 0x00: // NIL
+            case 0x04: // fill value (old)
+            case 0x05: // fill value: only chunks never written read it, and those are refused
+            case 0x0c: // attribute
+            case 0x0d: // comment
+            case 0x0e: // modification time (old)
+            case 0x12: // modification time
+            case 0x13: // B-tree 'K' values
+            case 0x16: // reference count
+              break;
+            default: // the rest: not understood here
+              unsupported(`object header message ${type}`);
           }
-          case 0x11: {
-            const btree = this.address(data);
-            const heap = this.address(data + this.offsetSize);
-            if (btree === undefined || heap === undefined) unsupported("bad symbol table");
-            symbolTable = { btree, heap };
-            break;
-          }
-          case 0x02: // link info: a new-style group
-          case 0x06: // link
-          case 0x0a: // group info
-          case 0x15: // attribute info: dense attributes
-            unsupported(`object header message ${type}`);
-            break;
-          case 0x00: // NIL
-          case 0x04: // fill value (old)
-          case 0x05: // fill value: only chunks never written read it, and those are refused
-          case 0x0c: // attribute
-          case 0x0d: // comment
-          case 0x0e: // modification time (old)
-          case 0x12: // modification time
-          case 0x13: // B-tree 'K' values
-          case 0x16: // reference count
-            break;
-          default: // external storage (7) and the rest: not understood here
-            unsupported(`object header message ${type}`);
+        } catch (error) {
+          if (!(error instanceof NativeUnsupported)) throw error;
+          notHandled ??= error.message;
         }
       }
     }
+    if (refused) return refused;
+    if (layout?.kind === "virtual") {
+      return {
+        kind: "refused",
+        reason: `is a virtual dataset mapping data from another file (${layout.files.join(", ") || "not named"}): ${OUT_OF_FILE}`,
+      };
+    }
+    if (notHandled !== undefined) unsupported(notHandled);
     if (seen !== messageCount) unsupported("object header message count");
     if (symbolTable) {
       if (layout || datatype) unsupported("a group with data");
@@ -433,6 +532,78 @@ export class NativeHdf5File implements Hdf5Source {
     if (datatype === undefined || dataspace === undefined) unsupported("incomplete dataset");
     if (layout.kind !== "chunked" && filters.length > 0) unsupported("filters on unchunked data");
     return { kind: "dataset", metadata: { ...datatype, shape: dataspace }, layout, filters };
+  }
+
+  /**
+   * The file names of an External Data Files message (in a local heap), for the refusal's
+   * reason; "names unreadable" when the message or its heap is broken.
+   */
+  private externalFiles(at: number, size: number): string {
+    const b = this.bytes;
+    const O = this.offsetSize;
+    const L = this.lengthSize;
+    try {
+      if (size < 8 + O) unsupported("short external files message");
+      const used = b.readUInt16LE(at + 6);
+      const heap = this.address(at + 8);
+      if (heap === undefined) unsupported("no heap");
+      this.need(heap, 8 + 2 * L + O);
+      if (b.toString("latin1", heap, heap + 4) !== "HEAP") unsupported("not a local heap");
+      const heapSize = this.number(heap + 8, L);
+      const heapData = this.address(heap + 8 + 2 * L);
+      if (heapData === undefined) unsupported("local heap without data");
+      this.need(heapData, heapSize);
+      const names: string[] = [];
+      for (let i = 0; i < Math.min(used, 4); i++) {
+        const slot = at + 8 + O + i * 3 * L;
+        if (slot + 3 * L > at + size) break;
+        const offset = this.number(slot, L);
+        if (offset >= heapSize) continue;
+        const end = b.indexOf(0, heapData + offset);
+        if (end < 0 || end > heapData + heapSize) continue;
+        names.push(b.toString("utf8", heapData + offset, Math.min(end, heapData + offset + 256)));
+      }
+      if (used > names.length) names.push(`${used - names.length} more`);
+      return names.join(", ") || "names unreadable";
+    } catch (error) {
+      if (error instanceof NativeUnsupported) return "names unreadable";
+      throw error;
+    }
+  }
+
+  /** A link message: the link's name and type, and for an external link "file:object". */
+  private parseLink(at: number, size: number): { name: string; type: number; external?: string } {
+    const b = this.bytes;
+    const end = at + size;
+    this.need(at, size);
+    if (size < 3 || b[at] !== 1) unsupported("link message version");
+    const flags = b[at + 1] as number;
+    let p = at + 2;
+    let type = 0;
+    if (flags & 0x08) type = b[p++] as number;
+    if (flags & 0x04) p += 8;
+    if (flags & 0x10) p++;
+    const lengthSize = 1 << (flags & 0x03);
+    if (p + lengthSize > end) unsupported("link message past its end");
+    const nameLength = b.readUIntLE(p, Math.min(lengthSize, 6));
+    p += lengthSize;
+    if (p + nameLength > end) unsupported("link name past its end");
+    const name = b.toString("utf8", p, p + nameLength);
+    p += nameLength;
+    if (type !== 64) return { name, type };
+    // External: a length, then a version/flags byte, the file name and the object's path.
+    if (p + 3 > end) return { name, type, external: "names unreadable" };
+    const infoEnd = Math.min(end, p + 2 + b.readUInt16LE(p));
+    const fileStart = p + 3;
+    const fileEnd = b.indexOf(0, fileStart);
+    if (fileEnd < 0 || fileEnd >= infoEnd) return { name, type, external: "names unreadable" };
+    const objectEnd = b.indexOf(0, fileEnd + 1);
+    const object = b.toString(
+      "utf8",
+      fileEnd + 1,
+      objectEnd < 0 || objectEnd > infoEnd ? infoEnd : objectEnd,
+    );
+    return { name, type, external: `${b.toString("utf8", fileStart, fileEnd)}:${object}` };
   }
 
   private parseDataspace(at: number): number[] | null {
@@ -583,8 +754,11 @@ export class NativeHdf5File implements Hdf5Source {
     const O = this.offsetSize;
     const L = this.lengthSize;
     this.need(at, Math.max(size, 2));
-    if (b[at] !== 3) unsupported(`layout version ${b[at]}`);
     const layoutClass = b[at + 1];
+    if ((b[at] === 3 || b[at] === 4) && layoutClass === 3) {
+      return { kind: "virtual", files: this.virtualSourceFiles(at + 2) };
+    }
+    if (b[at] !== 3) unsupported(`layout version ${b[at]}`);
     if (layoutClass === 0) {
       const length = b.readUInt16LE(at + 2);
       this.need(at + 4, length);
@@ -606,6 +780,46 @@ export class NativeHdf5File implements Hdf5Source {
       return { kind: "chunked", btree, dims };
     }
     unsupported(`layout class ${layoutClass}`);
+  }
+
+  /**
+   * The source file names of a virtual dataset's mappings (version 0 of their encoding, in a
+   * global heap object), for the refusal's reason; empty when they cannot be read.
+   */
+  private virtualSourceFiles(at: number): string[] {
+    const b = this.bytes;
+    const L = this.lengthSize;
+    try {
+      const collection = this.address(at);
+      if (collection === undefined) return [];
+      const index = this.number(at + this.offsetSize, 4);
+      this.need(collection, 8 + L);
+      if (b.toString("latin1", collection, collection + 4) !== "GCOL") return [];
+      const collectionEnd = collection + this.number(collection + 8, L);
+      this.need(collection, collectionEnd - collection);
+      let p = collection + 8 + L;
+      while (p + 8 + L <= collectionEnd) {
+        const objectIndex = b.readUInt16LE(p);
+        const objectSize = this.number(p + 8, L);
+        const data = p + 8 + L;
+        if (objectIndex === 0) return [];
+        if (objectIndex === index) {
+          if (data + 9 > collectionEnd || b[data] !== 0) return [];
+          const count = this.number(data + 1, 8);
+          // Only the first mapping's names start at a known place (the selections after
+          // them have variable lengths).
+          const fileEnd = b.indexOf(0, data + 9);
+          if (fileEnd < 0 || fileEnd >= data + objectSize) return [];
+          const first = b.toString("utf8", data + 9, Math.min(fileEnd, data + 9 + 256));
+          return count > 1 ? [first, `${count - 1} more`] : [first];
+        }
+        p = data + Math.ceil(objectSize / 8) * 8;
+      }
+      return [];
+    } catch (error) {
+      if (error instanceof NativeUnsupported) return [];
+      throw error;
+    }
   }
 
   private parseFilters(at: number): Filter[] {
@@ -688,6 +902,26 @@ export class NativeHdf5File implements Hdf5Source {
     let allSet = true;
     for (let i = 0; i < size; i++) if (this.bytes[at + i] !== 0xff) allSet = false;
     return allSet ? undefined : this.number(at, size);
+  }
+}
+
+/**
+ * Inflates a deflated chunk, refusing one that inflates past its size (a deflate bomb stops
+ * there, where the HDF5 library would go on to gigabytes).
+ */
+function inflateChunk(file: string, dataset: string, data: Uint8Array, chunkBytes: number) {
+  try {
+    return inflateSync(data, {
+      chunkSize: Math.max(64, chunkBytes),
+      maxOutputLength: Math.max(1, chunkBytes),
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ERR_BUFFER_TOO_LARGE") throw error;
+    throw new TrackFileRefused(
+      file,
+      dataset,
+      `a chunk inflates past the ${chunkBytes} bytes its dataset declares for it`,
+    );
   }
 }
 

@@ -2,9 +2,18 @@
 // errors, list groups, describe datasets, and read a dataset (or a row range of it) as raw
 // bytes in one H5Dread. h5wasm's own value getters decode strings leniently and row by row;
 // the reader needs the raw bytes to decode strictly and to take numeric arrays whole.
+//
+// h5wasm in node reaches the host's files directly (emscripten's NODERAWFS), so HDF5 would
+// follow a file's external storage, external links and virtual datasets anywhere on the host.
+// While a call for a track file runs, the module's file system opens nothing but that file,
+// once, when it is opened: any other open fails, and the dataset that tried is refused, naming
+// the file it reached for. HDF5's error stack (and emscripten's warnings) printed during the
+// call are kept from stderr; the innermost HDF5 error becomes part of the reason instead.
+// Declared sizes are checked against limits.ts before anything is read.
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import type h5wasm from "h5wasm/node";
-import { TrackReadError } from "./errors.ts";
+import { TrackFileRefused, TrackReadError } from "./errors.ts";
+import { checkChunkSize, checkDeclaredSize, checkReadSize } from "./limits.ts";
 
 export type H5Module = Awaited<typeof h5wasm.ready>;
 
@@ -71,9 +80,9 @@ const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 /**
  * Checks the HDF5 superblock with plain file reads before HDF5 sees the file, so the common
  * failures (missing file, not HDF5, truncated copy) give one clear error instead of HDF5's
- * diagnostic dump on stderr. Returns nothing when the file looks whole.
+ * diagnostic dump on stderr. Returns the file's size when it looks whole.
  */
-export function checkHdf5File(file: string): void {
+export function checkHdf5File(file: string): number {
   let fd: number;
   try {
     fd = openSync(file, "r");
@@ -108,6 +117,7 @@ export function checkHdf5File(file: string): void {
         `truncated HDF5 file: it has ${size} bytes but its superblock says ${needed}`,
       );
     }
+    return size;
   } finally {
     closeSync(fd);
   }
@@ -155,46 +165,146 @@ function readAddress(bytes: Buffer, offset: number, size: 2 | 4 | 8): number | u
   return value === 0xffffffffffffffffn ? undefined : Number(value);
 }
 
+/** The parts of emscripten's file system the guard wraps. */
+interface GuardedFs {
+  open(path: unknown, ...rest: unknown[]): unknown;
+  write(
+    stream: { fd?: number },
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    ...rest: unknown[]
+  ): number;
+  ErrnoError: new (errno: number) => Error;
+}
+
+/** What the guard of one h5wasm module lets through, and what it kept back, in one call. */
+interface Guard {
+  active: boolean;
+  /** The one path the current call may open (once). */
+  mayOpen: string | undefined;
+  /** Paths the current call tried to open and could not. */
+  refused: string[];
+  /** What HDF5 printed on stderr during the current call. */
+  printed: string;
+}
+
+const EMSCRIPTEN_EACCES = 2;
+const MAX_KEPT_DIAGNOSTICS = 64 * 1024;
+const guards = new WeakMap<H5Module, Guard>();
+
+/** The guard of an h5wasm module, installed on first use; it acts only while `active`. */
+function guardOf(h5: H5Module): Guard {
+  const existing = guards.get(h5);
+  if (existing) return existing;
+  const guard: Guard = { active: false, mayOpen: undefined, refused: [], printed: "" };
+  const fs = h5.FS as unknown as GuardedFs;
+  const open = fs.open;
+  const write = fs.write;
+  fs.open = function (this: unknown, path: unknown, ...rest: unknown[]) {
+    if (guard.active) {
+      if (typeof path !== "string" || path !== guard.mayOpen) {
+        guard.refused.push(String(path));
+        throw new fs.ErrnoError(EMSCRIPTEN_EACCES);
+      }
+      guard.mayOpen = undefined;
+    }
+    return open.call(this, path, ...rest);
+  };
+  fs.write = function (this: unknown, stream, buffer, offset, length, ...rest) {
+    if (guard.active && (stream.fd === 1 || stream.fd === 2)) {
+      if (guard.printed.length < MAX_KEPT_DIAGNOSTICS) {
+        guard.printed += Buffer.from(buffer.subarray(offset, offset + length)).toString("utf8");
+      }
+      return length;
+    }
+    return write.call(this, stream, buffer, offset, length, ...rest);
+  };
+  guards.set(h5, guard);
+  return guard;
+}
+
+/** The innermost error of an HDF5 error stack as printed ("#012: ... in H5X(): what"). */
+function innermostError(printed: string): string | undefined {
+  let last: string | undefined;
+  for (const match of printed.matchAll(/#\d+: .* in [\w.]+\(\): (.+)$/gm)) last = match[1];
+  return last?.trim();
+}
+
 /** An HDF5 file open for reading; every call names the file in its errors. */
 export class Hdf5File implements Hdf5Source {
   private constructor(
     private readonly h5: H5Module,
+    private readonly guard: Guard,
     readonly path: string,
+    private readonly size: number,
     private readonly id: bigint,
   ) {}
 
   static open(h5: H5Module, path: string): Hdf5File {
-    checkHdf5File(path);
-    const id = h5.open(path, h5.H5F_ACC_RDONLY, false, -1, -1);
+    const size = checkHdf5File(path);
+    const guard = guardOf(h5);
+    guard.mayOpen = path;
+    const id = guarded(guard, path, undefined, "open the file", () =>
+      h5.open(path, h5.H5F_ACC_RDONLY, false, -1, -1),
+    );
     if (id < 0n) {
-      throw new TrackReadError(path, undefined, "HDF5 cannot open the file (details on stderr)");
+      throw new TrackReadError(path, undefined, failure(guard, "open the file"));
     }
-    return new Hdf5File(h5, path, id);
+    return new Hdf5File(h5, guard, path, size, id);
   }
 
   close(): void {
-    this.h5.close_file(this.id);
+    this.call(undefined, "close the file", () => this.h5.close_file(this.id));
   }
 
   isGroup(path: string): boolean {
-    return this.h5.get_type(this.id, path) === this.h5.H5G_GROUP;
+    return (
+      this.call(path, "find the object", () => this.h5.get_type(this.id, path)) ===
+      this.h5.H5G_GROUP
+    );
   }
 
   isDataset(path: string): boolean {
-    return this.h5.get_type(this.id, path) === this.h5.H5G_DATASET;
+    return (
+      this.call(path, "find the object", () => this.h5.get_type(this.id, path)) ===
+      this.h5.H5G_DATASET
+    );
   }
 
   /** Names of the members of a group (the caller checks it is a group). */
   names(group: string): string[] {
-    return this.h5.get_names(this.id, group, false);
+    return this.call(group, "list the group", () => this.h5.get_names(this.id, group, false));
   }
 
   metadata(dataset: string): DatasetMetadata {
-    try {
-      return this.h5.get_dataset_metadata(this.id, dataset);
-    } catch (error) {
-      throw new TrackReadError(this.path, dataset, `HDF5 cannot describe the dataset (${error})`);
+    const metadata = this.call(dataset, "describe the dataset", () =>
+      this.h5.get_dataset_metadata(this.id, dataset),
+    ) as DatasetMetadata & {
+      chunks?: number[] | null;
+      virtual_sources?: { file_name: string }[];
+    };
+    if (metadata.virtual_sources !== undefined) {
+      const files = [...new Set(metadata.virtual_sources.map((source) => source.file_name))];
+      throw new TrackFileRefused(
+        this.path,
+        dataset,
+        `is a virtual dataset mapping data from another file (${files.slice(0, 4).join(", ")}): a track file must hold all its own data`,
+      );
     }
+    const filters = this.call(dataset, "describe the dataset", () =>
+      this.h5.get_dataset_filters(this.id, dataset),
+    );
+    checkDeclaredSize(
+      this.path,
+      dataset,
+      metadata.size,
+      metadata.shape ?? [],
+      this.size,
+      filters.length > 0,
+    );
+    if (metadata.chunks) checkChunkSize(this.path, dataset, metadata.size, metadata.chunks);
+    return metadata;
   }
 
   /**
@@ -211,6 +321,8 @@ export class Hdf5File implements Hdf5Source {
     const rows = range ? range.count : (shape[0] ?? 1);
     const byteLength = metadata.size * rows * rowElements;
     if (byteLength === 0) return new Uint8Array(0);
+    const start = range?.start ?? 0;
+    checkReadSize(this.path, dataset, byteLength, `[${start}, ${start + rows})`);
     const h5 = this.h5;
     const pointer = h5._malloc(byteLength);
     if (pointer === 0) {
@@ -221,29 +333,75 @@ export class Hdf5File implements Hdf5Source {
       );
     }
     try {
-      let status: number;
-      try {
+      const status = this.call(dataset, "read the dataset", () => {
         if (range) {
           const count = [BigInt(range.count), ...shape.slice(1).map(BigInt)];
           const offset = [BigInt(range.start), ...shape.slice(1).map(() => 0n)];
           const strides = count.map(() => 1n);
-          status = h5.get_dataset_data(this.id, dataset, count, offset, strides, BigInt(pointer));
-        } else {
-          status = h5.get_dataset_data(this.id, dataset, null, null, null, BigInt(pointer));
+          return h5.get_dataset_data(this.id, dataset, count, offset, strides, BigInt(pointer));
         }
-      } catch (error) {
-        throw new TrackReadError(this.path, dataset, `HDF5 cannot read the dataset (${error})`);
-      }
+        return h5.get_dataset_data(this.id, dataset, null, null, null, BigInt(pointer));
+      });
       if (status < 0) {
-        throw new TrackReadError(
-          this.path,
-          dataset,
-          "HDF5 cannot read the dataset (corrupt data?)",
-        );
+        throw new TrackReadError(this.path, dataset, failure(this.guard, "read the dataset"));
       }
       return h5.HEAPU8.slice(pointer, pointer + byteLength);
     } finally {
       h5._free(pointer);
     }
   }
+
+  private call<T>(field: string | undefined, what: string, run: () => T): T {
+    return guarded(this.guard, this.path, field, what, run);
+  }
+}
+
+/**
+ * Runs one h5wasm call for `file` under the guard: nothing but `guard.mayOpen` can be opened,
+ * nothing reaches stderr. A call that tried to open another file is refused (whatever HDF5
+ * made of the failure); an error it throws becomes a TrackReadError with HDF5's reason.
+ */
+function guarded<T>(
+  guard: Guard,
+  file: string,
+  field: string | undefined,
+  what: string,
+  run: () => T,
+): T {
+  guard.active = true;
+  guard.refused = [];
+  guard.printed = "";
+  const stderrWrite = process.stderr.write;
+  process.stderr.write = (() => true) as typeof process.stderr.write;
+  let result: T | undefined;
+  let failed = false;
+  let thrown: unknown;
+  try {
+    result = run();
+  } catch (error) {
+    failed = true;
+    thrown = error;
+  } finally {
+    guard.active = false;
+    guard.mayOpen = undefined;
+    process.stderr.write = stderrWrite;
+  }
+  if (guard.refused.length > 0) {
+    throw new TrackFileRefused(
+      file,
+      field,
+      `reaches for another file (${guard.refused[0]}) through an external link, external storage or a virtual dataset: a track file must hold all its own data`,
+    );
+  }
+  if (failed) {
+    if (thrown instanceof TrackReadError) throw thrown;
+    const reason = innermostError(guard.printed) ?? String((thrown as Error)?.message ?? thrown);
+    throw new TrackReadError(file, field, `HDF5 cannot ${what}: ${reason}`);
+  }
+  return result as T;
+}
+
+/** The reason for a failed call that returned an error status. */
+function failure(guard: Guard, what: string): string {
+  return `HDF5 cannot ${what}: ${innermostError(guard.printed) ?? "no reason given"}`;
 }

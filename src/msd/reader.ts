@@ -5,7 +5,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { TrackReadError } from "./errors.ts";
+import { TrackFileRefused, TrackReadError } from "./errors.ts";
 import {
   type CompoundMember,
   type DatasetMetadata,
@@ -40,8 +40,9 @@ export interface ReadOptions {
   /**
    * Which HDF5 reader: "auto" (the default) reads with this project's own (hdf5-native.ts)
    * and goes to the HDF5 library (h5wasm) for any file the own one does not handle and for
-   * every error, so errors are always the library's; "native" only the own reader, whose
-   * errors are then its own; "hdf5" only the library.
+   * every error, so errors are always the library's, except a file the own reader refuses
+   * (TrackFileRefused: data in another file, sizes past the limits), which stays refused;
+   * "native" only the own reader, whose errors are then its own; "hdf5" only the library.
    */
   engine?: "auto" | "native" | "hdf5";
 }
@@ -153,7 +154,7 @@ export class TrackFile {
         const source = NativeHdf5File.open(file);
         return new TrackFile(source, describe(source, options.arrays), options);
       } catch (error) {
-        if (engine === "native") throw error;
+        if (engine === "native" || error instanceof TrackFileRefused) throw error;
       }
     }
     const source = Hdf5File.open(await loadHdf5(), file);
@@ -184,8 +185,9 @@ export class TrackFile {
     if (this.source instanceof NativeHdf5File && (this.options.engine ?? "auto") === "auto") {
       try {
         return this.read(row);
-      } catch {
-        // Anything the own reader cannot read, and every error, goes to the HDF5 library.
+      } catch (error) {
+        if (error instanceof TrackFileRefused) throw error;
+        // Anything else the own reader cannot read, and every error, goes to the HDF5 library.
         await this.useLibrary();
       }
     }

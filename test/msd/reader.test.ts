@@ -1,6 +1,7 @@
 // Reads the real MSD sample files (../shared/msd-sample, skipped when absent) and compares
 // every field with what h5py read (expected.json); checks the errors for unreadable input.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -9,6 +10,7 @@ import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import h5wasm from "h5wasm/node";
 import { TrackReadError } from "../../src/msd/errors.ts";
+import { loadHdf5 } from "../../src/msd/hdf5.ts";
 import { NativeUnsupported } from "../../src/msd/hdf5-native.ts";
 import { readTrack, readTrackBytes, readTracks } from "../../src/msd/reader.ts";
 import { generateTrack } from "../../src/msd/synth.ts";
@@ -23,6 +25,12 @@ import {
 } from "../../src/msd/track.ts";
 import { writeTrackFile } from "../../src/msd/writer.ts";
 import { NO_SEGMENT_ROWS, trackWithoutSegments } from "../helpers/tracks.ts";
+import {
+  type HostileFiles,
+  h5pyMissing,
+  makeHostileFiles,
+  SECRET_MARKER,
+} from "./hostile-files.ts";
 
 const SAMPLE_DIR = fileURLToPath(new URL("../../../shared/msd-sample", import.meta.url));
 const EXPECTED_FILE = join(SAMPLE_DIR, "expected.json");
@@ -532,6 +540,203 @@ describe("reading files written by this project", () => {
       error.message,
       /expected a float array of shape \(N, 12\), found float64 of shape \(\d+, 6\)/,
     );
+  });
+});
+
+const ENGINES = ["auto", "native", "hdf5"] as const;
+type Engine = (typeof ENGINES)[number];
+
+/** Whether any string or number buffer of a track holds the secret file's marker bytes. */
+function holdsSecret(track: Track): boolean {
+  const needle = Buffer.from(SECRET_MARKER);
+  const parts: Buffer[] = [];
+  for (const group of [track.metadata, track.analysis, track.musicbrainz]) {
+    for (const value of Object.values(group as unknown as Record<string, unknown>)) {
+      if (typeof value === "string") parts.push(Buffer.from(value));
+      else if (Array.isArray(value)) parts.push(Buffer.from(value.join("\n")));
+      else if (ArrayBuffer.isView(value)) {
+        parts.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
+      } else if (value && typeof value === "object" && "data" in value) {
+        const { data } = value as Matrix;
+        parts.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+      }
+    }
+  }
+  return parts.some((part) => part.includes(needle));
+}
+
+describe("hostile track files (made with h5py)", { skip: h5pyMissing }, () => {
+  let dir: string;
+  let files: HostileFiles;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "msd-reader-hostile-"));
+    const base = join(dir, "base.h5");
+    await writeTrackFile(base, generateTrack(5, 0));
+    files = await makeHostileFiles(dir, base);
+    await loadHdf5();
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function refusal(file: string, engine: Engine): Promise<TrackReadError> {
+    const result = await readTrack(file, { engine }).then(
+      (track) => track,
+      (error: unknown) => error,
+    );
+    if (!(result instanceof Error)) {
+      const leak = holdsSecret(result as Track) ? " holding bytes of the secret host file" : "";
+      assert.fail(`reading ${file} should be refused, it gave a track${leak}`);
+    }
+    assert.ok(result instanceof TrackReadError, `expected a TrackReadError, got ${result}`);
+    assert.ok(!result.message.includes(SECRET_MARKER), "the reason quotes no secret byte");
+    return result;
+  }
+
+  const links = [
+    ["external storage on /metadata/songs", "externalSongs", "/metadata/songs", "secretText"],
+    [
+      "external storage on /analysis/segments_timbre",
+      "externalTimbre",
+      "/analysis/segments_timbre",
+      "secretText",
+    ],
+    ["an external link", "externalLink", "/analysis/segments_start", "secretHdf5"],
+    [
+      "an external link in a group's header",
+      "externalLinkCompact",
+      "/musicbrainz/artist_mbtags_count",
+      "secretHdf5",
+    ],
+    ["a virtual dataset", "virtualDataset", "/analysis/segments_start", "secretHdf5"],
+  ] as const;
+  for (const [what, file, field, target] of links) {
+    for (const engine of ENGINES) {
+      it(`refuses ${what}, naming the dataset and the host file (${engine} reader)`, async () => {
+        if (file === "externalLink" && engine === "native") {
+          // The own reader does not read groups whose links are in a fractal heap: it reads
+          // nothing of this file (and "auto" hands it to the library, which refuses it).
+          await assert.rejects(readTrack(files[file], { engine }), NativeUnsupported);
+          return;
+        }
+        const error = await refusal(files[file], engine);
+        assert.equal(error.field, field);
+        assert.ok(error.message.startsWith(`${files[file]}: ${field}: `), error.message);
+        assert.match(error.problem, /another file/);
+        assert.ok(
+          error.problem.includes(files[target]),
+          `names ${files[target]}: ${error.problem}`,
+        );
+      });
+    }
+  }
+
+  const oversized = [
+    ["an artist_terms declared with 4e9 rows, 37 written", "hugeTerms", "/metadata/artist_terms"],
+    [
+      "a segments_timbre declared 192 MB with no chunk written",
+      "unwrittenTimbre",
+      "/analysis/segments_timbre",
+    ],
+  ] as const;
+  for (const [what, file, field] of oversized) {
+    for (const engine of ENGINES) {
+      it(`refuses ${what} before allocating it (${engine} reader)`, async () => {
+        const h5 = await loadHdf5();
+        const heap = h5.HEAPU8.length;
+        const started = performance.now();
+        const error = await refusal(files[file], engine);
+        const elapsed = performance.now() - started;
+        assert.equal(error.field, field);
+        assert.match(error.problem, /(declares|takes) \d+ bytes\b.*, more than/);
+        assert.ok(elapsed < 1000, `refused in ${Math.round(elapsed)} ms`);
+        const grown = h5.HEAPU8.length - heap;
+        assert.ok(grown < 16 * 2 ** 20, `the HDF5 library's memory grew by ${grown} bytes`);
+      });
+    }
+  }
+
+  it("keeps a reader's memory small while refusing oversized datasets (a real process)", () => {
+    const script = `
+      import { readTrack } from ${JSON.stringify(new URL("../../src/msd/reader.ts", import.meta.url).href)};
+      const reasons = [];
+      for (const file of process.argv.slice(1)) {
+        reasons.push(await readTrack(file).then(() => "read", (e) => e.problem));
+      }
+      console.log(JSON.stringify({ reasons, maxRss: process.resourceUsage().maxRSS * 1024 }));
+    `;
+    const child = spawnSync(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "--input-type=module",
+        "-e",
+        script,
+        files.hugeTerms,
+        files.unwrittenTimbre,
+      ],
+      { encoding: "utf8", timeout: 60_000 },
+    );
+    assert.equal(child.status, 0, child.stderr);
+    const { reasons, maxRss } = JSON.parse(child.stdout) as { reasons: string[]; maxRss: number };
+    for (const reason of reasons) assert.match(reason, /(declares|takes) \d+ bytes\b.*, more than/);
+    assert.ok(maxRss < 300 * 2 ** 20, `peak resident memory ${Math.round(maxRss / 2 ** 20)} MiB`);
+  });
+});
+
+describe("HDF5's diagnostics", () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "msd-reader-diag-"));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("never reach stderr, while the reasons name what HDF5 found broken", async () => {
+    const base = join(dir, "base.h5");
+    await writeTrackFile(base, generateTrack(5, 1));
+    const bytes = await readFile(base);
+    const broken: string[] = [];
+    // Damaged B-tree nodes, symbol table nodes and local heaps: the own reader hands these to
+    // the HDF5 library, which finds them broken (printing its error stack unless silenced).
+    for (const signature of ["TREE", "SNOD", "HEAP"]) {
+      const copy = Buffer.from(bytes);
+      for (let at = copy.indexOf(signature); at >= 0; at = copy.indexOf(signature, at + 1)) {
+        copy[at + 3] = 0x21;
+      }
+      const file = join(dir, `broken-${signature}.h5`);
+      await writeFile(file, copy);
+      broken.push(file);
+    }
+    const script = `
+      import { readTrack } from ${JSON.stringify(new URL("../../src/msd/reader.ts", import.meta.url).href)};
+      import { TrackReadError } from ${JSON.stringify(new URL("../../src/msd/errors.ts", import.meta.url).href)};
+      const results = [];
+      for (const file of process.argv.slice(1)) {
+        for (const engine of ["auto", "hdf5"]) {
+          results.push(await readTrack(file, { engine }).then(
+            () => "read",
+            (e) => (e instanceof TrackReadError ? e.message : "not a TrackReadError: " + e),
+          ));
+        }
+      }
+      console.log(JSON.stringify(results));
+    `;
+    const child = spawnSync(
+      process.execPath,
+      ["--import", "tsx", "--input-type=module", "-e", script, ...broken],
+      { encoding: "utf8", timeout: 60_000 },
+    );
+    assert.equal(child.status, 0, child.stderr);
+    assert.doesNotMatch(child.stderr, /HDF5-DIAG/);
+    assert.equal(child.stderr, "", "nothing on stderr");
+    const results = JSON.parse(child.stdout) as string[];
+    assert.equal(results.length, 2 * broken.length);
+    for (const message of results) {
+      assert.match(message, /: HDF5 cannot [a-z ]+: \S.*/, message);
+    }
   });
 });
 
