@@ -1,8 +1,18 @@
 // MLflow's search syntax: a filter is comparisons joined by AND, such as
 // `metrics.accuracy > 0.8 and params.model = 'forest' and tags.\`data set\` LIKE 'msd%'`, and an
 // order_by term is `metrics.accuracy DESC`. Parsed here into conditions that each store turns
-// into SQL; what each search allows is described by a SearchGrammar.
+// into SQL; what each search allows is described by a SearchGrammar. Filters and orderings are
+// bounded (MLflow sets no such limits; these keep every search's SQL small and cheap).
 import { invalidParameter } from "./errors.ts";
+
+/** Characters in one filter: room for an IN list of 1,000 run ids. */
+export const MAX_FILTER_LENGTH = 50_000;
+/** Comparisons joined by AND in one filter. */
+export const MAX_FILTER_COMPARISONS = 100;
+/** Values in one IN or NOT IN list. */
+export const MAX_IN_LIST_VALUES = 1000;
+export const MAX_ORDER_BY_TERMS = 20;
+export const MAX_ORDER_BY_TERM_LENGTH = 1000;
 
 export type Entity = "metric" | "param" | "tag" | "attribute" | "dataset";
 export type Operator =
@@ -83,7 +93,7 @@ function tokenize(text: string, what: string): Token[] {
   const tokens: Token[] = [];
   let i = 0;
   const fail = (message: string): never => {
-    throw invalidParameter(`${what} ${JSON.stringify(text)}: ${message} at character ${i + 1}`);
+    throw invalidParameter(`${what} ${quoted(text)}: ${message} at character ${i + 1}`);
   };
   const readQuoted = (quote: string): string => {
     let value = "";
@@ -215,11 +225,29 @@ function prefixesOf(grammar: SearchGrammar): string {
   return [...grammar.entities, "attribute" as const].map((e) => names[e]).join(", ");
 }
 
+/** The text quoted for a message, shortened when long. */
+function quoted(text: string): string {
+  return JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text);
+}
+
 /** Parses a filter; an empty or missing filter gives no conditions. */
 export function parseFilter(text: string | undefined, grammar: SearchGrammar): Condition[] {
   if (text === undefined || text.trim() === "") return [];
-  const what = `filter ${JSON.stringify(text)}`;
+  if (typeof text !== "string") throw invalidParameter("filter must be a string");
+  if (text.length > MAX_FILTER_LENGTH)
+    throw invalidParameter(
+      `filter is ${text.length} characters long; at most ${MAX_FILTER_LENGTH} characters are allowed`,
+    );
+  if (text.includes("\u0000"))
+    throw invalidParameter(`filter ${quoted(text)} contains a NUL character`);
+  const what = `filter ${quoted(text)}`;
   const tokens = tokenize(text, "filter");
+  const comparisons =
+    1 + tokens.filter((token) => token.kind === "word" && token.value === "AND").length;
+  if (comparisons > MAX_FILTER_COMPARISONS)
+    throw invalidParameter(
+      `filter: at most ${MAX_FILTER_COMPARISONS} comparisons joined by AND are allowed; got ${comparisons}`,
+    );
   const conditions: Condition[] = [];
   let i = 0;
   const peek = () => tokens[i];
@@ -323,6 +351,10 @@ export function parseFilter(text: string | undefined, grammar: SearchGrammar): C
       if (token?.kind !== "string") expected("a quoted string in the list");
       values.push((token as { value: string }).value);
       i++;
+      if (values.length > MAX_IN_LIST_VALUES)
+        throw invalidParameter(
+          `${what}: an IN list of ${name} holds at most ${MAX_IN_LIST_VALUES} values; got ${countListValues()}`,
+        );
       const separator = peek();
       if (separator?.kind === "punctuation" && separator.value === ",") {
         i++;
@@ -335,12 +367,32 @@ export function parseFilter(text: string | undefined, grammar: SearchGrammar): C
       expected(", or )");
     }
   }
+
+  /** The values of the list being read, counted to its end for the message. */
+  function countListValues(): number {
+    let count = MAX_IN_LIST_VALUES + 1;
+    for (let j = i; j < tokens.length; j++) {
+      const token = tokens[j] as Token;
+      if (token.kind === "punctuation" && token.value === ")") break;
+      if (token.kind === "string") count++;
+    }
+    return count;
+  }
 }
 
 /** Parses order_by terms such as `metrics.accuracy DESC` or `start_time`. */
 export function parseOrderBy(terms: string[] | undefined, grammar: SearchGrammar): OrderTerm[] {
+  if (terms !== undefined && terms.length > MAX_ORDER_BY_TERMS)
+    throw invalidParameter(
+      `at most ${MAX_ORDER_BY_TERMS} order_by terms are allowed; got ${terms.length}`,
+    );
   return (terms ?? []).map((term) => {
-    const what = `order_by ${JSON.stringify(term)}`;
+    if (typeof term !== "string") throw invalidParameter("each order_by term must be a string");
+    if (term.length > MAX_ORDER_BY_TERM_LENGTH)
+      throw invalidParameter(
+        `order_by ${quoted(term)} is ${term.length} characters long; at most ${MAX_ORDER_BY_TERM_LENGTH} are allowed`,
+      );
+    const what = `order_by ${quoted(term)}`;
     const tokens = tokenize(term, "order_by");
     const [identifier, direction, extra] = tokens;
     if (identifier?.kind !== "identifier" || extra !== undefined)

@@ -26,7 +26,7 @@ import type { ModelVersionsTable, RegisteredModelsTable } from "./schema.ts";
 import {
   chunks,
   columnComparison,
-  keyValueCondition,
+  keyValueConditions,
   lastByKey,
   orderByValue,
   push,
@@ -153,11 +153,17 @@ export class RegistryStore {
     const order = parseOrderBy(query.orderBy, MODEL_GRAMMAR);
     const limit = checkMaxResults(query.maxResults, MODELS_PAGE_DEFAULT, MODELS_PAGE_LIMIT);
     const offset = decodePageToken(query.pageToken);
-    const where = conditions.map((c) =>
-      c.entity === "tag"
-        ? keyValueCondition("registered_model_tags", "name", sql.ref("m.name"), c)
-        : columnComparison(sql.ref(MODEL_COLUMNS[c.key] as string), c),
-    );
+    const where = [
+      ...conditions
+        .filter((c) => c.entity !== "tag")
+        .map((c) => columnComparison(sql.ref(MODEL_COLUMNS[c.key] as string), c)),
+      ...keyValueConditions(
+        "registered_model_tags",
+        "name",
+        sql.ref("m.name"),
+        conditions.filter((c) => c.entity === "tag"),
+      ),
+    ];
     const orderBy = order.map((t) =>
       t.entity === "tag"
         ? orderByValue(
@@ -391,17 +397,18 @@ export class RegistryStore {
     const order = parseOrderBy(query.orderBy, VERSION_GRAMMAR);
     const limit = checkMaxResults(query.maxResults, VERSIONS_PAGE_DEFAULT, VERSIONS_PAGE_LIMIT);
     const offset = decodePageToken(query.pageToken);
-    const where = conditions.map((c) =>
-      c.entity === "tag"
-        ? keyValueCondition(
-            "model_version_tags",
-            "name",
-            sql.ref("v.name"),
-            c,
-            sql`kv.version = v.version`,
-          )
-        : columnComparison(sql.ref(VERSION_COLUMNS[c.key] as string), c),
-    );
+    const where = [
+      ...conditions
+        .filter((c) => c.entity !== "tag")
+        .map((c) => columnComparison(sql.ref(VERSION_COLUMNS[c.key] as string), c)),
+      ...keyValueConditions(
+        "model_version_tags",
+        "name",
+        sql.ref("v.name"),
+        conditions.filter((c) => c.entity === "tag"),
+        sql`kv.version = v.version`,
+      ),
+    ];
     const orderBy = order.map((t) =>
       t.entity === "tag"
         ? orderByValue(

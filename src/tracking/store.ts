@@ -55,12 +55,12 @@ import {
   checkName,
   checkParam,
   checkRunId,
+  checkRunName,
   checkRunStatus,
   checkString,
   checkTag,
   checkTimestamp,
   MAX_DATASETS_PER_REQUEST,
-  MAX_TAG_VALUE_LENGTH,
   uniqueByKey,
 } from "./validation.ts";
 
@@ -70,6 +70,8 @@ const RUNS_PAGE_LIMIT = 50_000;
 const EXPERIMENTS_PAGE_DEFAULT = 1000;
 const EXPERIMENTS_PAGE_LIMIT = 50_000;
 const ID_CHUNK = 5000;
+/** Experiments one run search may name (MLflow sets no limit). */
+export const MAX_SEARCH_EXPERIMENT_IDS = 10_000;
 const MODEL_HISTORY_TAG = "mlflow.log-model.history";
 const MAX_MODEL_HISTORY_LENGTH = 1_048_576;
 
@@ -239,24 +241,22 @@ export class TrackingStore {
     const offset = decodePageToken(query.pageToken);
     const where = [lifecycleCondition(sql.ref("e.lifecycle_stage"), query.viewType)];
     for (const condition of conditions) {
-      if (condition.entity === "tag")
-        where.push(
-          keyValueCondition(
-            "experiment_tags",
-            "experiment_id",
-            sql.ref("e.experiment_id"),
-            condition,
-          ),
-        );
-      else {
-        const column = sql.ref(EXPERIMENT_COLUMNS[condition.key] as string);
-        where.push(
-          condition.key === "experiment_id"
-            ? stringComparison(sql`cast(${column} as text)`, condition)
-            : columnComparison(column, condition),
-        );
-      }
+      if (condition.entity === "tag") continue;
+      const column = sql.ref(EXPERIMENT_COLUMNS[condition.key] as string);
+      where.push(
+        condition.key === "experiment_id"
+          ? stringComparison(sql`cast(${column} as text)`, condition)
+          : columnComparison(column, condition),
+      );
     }
+    where.push(
+      ...keyValueConditions(
+        "experiment_tags",
+        "experiment_id",
+        sql.ref("e.experiment_id"),
+        conditions.filter((c) => c.entity === "tag"),
+      ),
+    );
     const orderBy = order.map((term) => {
       if (term.entity === "tag")
         return orderByValue(
@@ -329,8 +329,7 @@ export class TrackingStore {
     const experimentId = checkExperimentId(options.experimentId);
     const tags = lastByKey((options.tags ?? []).map((t) => checkTag(t)));
     const tagName = tags.find((t) => t.key === RUN_NAME_TAG)?.value;
-    if (options.runName !== undefined)
-      checkString(options.runName, "run_name", MAX_TAG_VALUE_LENGTH);
+    if (options.runName !== undefined) checkRunName(options.runName);
     if (options.runName && tagName !== undefined && tagName !== options.runName)
       throw invalidParameter(
         `run_name ${JSON.stringify(options.runName)} and the ${RUN_NAME_TAG} tag ${JSON.stringify(tagName)} differ; give one name`,
@@ -397,7 +396,7 @@ export class TrackingStore {
     const runName =
       update.runName === undefined || update.runName === ""
         ? undefined
-        : checkString(update.runName, "run_name", MAX_TAG_VALUE_LENGTH);
+        : checkRunName(update.runName);
     await this.database.write(async (trx) => {
       await activeRun(trx, runId);
       const changes: Partial<RunsTable> = {};
@@ -603,7 +602,15 @@ export class TrackingStore {
   }
 
   async searchRuns(query: SearchRunsQuery): Promise<Page<Run>> {
-    const experimentIds = query.experimentIds.map((id) => Number(checkExperimentId(id)));
+    if (!Array.isArray(query.experimentIds))
+      throw invalidParameter("experiment_ids must be a list of experiment ids");
+    if (query.experimentIds.length > MAX_SEARCH_EXPERIMENT_IDS)
+      throw invalidParameter(
+        `at most ${MAX_SEARCH_EXPERIMENT_IDS} experiment_ids may be searched at once; got ${query.experimentIds.length}`,
+      );
+    const experimentIds = [
+      ...new Set(query.experimentIds.map((id) => Number(checkExperimentId(id)))),
+    ];
     const conditions = parseFilter(query.filter, RUN_GRAMMAR);
     const order = parseOrderBy(query.orderBy, RUN_GRAMMAR);
     const limit = checkMaxResults(query.maxResults, RUNS_PAGE_DEFAULT, RUNS_PAGE_LIMIT);
@@ -612,7 +619,7 @@ export class TrackingStore {
     const where = [
       sql`r.experiment_id in (${sql.join(experimentIds)})`,
       lifecycleCondition(sql.ref("r.lifecycle_stage"), query.viewType),
-      ...conditions.map(runCondition),
+      ...runConditions(conditions),
     ];
     const orderBy = order.map(runOrder);
     if (!order.some((t) => t.entity === "attribute" && t.key === "start_time"))
@@ -1026,37 +1033,95 @@ export function stringComparison(
   }
 }
 
-/** A condition on a key-value child table (params, tags, experiment tags, model tags). */
-export function keyValueCondition(
+/**
+ * Whether a child row exists: a scalar subquery rather than EXISTS, because PostgreSQL turns each
+ * EXISTS into a semi-join and searches their join orders, a search that grows exponentially with
+ * their number (66 s to plan 300 of them), whereas a scalar subquery stays one cheap sub-plan.
+ */
+function rowTest(from: RawBuilder<unknown>, match: RawBuilder<unknown>[], present: boolean) {
+  const row = sql`(select 1 from ${from} where ${sql.join(match, sql` and `)} limit 1)`;
+  return present ? sql`${row} is not null` : sql`${row} is null`;
+}
+
+/** Conditions grouped by key, IS NULL apart: a child table holds one row per owner and key. */
+function byKeyAndPresence(conditions: Condition[]): Condition[][] {
+  const groups = new Map<string, Condition[]>();
+  for (const condition of conditions)
+    push(groups, `${condition.operator === "IS NULL"}:${condition.key}`, condition);
+  return [...groups.values()];
+}
+
+function isNullTest(condition: Condition): boolean {
+  return condition.operator === "IS NULL" || condition.operator === "IS NOT NULL";
+}
+
+/**
+ * Conditions on a key-value child table (params, tags, experiment tags, model tags), one test
+ * per key: `params.a > '1' and params.a < '5'` looks up the param once.
+ */
+export function keyValueConditions(
   table: string,
   ownerColumn: string,
   owner: RawBuilder<unknown> | ReturnType<typeof sql.ref>,
-  condition: Condition,
+  conditions: Condition[],
   extraMatch: RawBuilder<unknown> = sql`1 = 1`,
-): RawBuilder<unknown> {
-  const match = sql`kv.${sql.ref(ownerColumn)} = ${owner} and ${extraMatch} and kv.key = ${condition.key}`;
-  if (condition.operator === "IS NULL")
-    return sql`not exists (select 1 from ${sql.table(table)} kv where ${match})`;
-  if (condition.operator === "IS NOT NULL")
-    return sql`exists (select 1 from ${sql.table(table)} kv where ${match})`;
-  return sql`exists (select 1 from ${sql.table(table)} kv where ${match} and ${stringComparison(sql.ref("kv.value"), condition)})`;
+): RawBuilder<unknown>[] {
+  return byKeyAndPresence(conditions).map((group) => {
+    const first = group[0] as Condition;
+    return rowTest(
+      sql`${sql.table(table)} kv`,
+      [
+        sql`kv.${sql.ref(ownerColumn)} = ${owner}`,
+        extraMatch,
+        sql`kv.key = ${first.key}`,
+        ...group.filter((c) => !isNullTest(c)).map((c) => stringComparison(sql.ref("kv.value"), c)),
+      ],
+      first.operator !== "IS NULL",
+    );
+  });
 }
 
-function runCondition(condition: Condition): RawBuilder<unknown> {
-  switch (condition.entity) {
-    case "metric":
-      return sql`exists (select 1 from latest_metrics m where m.run_uuid = r.run_uuid and m.key = ${condition.key} and m.is_nan = 0 and ${columnComparison(sql.ref("m.value"), condition)})`;
-    case "param":
-      return keyValueCondition("params", "run_uuid", sql.ref("r.run_uuid"), condition);
-    case "tag":
-      return keyValueCondition("tags", "run_uuid", sql.ref("r.run_uuid"), condition);
-    case "dataset":
-      if (condition.key === "context")
-        return sql`exists (select 1 from run_input_tags it where it.run_uuid = r.run_uuid and it.key = ${DATASET_CONTEXT_TAG} and ${stringComparison(sql.ref("it.value"), condition)})`;
-      return sql`exists (select 1 from run_inputs i join datasets d on d.dataset_uuid = i.dataset_uuid where i.run_uuid = r.run_uuid and ${stringComparison(sql.ref(`d.${condition.key}`), condition)})`;
-    case "attribute":
-      return columnComparison(sql.ref(RUN_COLUMNS[condition.key] as string), condition);
-  }
+function runConditions(conditions: Condition[]): RawBuilder<unknown>[] {
+  const of = (entity: Condition["entity"]) => conditions.filter((c) => c.entity === entity);
+  const metrics = byKeyAndPresence(of("metric")).map((group) =>
+    rowTest(
+      sql`latest_metrics m`,
+      [
+        sql`m.run_uuid = r.run_uuid`,
+        sql`m.key = ${(group[0] as Condition).key}`,
+        sql`m.is_nan = 0`,
+        ...group.map((c) => columnComparison(sql.ref("m.value"), c)),
+      ],
+      true,
+    ),
+  );
+  const datasets = of("dataset").map((condition) =>
+    condition.key === "context"
+      ? rowTest(
+          sql`run_input_tags it`,
+          [
+            sql`it.run_uuid = r.run_uuid`,
+            sql`it.key = ${DATASET_CONTEXT_TAG}`,
+            stringComparison(sql.ref("it.value"), condition),
+          ],
+          true,
+        )
+      : rowTest(
+          sql`run_inputs i join datasets d on d.dataset_uuid = i.dataset_uuid`,
+          [
+            sql`i.run_uuid = r.run_uuid`,
+            stringComparison(sql.ref(`d.${condition.key}`), condition),
+          ],
+          true,
+        ),
+  );
+  return [
+    ...of("attribute").map((c) => columnComparison(sql.ref(RUN_COLUMNS[c.key] as string), c)),
+    ...keyValueConditions("params", "run_uuid", sql.ref("r.run_uuid"), of("param")),
+    ...keyValueConditions("tags", "run_uuid", sql.ref("r.run_uuid"), of("tag")),
+    ...metrics,
+    ...datasets,
+  ];
 }
 
 export function orderByValue(

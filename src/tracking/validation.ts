@@ -46,20 +46,42 @@ export function checkKey(key: unknown, what: string): string {
   return key;
 }
 
+/** Any string stored: PostgreSQL cannot keep NUL in text, so neither backend takes it. */
 export function checkString(value: unknown, field: string, maxLength?: number): string {
   if (typeof value !== "string") throw invalidParameter(`${field} must be a string`);
   if (maxLength !== undefined && value.length > maxLength)
     throw invalidParameter(
       `${field} is ${value.length} characters long; at most ${maxLength} are allowed`,
     );
+  if (value.includes("\u0000"))
+    throw invalidParameter(`${field} contains a NUL character (U+0000), which cannot be stored`);
   return value;
 }
 
+const CONTROL_CHARACTER = /\p{Cc}/u;
+
+function refuseControlCharacters(value: string, field: string): void {
+  const found = CONTROL_CHARACTER.exec(value)?.[0];
+  if (found !== undefined)
+    throw invalidParameter(
+      `${field} ${JSON.stringify(value.slice(0, 100))} contains the control character U+${found.codePointAt(0)?.toString(16).toUpperCase().padStart(4, "0")}; names are one line of printable text`,
+    );
+}
+
+/** Names of experiments, registered models and datasets: printable, one line, 1 to 500 characters. */
 export function checkName(value: unknown, field: string): string {
   if (typeof value !== "string" || value.trim().length === 0)
     throw invalidParameter(`${field} must be a non-empty string`);
   if (value.length > 500) throw invalidParameter(`${field} is longer than 500 characters`);
+  refuseControlCharacters(value, field);
   return value;
+}
+
+/** A run name: may be empty (a name is then generated), else printable and one line. */
+export function checkRunName(value: unknown): string {
+  const name = checkString(value, "run_name", MAX_TAG_VALUE_LENGTH);
+  refuseControlCharacters(name, "run_name");
+  return name;
 }
 
 export function checkRunId(runId: unknown): string {

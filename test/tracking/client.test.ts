@@ -486,5 +486,156 @@ for (const variant of variants) {
       await client.deleteRegisteredModel("genre-model");
       await rejectsWith(client.getModelVersion("genre-model", "3"), "RESOURCE_DOES_NOT_EXIST");
     });
+
+    it("refuses searches beyond its bounds, naming the limit, on every search", async () => {
+      const experiment = await client.getOrCreateExperiment("bounds");
+      const run = await client.startRun(experiment.experimentId, { runName: "bounded" });
+      const runId = run.info.runId;
+      await client.logMetrics(runId, { acc: 0.5, loss: 0.25 });
+      await client.logParams(runId, { trees: 10 });
+      const runs = (query: { filter?: string; orderBy?: string[]; maxResults?: number }) =>
+        client.searchRuns({ experimentIds: [experiment.experimentId], ...query });
+      const joined = (n: number, comparison: (i: number) => string) =>
+        Array.from({ length: n }, (_, i) => comparison(i)).join(" and ");
+      const list = (n: number) => Array.from({ length: n }, (_, i) => `'${i}'`).join(", ");
+      const bad = "INVALID_PARAMETER_VALUE";
+
+      const atLimit = await runs({
+        filter: joined(100, (i) =>
+          i % 3 === 0
+            ? `metrics.acc > 0.${i % 4}`
+            : i % 3 === 1
+              ? `params.missing${i} IS NULL`
+              : `tags.\`mlflow.runName\` = 'bounded'`,
+        ),
+      });
+      assert.deepEqual(
+        atLimit.items.map((r) => r.info.runId),
+        [runId],
+      );
+      const narrowed = await runs({ filter: "metrics.acc > 0.4 and metrics.acc < 0.45" });
+      assert.deepEqual(narrowed.items, []);
+      await rejectsWith(
+        runs({ filter: joined(1000, () => "metrics.acc > 0") }),
+        bad,
+        /at most 100 comparisons.*1000/,
+      );
+      await rejectsWith(runs({ filter: joined(101, () => "start_time > 0") }), bad, /at most 100/);
+      await rejectsWith(
+        runs({ filter: `params.trees IN (${list(2000)})` }),
+        bad,
+        /at most 1000 values.*2000/,
+      );
+      await rejectsWith(
+        runs({ filter: `attributes.run_id IN (${list(40_000)})` }),
+        bad,
+        /at most 50000 characters/,
+      );
+      await rejectsWith(
+        runs({ filter: `params.trees = '${"x".repeat(60_000)}'` }),
+        bad,
+        /at most 50000 characters/,
+      );
+      await rejectsWith(
+        runs({ orderBy: Array.from({ length: 1000 }, () => "metrics.acc DESC") }),
+        bad,
+        /at most 20 order_by terms/,
+      );
+      await rejectsWith(
+        client.searchRuns({
+          experimentIds: Array.from({ length: 40_000 }, (_, i) => String(i)),
+        }),
+        bad,
+        /at most 10000 experiment_ids/,
+      );
+      await rejectsWith(runs({ maxResults: 1_000_000_000 }), bad, /max_results/);
+
+      await rejectsWith(
+        client.searchExperiments({ filter: joined(1000, () => "name = 'bounds'") }),
+        bad,
+        /at most 100 comparisons/,
+      );
+      await rejectsWith(
+        client.searchExperiments({ filter: `name IN (${list(2000)})` }),
+        bad,
+        /at most 1000 values.*2000/,
+      );
+      await rejectsWith(
+        client.searchExperiments({ orderBy: Array.from({ length: 1000 }, () => "name") }),
+        bad,
+        /at most 20 order_by terms/,
+      );
+      await rejectsWith(
+        client.searchExperiments({ maxResults: 1_000_000_000 }),
+        bad,
+        /max_results/,
+      );
+      // Registry searches travel as GET query strings, which the HTTP server caps at 16 KiB.
+      await rejectsWith(
+        client.searchRegisteredModels({ filter: joined(101, () => "tags.a = 'b'") }),
+        bad,
+        /at most 100 comparisons.*101/,
+      );
+      await rejectsWith(
+        client.searchRegisteredModels({ orderBy: Array.from({ length: 21 }, () => "name") }),
+        bad,
+        /at most 20 order_by terms/,
+      );
+      await rejectsWith(client.searchRegisteredModels({ maxResults: 1001 }), bad, /max_results/);
+      await rejectsWith(
+        client.searchModelVersions({ filter: joined(101, () => "version_number > 0") }),
+        bad,
+        /at most 100 comparisons.*101/,
+      );
+      await rejectsWith(
+        client.searchModelVersions({ filter: `run_id IN (${list(1001)})` }),
+        bad,
+        /at most 1000 values.*1001/,
+      );
+      await rejectsWith(client.searchModelVersions({ maxResults: 200_001 }), bad, /max_results/);
+    });
+
+    it("refuses NUL and control characters in names, keys and values, naming the field", async () => {
+      const bad = "INVALID_PARAMETER_VALUE";
+      await rejectsWith(client.createExperiment("genres\u0000x"), bad, /experiment name/);
+      await rejectsWith(client.createExperiment("genres\nx"), bad, /experiment name/);
+      await rejectsWith(client.getOrCreateExperiment("genres\u0000x"), bad, /experiment/);
+      const experiment = await client.getOrCreateExperiment("names");
+      const id = experiment.experimentId;
+      await rejectsWith(client.renameExperiment(id, "names\u0000"), bad, /new_name/);
+      await rejectsWith(client.setExperimentTag(id, "k\u0000", "v"), bad, /tag key/);
+      await rejectsWith(client.setExperimentTag(id, "k", "v\u0000"), bad, /tag "k" value/);
+      await rejectsWith(client.startRun(id, { runName: "run\u0000" }), bad, /run_name/);
+      const runId = (await client.startRun(id, { runName: "plain" })).info.runId;
+      await rejectsWith(client.updateRun(runId, { runName: "r\u0000" }), bad, /run_name/);
+      await rejectsWith(client.setTag(runId, "k\u0000", "v"), bad, /tag key/);
+      await rejectsWith(client.setTag(runId, "note", "a\u0000b"), bad, /tag "note" value/);
+      await rejectsWith(client.logParam(runId, "p\u0000", "v"), bad, /param key/);
+      await rejectsWith(client.logParam(runId, "p", "v\u0000"), bad, /param "p" value/);
+      await rejectsWith(client.logMetric(runId, "m\u0000", 1), bad, /metric key/);
+      await rejectsWith(client.createRegisteredModel("model\u0000"), bad, /registered model name/);
+      await rejectsWith(
+        client.searchRuns({ experimentIds: [id], filter: "params.p = 'a\u0000'" }),
+        bad,
+        /filter/,
+      );
+      const names = (await client.searchExperiments({ viewType: "ALL" })).items.map((e) => e.name);
+      assert.deepEqual(
+        names.filter((n) => n.includes("\u0000") || n.includes("\n")),
+        [],
+      );
+      const run = await client.getRun(runId);
+      assert.equal(run.info.runName, "plain");
+      assert.deepEqual(run.data.params, []);
+      assert.deepEqual(
+        run.data.tags.map((t) => t.key),
+        ["mlflow.runName"],
+      );
+      const models = (await client.searchRegisteredModels()).items.map((m) => m.name);
+      assert.deepEqual(
+        models.filter((n) => n.startsWith("model")),
+        [],
+      );
+    });
   });
 }
