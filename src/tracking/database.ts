@@ -1,6 +1,9 @@
 // Opens the tracking database named by a URI (an SQLite file, or PostgreSQL through a pool),
 // applies the migrations, and runs write transactions that other processes cannot interleave
 // with: SQLite takes its write lock at BEGIN IMMEDIATE, PostgreSQL locks the rows written.
+// On PostgreSQL every statement has a timeout (30 s, or the URI's `statement_timeout` in ms), so
+// that no request holds a pooled connection for long; SQLite has none, the searches' bounds
+// keep its statements cheap.
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
@@ -9,6 +12,8 @@ import {
   type DatabaseConnection,
   Kysely,
   PostgresDialect,
+  type PostgresPool,
+  type PostgresPoolClient,
   SqliteAdapter,
   type SqliteDatabase,
   SqliteDialect,
@@ -18,6 +23,7 @@ import {
 } from "kysely";
 import pg from "pg";
 import { InputError, OperationError } from "../common/errors.ts";
+import { TrackingUnavailableError } from "./errors.ts";
 import { migrate, type SqlDialect } from "./migrations.ts";
 import type { TrackingTables } from "./schema.ts";
 import { maskPassword, parseTrackingUri } from "./uri.ts";
@@ -121,7 +127,11 @@ export async function openTrackingDatabase(uri: string): Promise<TrackingDatabas
       `tracking URI ${uri}: a tracking server, not a database; a store needs sqlite:// or postgres://`,
     );
   if (location.kind === "postgres") {
-    const db = await migrated(openPostgres(location.connectionString), "postgres", displayUri);
+    const db = await migrated(
+      openPostgres(location.connectionString, displayUri),
+      "postgres",
+      displayUri,
+    );
     return trackingDatabase(db, "postgres", displayUri, () => db.destroy());
   }
   const file = resolve(location.file);
@@ -179,11 +189,21 @@ function openSqlite(file: string, displayUri: string): TrackingDb {
   });
 }
 
-function openPostgres(connectionString: string): TrackingDb {
+const POOL_SIZE = 8;
+const POOL_WAIT_MS = 10_000;
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
+const QUERY_CANCELED = "57014";
+
+function openPostgres(connectionString: string, displayUri: string): TrackingDb {
+  const configured = new URL(connectionString).searchParams.get("statement_timeout");
+  const statementTimeoutMs =
+    configured === null ? DEFAULT_STATEMENT_TIMEOUT_MS : Number.parseInt(configured, 10);
   const pool = new pg.Pool({
     connectionString,
-    max: 8,
-    connectionTimeoutMillis: 10_000,
+    max: POOL_SIZE,
+    connectionTimeoutMillis: POOL_WAIT_MS,
+    // The URI's own statement_timeout, when given, takes precedence over this one.
+    statement_timeout: DEFAULT_STATEMENT_TIMEOUT_MS,
     types: {
       getTypeParser: ((oid: number, format?: string) =>
         oid === pg.types.builtins.INT8
@@ -192,7 +212,53 @@ function openPostgres(connectionString: string): TrackingDb {
     },
   });
   pool.on("error", () => {});
-  return new Kysely<TrackingTables>({ dialect: new PostgresDialect({ pool }) });
+  return new Kysely<TrackingTables>({
+    dialect: new PostgresDialect({
+      pool: reportingTimeouts(pool, displayUri, statementTimeoutMs),
+    }),
+  });
+}
+
+/** The pool, with a cancelled statement or a wait for a connection reported as unavailability. */
+function reportingTimeouts(
+  pool: pg.Pool,
+  displayUri: string,
+  statementTimeoutMs: number,
+): PostgresPool {
+  const translate = (error: unknown): unknown => {
+    if (errorCode(error) === QUERY_CANCELED && /statement timeout/i.test(String(error)))
+      return new TrackingUnavailableError(
+        `tracking store ${displayUri}: a statement ran longer than statement_timeout (${statementTimeoutMs} ms) and was cancelled; narrow the search, or raise statement_timeout in the tracking URI`,
+      );
+    return error;
+  };
+  return {
+    async connect(): Promise<PostgresPoolClient> {
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (error) {
+        if (/timeout exceeded when trying to connect/i.test(String(error)))
+          throw new TrackingUnavailableError(
+            `tracking store ${displayUri}: no database connection came free within ${POOL_WAIT_MS / 1000} s (all ${POOL_SIZE} busy); try again`,
+          );
+        throw error;
+      }
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+      return {
+        query: ((...args: unknown[]) => {
+          const result = query(...args);
+          return result instanceof Promise
+            ? result.catch((error: unknown) => {
+                throw translate(error);
+              })
+            : result;
+        }) as PostgresPoolClient["query"],
+        release: (destroy?: boolean) => client.release(destroy),
+      };
+    },
+    end: () => pool.end(),
+  };
 }
 
 async function migrated(

@@ -40,6 +40,14 @@ export function alreadyExists(message: string): TrackingError {
   return new TrackingError("RESOURCE_ALREADY_EXISTS", message);
 }
 
+/**
+ * The database could not answer in time: a statement ran past its statement timeout, or no
+ * pooled connection came free. The server answers 503 TEMPORARILY_UNAVAILABLE.
+ */
+export class TrackingUnavailableError extends OperationError {
+  override name = "TrackingUnavailableError";
+}
+
 /** A tracking server answered with an error code this client does not map to TrackingError. */
 export class TrackingServerError extends OperationError {
   override name = "TrackingServerError";

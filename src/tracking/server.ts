@@ -10,7 +10,7 @@ import { InputError } from "../common/errors.ts";
 import { type Logger, silentLogger } from "../common/logger.ts";
 import { checkArtifactPath } from "./artifact-uri.ts";
 import type { StoreTrackingClient } from "./client.ts";
-import { invalidParameter, TrackingError } from "./errors.ts";
+import { invalidParameter, TrackingError, TrackingUnavailableError } from "./errors.ts";
 import { fileInfoToJson, type JsonObject } from "./mlflow-json.ts";
 import { type Handler, mlflowEndpoints, RequestFields } from "./rest-api.ts";
 
@@ -50,6 +50,10 @@ export async function startTrackingServer(
 ): Promise<RunningTrackingServer> {
   const { client, host, token } = options;
   const log = options.log ?? silentLogger;
+  if (token !== undefined && token.trim() !== token)
+    throw new InputError(
+      "tracking server: the token is blank or has leading or trailing whitespace; set tracking.token to the token itself",
+    );
   if (!token && !isLoopback(host) && !options.allowUnauthenticated)
     throw new InputError(
       `tracking server: refusing to listen on ${host} without a token; set tracking.token (clients send it as a bearer token), or listen on 127.0.0.1`,
@@ -268,6 +272,11 @@ function sendError(response: ServerResponse, error: unknown, log: Logger): void 
   }
   if (error instanceof InputError) {
     sendJson(response, 400, { error_code: "INVALID_PARAMETER_VALUE", message: error.message });
+    return;
+  }
+  if (error instanceof TrackingUnavailableError) {
+    log.warn({ err: error }, "tracking server: the database did not answer in time");
+    sendJson(response, 503, { error_code: "TEMPORARILY_UNAVAILABLE", message: error.message });
     return;
   }
   log.error({ err: error }, "tracking server: request failed");

@@ -33,6 +33,11 @@ export function parseTrackingUri(uri: string): TrackingLocation {
       throw new InputError(
         `tracking URI ${maskPassword(uri)}: name the host and the database (${EXPECTED})`,
       );
+    const timeout = url.searchParams.get("statement_timeout");
+    if (timeout !== null && !/^[0-9]{1,9}$/.test(timeout))
+      throw new InputError(
+        `tracking URI ${maskPassword(uri)}: statement_timeout must be a whole number of milliseconds (0 for none), got ${JSON.stringify(timeout)}`,
+      );
     return { kind: "postgres", connectionString: uri };
   }
   if (scheme === "http" || scheme === "https") {

@@ -1,12 +1,20 @@
 // Opening the tracking database on both backends: migrations applied once even when several
 // processes open a fresh database together, one shared SQLite connection per file in a
-// process, and a schema from a newer version refused.
+// process, a schema from a newer version refused, and on PostgreSQL a statement timeout that
+// keeps one slow statement from holding the pool.
 import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { sql } from "kysely";
+import pg from "pg";
 import { OperationError } from "../../src/common/errors.ts";
+import { LocalObjectStore } from "../../src/storage/local.ts";
+import { StoreTrackingClient } from "../../src/tracking/client.ts";
 import { openTrackingDatabase } from "../../src/tracking/database.ts";
 import { MIGRATION_TABLE } from "../../src/tracking/migrations.ts";
+import { startTrackingServer } from "../../src/tracking/server.ts";
 import { backends } from "./backends.ts";
 import { runTogether } from "./processes.ts";
 
@@ -89,6 +97,67 @@ for (const backend of backends) {
         });
       } finally {
         await fresh.drop();
+      }
+    });
+
+    it("cancels statements that run past statement_timeout, so slow ones cannot hold the pool", {
+      skip:
+        backend.name === "postgres" ? false : "PostgreSQL only: SQLite has no statement timeout",
+    }, async () => {
+      const fresh = await backend.create();
+      const storeRoot = await mkdtemp(join(tmpdir(), "gc-tracking-timeout-"));
+      const byDefault = await openTrackingDatabase(fresh.uri);
+      const limited = new URL(fresh.uri);
+      limited.searchParams.set("statement_timeout", "500");
+      const database = await openTrackingDatabase(limited.href);
+      const store = new LocalObjectStore(storeRoot);
+      const client = new StoreTrackingClient(database, store);
+      const server = await startTrackingServer({ client, host: "127.0.0.1", port: 0 });
+      const locker = new pg.Client({ connectionString: fresh.uri });
+      try {
+        const shown = await sql<{
+          statement_timeout: string;
+        }>`show statement_timeout`.execute(byDefault.db);
+        assert.equal(shown.rows[0]?.statement_timeout, "30s");
+
+        const started = performance.now();
+        const slow = Promise.allSettled(
+          Array.from({ length: 12 }, () => sql`select pg_sleep(20)`.execute(database.db)),
+        );
+        const meanwhile = await client.searchExperiments();
+        assert.deepEqual(
+          meanwhile.items.map((e) => e.name),
+          ["Default"],
+        );
+        for (const outcome of await slow) {
+          assert.equal(outcome.status, "rejected");
+          const error = (outcome as PromiseRejectedResult).reason;
+          assert.ok(error instanceof OperationError, `expected an OperationError, got ${error}`);
+          assert.match(error.message, /statement_timeout \(500 ms\)/);
+        }
+        assert.ok(performance.now() - started < 10_000, "the slow statements were cancelled");
+
+        await locker.connect();
+        await locker.query("begin");
+        await locker.query("lock table experiments in access exclusive mode");
+        const answer = await fetch(`${server.url}/api/2.0/mlflow/experiments/search`, {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: "{}",
+        });
+        const body = (await answer.json()) as { error_code: string; message: string };
+        assert.equal(answer.status, 503);
+        assert.equal(body.error_code, "TEMPORARILY_UNAVAILABLE");
+        assert.match(body.message, /statement_timeout \(500 ms\)/);
+        await locker.query("rollback");
+      } finally {
+        await locker.end().catch(() => {});
+        await server.close();
+        await client.close();
+        await store.close();
+        await byDefault.close();
+        await fresh.drop();
+        await rm(storeRoot, { recursive: true, force: true });
       }
     });
   });
