@@ -98,6 +98,10 @@ export const configSchema = z.strictObject({
       token: z
         .string()
         .min(1)
+        .regex(
+          /^\S(?:.*\S)?$/s,
+          "expected a token without leading or trailing whitespace (a blank token would be no token at all)",
+        )
         .optional()
         .describe(
           "Bearer token: `tracking serve` requires it from every client when set, and clients send it to a tracking server.",

@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { LocalObjectStore } from "../../src/storage/local.ts";
 import { StoreTrackingClient } from "../../src/tracking/client.ts";
 import { sqliteUri } from "../../src/tracking/uri.ts";
-import { cleanEnv, runCli } from "../helpers/cli.ts";
+import { cleanEnv, runCli, startCli } from "../helpers/cli.ts";
 
 describe("tracking commands", () => {
   let cwd: string;
@@ -178,5 +178,20 @@ describe("tracking commands", () => {
       server.kill("SIGTERM");
     }
     assert.equal(await exited, 0);
+  });
+
+  it("refuses to serve on 0.0.0.0 with a whitespace-only token", async () => {
+    const serve = startCli(["tracking", "serve", "--host", "0.0.0.0", "--port", "0"], {
+      cwd,
+      env: cleanEnv({ GENRE_CLASSIFIER_TRACKING_TOKEN: "   " }),
+    });
+    const killer = setTimeout(() => serve.child.kill("SIGKILL"), 20_000);
+    try {
+      assert.equal(await serve.exited, 2, serve.output());
+    } finally {
+      clearTimeout(killer);
+    }
+    assert.match(serve.output(), /tracking\.token \(from env GENRE_CLASSIFIER_TRACKING_TOKEN\)/);
+    assert.doesNotMatch(serve.output(), /listening|http:\/\//i);
   });
 });

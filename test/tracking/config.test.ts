@@ -62,12 +62,44 @@ describe("tracking configuration", () => {
     );
   });
 
+  it("refuses a blank token or one with surrounding spaces, naming the key and its source", async () => {
+    const refused = (options: Parameters<typeof loadConfig>[0], from: RegExp) =>
+      assert.throws(
+        () => loadConfig(options),
+        (error: unknown) => {
+          assert.ok(error instanceof InputError, String(error));
+          assert.match(error.message, /^config key tracking\.token \(from /);
+          assert.match(error.message, from);
+          assert.match(error.message, /whitespace/);
+          return true;
+        },
+      );
+    refused(
+      { cwd, env: { GENRE_CLASSIFIER_TRACKING_TOKEN: "   " } },
+      /env GENRE_CLASSIFIER_TRACKING_TOKEN/,
+    );
+    refused({ cwd, env: {}, flags: { set: ["tracking.token=\t"] } }, /flag --set tracking\.token/);
+    refused({ cwd, env: { GENRE_CLASSIFIER_TRACKING_TOKEN: " s3cret" } }, /env /);
+    await writeFile(
+      join(cwd, "genre-classifier.config.json"),
+      JSON.stringify({ tracking: { token: " \n " } }),
+    );
+    try {
+      refused({ cwd, env: {} }, /file .*genre-classifier\.config\.json/);
+    } finally {
+      await rm(join(cwd, "genre-classifier.config.json"));
+    }
+    const { config } = loadConfig({ cwd, env: { GENRE_CLASSIFIER_TRACKING_TOKEN: "a b-c" } });
+    assert.equal(config.tracking.token, "a b-c");
+  });
+
   it("accepts SQLite, PostgreSQL and server URIs and explains anything else", () => {
     assert.deepEqual(parseTrackingUri("sqlite:///var/lib/gc/tracking.db"), {
       kind: "sqlite",
       file: "/var/lib/gc/tracking.db",
     });
     assert.equal(parseTrackingUri("postgresql://u:p@h:5432/db").kind, "postgres");
+    assert.equal(parseTrackingUri("postgres://h/db?statement_timeout=60000").kind, "postgres");
     assert.deepEqual(parseTrackingUri("http://127.0.0.1:5000/"), {
       kind: "http",
       baseUrl: "http://127.0.0.1:5000",
@@ -77,6 +109,7 @@ describe("tracking configuration", () => {
       "sqlite:relative.db",
       "postgres://host-only",
       "https://h/?x=1",
+      "postgres://h/db?statement_timeout=30s",
     ])
       assert.throws(() => parseTrackingUri(bad), InputError, bad);
     assert.throws(

@@ -8,6 +8,8 @@ import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { InputError } from "../../src/common/errors.ts";
+import { startTrackingServer } from "../../src/tracking/server.ts";
 import { backends, type ServerFixture, startServerFixture } from "./backends.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: answers are JSON, checked field by field below
@@ -729,5 +731,13 @@ describe("tracking server with a token", () => {
     });
     assert.equal(right.status, 200);
     assert.equal((await fetch(`${fixture.url}/health`)).status, 200);
+  });
+
+  it("refuses a blank token rather than serving unauthenticated", async () => {
+    for (const token of ["   ", " s3cret"])
+      await assert.rejects(
+        startTrackingServer({ client: fixture.client, host: "0.0.0.0", port: 0, token }),
+        (error: unknown) => error instanceof InputError && /token is blank/.test(error.message),
+      );
   });
 });
