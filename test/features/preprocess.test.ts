@@ -3,7 +3,7 @@
 // rows and schema, the rejects with reasons, byte-identical re-runs, and the real sample.
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -22,6 +22,7 @@ import { LocalObjectStore } from "../../src/storage/local.ts";
 import { S3ObjectStore } from "../../src/storage/s3.ts";
 import { startLocalS3 } from "../helpers/s3-server.ts";
 import { trackWithoutSegments } from "../helpers/tracks.ts";
+import { h5pyMissing, makeHostileFiles, SECRET_MARKER } from "../msd/hostile-files.ts";
 
 const sample = fileURLToPath(new URL("../../../shared/msd-sample/data", import.meta.url));
 const SYNTHETIC = 30;
@@ -304,6 +305,57 @@ describe("preprocess: each track id once", () => {
         ),
         `${name} is the same on one worker`,
       );
+    }
+  });
+});
+
+describe("preprocess: hostile track files (made with h5py)", { skip: h5pyMissing }, () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "gc-preprocess-hostile-"));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  it("rejects files reaching for host files or declaring more than they hold, leaking nothing", async () => {
+    const store = new LocalObjectStore(join(dir, "store"));
+    const keyOf = (track: Track) => {
+      const id = track.analysis.track_id;
+      return `raw/msd/${id[2]}/${id[3]}/${id[4]}/${id}.h5`;
+    };
+    const good = generateTrack(13, 0);
+    await writeTrackFile(join(dir, "good.h5"), good);
+    await store.putFile(keyOf(good), join(dir, "good.h5"));
+    const hostile = [
+      ["externalSongs", /^\/metadata\/songs: .*another file \(.*secret-passwd\.txt\)/],
+      ["externalTimbre", /^\/analysis\/segments_timbre: .*another file \(.*secret-passwd\.txt\)/],
+      ["externalLink", /^\/analysis\/segments_start: .*another file \(.*secret-other\.h5/],
+      ["virtualDataset", /^\/analysis\/segments_start: .*another file \(.*secret-other\.h5/],
+      ["hugeTerms", /^\/metadata\/artist_terms: declares \d+ bytes/],
+    ] as const;
+    const expected = new Map<string, RegExp>();
+    for (const [i, [kind, reason]] of hostile.entries()) {
+      // Each from its own track, so that every file is named after the track id it holds.
+      const track = generateTrack(13, i + 1);
+      const folder = join(dir, kind);
+      await mkdir(folder);
+      await writeTrackFile(join(folder, "base.h5"), track);
+      const files = await makeHostileFiles(folder, join(folder, "base.h5"));
+      await store.putFile(keyOf(track), files[kind]);
+      expected.set(keyOf(track), reason);
+    }
+
+    const summary = await preprocess({ store, vocabulary: defaultVocabulary(), workers: 2 });
+    assert.deepEqual([summary.files, summary.tracks, summary.rejects], [6, 1, hostile.length]);
+    const table = await readTable(join(dir, "store", "datasets", "features.parquet"));
+    assert.deepEqual(
+      table.rows.map((row) => row.track_id),
+      [good.analysis.track_id],
+    );
+    const rejects = await readTable(join(dir, "store", "datasets", "rejects.parquet"));
+    assert.deepEqual(rejects.rows.map((row) => row.path).sort(), [...expected.keys()].sort());
+    for (const row of rejects.rows) {
+      assert.match(String(row.reason), expected.get(String(row.path)) as RegExp);
+      assert.ok(!String(row.reason).includes(SECRET_MARKER));
     }
   });
 });
