@@ -1,9 +1,12 @@
 // The flows, tasks and deployments this installation offers. Importing the flows' modules
 // registers them, so `flows …`, `deploy`, `scheduler` and `worker` all know the same ones;
 // `deploy` without options registers the deployments listed here.
+import { type PipelineEnvironment, setPipelineEnvironment } from "../flows/environment.ts";
 import type { DeploymentSpec } from "../orchestration/scheduler.ts";
 
-export async function loadFlowCatalog(): Promise<void> {
+/** Registers the flows; their tasks run against `environment` in this process. */
+export async function loadFlowCatalog(environment: PipelineEnvironment): Promise<void> {
+  setPipelineEnvironment(environment);
   await import("../orchestration/selfcheck.ts");
 }
 

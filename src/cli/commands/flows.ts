@@ -42,7 +42,7 @@ async function openOrchestrator(
     throw new InputError(
       `flow runs are recorded in the tracking database; tracking.uri ${uri} is a server (use sqlite:///… or postgres://…)`,
     );
-  await loadFlowCatalog();
+  await loadFlowCatalog(context);
   const { Orchestrator } = await import("../../orchestration/runtime.ts");
   const store = context.openStore();
   const settings = context.config.orchestration;
@@ -107,8 +107,8 @@ export function registerFlowsCommands(program: Command): void {
     .command("list")
     .description("the flows this installation can run, with their parameters")
     .option("--json", "print JSON")
-    .action(async (flags: { json?: boolean }) => {
-      await loadFlowCatalog();
+    .action(async (flags: { json?: boolean }, command: Command) => {
+      await loadFlowCatalog(createContext(command));
       const { registeredFlows } = await import("../../orchestration/api.ts");
       const rows = registeredFlows().map((f) => ({
         name: f.name,

@@ -54,7 +54,7 @@ export function registerWorkerCommand(program: Command): void {
           throw new InputError(
             `workers record task runs in the tracking database; tracking.uri ${uri} is a server (use sqlite:///… or postgres://…)`,
           );
-        await loadFlowCatalog();
+        await loadFlowCatalog(context);
         const { queueSettings } = await import("../../orchestration/queue.ts");
         const { TaskWorker } = await import("../../orchestration/queue-worker.ts");
         const settings = queueSettings(context.config);
