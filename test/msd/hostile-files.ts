@@ -36,10 +36,12 @@ export interface HostileFiles {
   hugeTerms: string;
   /** /analysis/segments_timbre declared (2e6, 12) float64 (192 MB), no chunk written. */
   unwrittenTimbre: string;
+  /** /analysis/segments_start one deflated chunk of 200 MB of zeros (194 KB stored). */
+  deflateBomb: string;
 }
 
 const SCRIPT = `
-import h5py, numpy as np, shutil, sys, os
+import h5py, numpy as np, shutil, sys, os, zlib
 base, out, secret, secret_h5 = sys.argv[1:5]
 with h5py.File(secret_h5, "w") as g:
     g.create_dataset("x", data=np.arange(4000.0))
@@ -88,7 +90,15 @@ variant("external-timbre.h5", replace_external("analysis/segments_timbre"))
 variant("external-link.h5", external_link("analysis/segments_start"))
 variant("external-link-compact.h5", external_link("musicbrainz/artist_mbtags_count"))
 variant("virtual-dataset.h5", virtual)
+def deflate_bomb(f):
+    n = f["analysis/segments_start"].shape[0]
+    del f["analysis/segments_start"]
+    d = f.create_dataset("analysis/segments_start", shape=(n,), dtype="f8", chunks=(n,),
+                         compression="gzip")
+    d.id.write_direct_chunk((0,), zlib.compress(bytes(200_000_000), 9))
+
 variant("huge-terms.h5", huge_terms)
+variant("deflate-bomb.h5", deflate_bomb)
 variant("unwritten-timbre.h5", unwritten_timbre)
 `;
 
@@ -111,5 +121,6 @@ export async function makeHostileFiles(dir: string, base: string): Promise<Hosti
     virtualDataset: join(dir, "virtual-dataset.h5"),
     hugeTerms: join(dir, "huge-terms.h5"),
     unwrittenTimbre: join(dir, "unwritten-timbre.h5"),
+    deflateBomb: join(dir, "deflate-bomb.h5"),
   };
 }

@@ -656,6 +656,23 @@ describe("hostile track files (made with h5py)", { skip: h5pyMissing }, () => {
     }
   }
 
+  // The HDF5 library inflates a chunk without bound (745 MB of wasm memory for this 630 KB
+  // file), so only the own reader can refuse it: "hdf5" alone is not tested.
+  for (const engine of ["auto", "native"] as const) {
+    it(`refuses a chunk that inflates past its declared size (${engine} reader)`, async () => {
+      const h5 = await loadHdf5();
+      const heap = h5.HEAPU8.length;
+      const started = performance.now();
+      const error = await refusal(files.deflateBomb, engine);
+      const elapsed = performance.now() - started;
+      assert.equal(error.field, "/analysis/segments_start");
+      assert.match(error.problem, /a chunk inflates past the \d+ bytes/);
+      assert.ok(elapsed < 1000, `refused in ${Math.round(elapsed)} ms`);
+      const grown = h5.HEAPU8.length - heap;
+      assert.ok(grown < 16 * 2 ** 20, `the HDF5 library's memory grew by ${grown} bytes`);
+    });
+  }
+
   it("keeps a reader's memory small while refusing oversized datasets (a real process)", () => {
     const script = `
       import { readTrack } from ${JSON.stringify(new URL("../../src/msd/reader.ts", import.meta.url).href)};
