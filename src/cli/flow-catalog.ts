@@ -8,6 +8,7 @@ import type { DeploymentSpec } from "../orchestration/scheduler.ts";
 export async function loadFlowCatalog(environment: PipelineEnvironment): Promise<void> {
   setPipelineEnvironment(environment);
   await import("../orchestration/selfcheck.ts");
+  await import("../flows/train.ts");
 }
 
 export function projectDeployments(): DeploymentSpec[] {
