@@ -200,6 +200,52 @@ export const configSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
+  pipeline: z
+    .strictObject({
+      experiment: z
+        .string()
+        .min(1)
+        .default("genre-classifier")
+        .describe("Tracking experiment the train flow records its runs in."),
+      registeredModel: z
+        .string()
+        .min(1)
+        .default("genre-classifier")
+        .describe("Registered model the train flow adds versions to (alias `champion`)."),
+      gates: z
+        .strictObject({
+          baselineMargin: z
+            .number()
+            .min(0)
+            .max(1)
+            .default(0.02)
+            .describe(
+              "A new model must beat the most-frequent-5 baseline's validation Jaccard by this much.",
+            ),
+          championTolerance: z
+            .number()
+            .min(0)
+            .max(1)
+            .default(0)
+            .describe(
+              "A new model may be at most this much worse than the champion, re-scored on the same validation table.",
+            ),
+          minJaccard: z
+            .number()
+            .min(0)
+            .max(1)
+            .optional()
+            .describe("Optional extra gate: lowest validation Jaccard a new model may have."),
+          maxHammingLoss: z
+            .number()
+            .min(0)
+            .max(1)
+            .optional()
+            .describe("Optional extra gate: highest validation Hamming loss a new model may have."),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
   log: z
     .strictObject({
       level: z.enum(logLevels).default("info").describe("Lowest level written to the terminal."),
