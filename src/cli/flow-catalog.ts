@@ -9,6 +9,7 @@ export async function loadFlowCatalog(environment: PipelineEnvironment): Promise
   setPipelineEnvironment(environment);
   await import("../orchestration/selfcheck.ts");
   await import("../flows/train.ts");
+  await import("../flows/predict.ts");
 }
 
 export function projectDeployments(): DeploymentSpec[] {

@@ -10,11 +10,13 @@ import { registerFlowsCommands } from "./commands/flows.ts";
 import { registerIngestCommand } from "./commands/ingest.ts";
 import { registerModelCommands } from "./commands/model.ts";
 import { registerModelsCommands } from "./commands/models.ts";
+import { registerPredictCommand } from "./commands/predict.ts";
 import { registerPreprocessCommand } from "./commands/preprocess.ts";
 import { registerRunsCommands } from "./commands/runs.ts";
 import { registerStorageCommands } from "./commands/storage.ts";
 import { registerSynthCommand } from "./commands/synth.ts";
 import { registerTrackingCommands } from "./commands/tracking.ts";
+import { registerTrainCommand } from "./commands/train.ts";
 import { registerWorkerCommand } from "./commands/worker.ts";
 
 const { version } = JSON.parse(
@@ -54,6 +56,8 @@ export function buildProgram(): Command {
   registerDemoCommand(program);
   registerIngestCommand(program);
   registerPreprocessCommand(program);
+  registerPredictCommand(program);
+  registerTrainCommand(program);
   registerSynthCommand(program);
   registerModelCommands(program);
   registerConfigCommands(program);

@@ -71,6 +71,32 @@ async function openOrchestrator(
   return { orchestrator, context, store };
 }
 
+/**
+ * Runs the flow `name` to its end for a command's shortcut (`predict`, …), recorded like any
+ * flow run, and gives its result. A failed run is thrown as the error the command exits with:
+ * an InputError (exit 2) when the flow failed on one, else an OperationError (exit 1).
+ */
+export async function runFlowForCommand(
+  command: Command,
+  name: string,
+  parameters: Record<string, unknown>,
+): Promise<{ flowRunId: string; result: unknown; context: CommandContext }> {
+  return withOrchestrator(command, async (orchestrator, context) => {
+    const { findFlow } = await import("../../orchestration/api.ts");
+    const definition = findFlow(name);
+    if (!definition) throw new InputError(`no flow named ${JSON.stringify(name)} (see flows list)`);
+    const outcome = await orchestrator.run(definition, parameters);
+    if (outcome.state === "completed")
+      return { flowRunId: outcome.flowRunId, result: outcome.result, context };
+    const row = await orchestrator.runs.getFlowRun(outcome.flowRunId);
+    const message = outcome.error ?? `flow run ${outcome.flowRunId} ended ${outcome.state}`;
+    if (/^(InputError|TrackingError)\b/.test(row.error_stack ?? "")) throw new InputError(message);
+    throw new OperationError(
+      `${name} (flow run ${outcome.flowRunId}) ended ${outcome.state}: ${message}`,
+    );
+  });
+}
+
 function parseParams(pairs: string[] | undefined): Record<string, unknown> {
   const parameters: Record<string, unknown> = {};
   for (const pair of pairs ?? []) {

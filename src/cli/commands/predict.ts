@@ -1,0 +1,47 @@
+// `predict [--day N] [--alias A] [--force]`: runs the predict flow (recorded like any flow run)
+// and prints what it did: the day, how many tracks, the model version and the output's key.
+import type { Command } from "commander";
+import type { PredictResult } from "../../flows/predict.ts";
+import { positiveInteger } from "../options.ts";
+import { printJson, printLine } from "../output.ts";
+import { runFlowForCommand } from "./flows.ts";
+
+export function registerPredictCommand(program: Command): void {
+  program
+    .command("predict")
+    .description(
+      "tag the earliest day without predictions (or --day N) with the model behind an alias",
+    )
+    .option(
+      "--day <n>",
+      "the day to predict (default: the earliest without predictions)",
+      positiveInteger,
+    )
+    .option("--alias <alias>", "the registered model's alias to use", "champion")
+    .option("--force", "rewrite a day that already has predictions")
+    .option("--json", "print the flow's result as JSON")
+    .action(
+      async (
+        flags: { day?: number; alias: string; force?: boolean; json?: boolean },
+        command: Command,
+      ) => {
+        const { flowRunId, result, context } = await runFlowForCommand(command, "predict", {
+          ...(flags.day === undefined ? {} : { day: flags.day }),
+          alias: flags.alias,
+          force: flags.force === true,
+        });
+        const outcome = result as PredictResult;
+        if (flags.json) return printJson({ flow_run_id: flowRunId, ...outcome });
+        printLine(outcome.message);
+        if (outcome.status === "all-done" || outcome.status === "refused") return;
+        const store = context.config.storage.uri;
+        printLine(`day:    ${outcome.day} (${outcome.status})`);
+        printLine(`tracks: ${outcome.tracks}`);
+        printLine(
+          `model:  ${outcome.model.name} version ${outcome.model.version} (run ${outcome.model.runId})`,
+        );
+        printLine(`output: ${store ? `${store}/` : ""}${outcome.key}`);
+        printLine(`flow run ${flowRunId}`);
+      },
+    );
+}
