@@ -153,6 +153,26 @@ async function readSplitTable(
   return FeatureTable.read(path, { text: [TRACK_ID_COLUMN, GENRES_COLUMN] });
 }
 
+/** Runs `work`, naming the split's tables by their store URI in its bad-input messages. */
+async function inStoreTerms<T>(
+  split: SplitInputs,
+  dir: string,
+  work: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    let message = error.message;
+    for (const object of [split.train, split.valid])
+      message = message.replaceAll(
+        join(dir, object.key.split("/").pop() as string),
+        `${split.storeUri}/${object.key}`,
+      );
+    throw new InputError(message);
+  }
+}
+
 /** A metric key MLflow accepts for a genre name. */
 function genreKey(genre: string): string {
   return genre.replace(/[^\p{L}\p{N}_.\- /]/gu, "_");
@@ -374,19 +394,24 @@ export const fitAndRecord = task(
       const train = await readSplitTable(store, input.split.train, dir);
       const valid = await readSplitTable(store, input.split.valid, dir);
       const { parameters } = input;
-      const fitted = await fitModel({
-        train,
-        valid,
-        ...(parameters.features === undefined
-          ? {}
-          : { features: parameters.features.split(",").map((f) => f.trim()) }),
-        topK: parameters.top_k,
-        baselineK: parameters.baseline_k,
-        forest: forestSettings(parameters),
-        unseenGenres: "ignore",
-        log: environment.log,
+      const { fitted, scores } = await inStoreTerms(input.split, dir, async () => {
+        const fitted = await fitModel({
+          train,
+          valid,
+          ...(parameters.features === undefined
+            ? {}
+            : { features: parameters.features.split(",").map((f) => f.trim()) }),
+          topK: parameters.top_k,
+          baselineK: parameters.baseline_k,
+          forest: forestSettings(parameters),
+          unseenGenres: "ignore",
+          log: environment.log,
+        });
+        return {
+          fitted,
+          scores: await scoreValidation(fitted.model, valid, parameters.baseline_k),
+        };
       });
-      const scores = await scoreValidation(fitted.model, valid, parameters.baseline_k);
       const experiment = await client.getOrCreateExperiment(experimentName);
       const run = await client.startRun(experiment.experimentId, {
         runName: `train-${parameters.trees}-trees-seed-${parameters.seed}`,

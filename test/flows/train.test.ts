@@ -261,6 +261,9 @@ describe("train flow", () => {
   it("refuses features the split's tables do not have", async () => {
     const outcome = await train({ trees: 2, features: "tempo,danceability" });
     assert.equal(outcome.state, "failed");
-    assert.match(outcome.error ?? "", /no column "danceability"/);
+    assert.match(
+      outcome.error ?? "",
+      /^table file:\/\/.*\/datasets\/split\/train.parquet: no column "danceability"/,
+    );
   });
 });
