@@ -1,8 +1,8 @@
 // The train flow: fits the genre model on the split's train and validation tables, records the
 // fit as a tracking run (params, dataset inputs, metrics beside the most-frequent baseline,
 // artifacts), and registers the model when it passes the relative gates, moving alias
-// `champion` to it and `previous` to the old champion. The fit is cached on its parameters, the
-// split's digest and the code version, and registration first looks for a version of the same
+// `champion` to it and `previous` to the old champion. The fit is cached on its parameters and
+// the split's digest, and registration first looks for a version of the same
 // run, so a run killed midway and started again registers at most one version.
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -116,7 +116,7 @@ export async function codeVersion(): Promise<string> {
 
 const splitInputs = task(
   "train-split-inputs",
-  async (): Promise<SplitInputs> => {
+  async (_input: Record<string, never>): Promise<SplitInputs> => {
     const store = pipelineEnvironment().openStore();
     if (!(await store.exists(SPLIT_MANIFEST_KEY)))
       throw new InputError("no split found: run split first");
@@ -610,7 +610,7 @@ export const registerIfBetter = task(
 export const trainFlow = flow(
   "train",
   async (parameters, context): Promise<TrainResult> => {
-    const split = await splitInputs(undefined);
+    const split = await splitInputs({});
     const fit = await fitAndRecord({ parameters, split });
     const registration = await registerIfBetter({
       fit,
