@@ -42,3 +42,11 @@ export function pipelineTracking(): Promise<TrackingClient> {
   );
   return tracking;
 }
+
+/** Closes the process's tracking client if a task opened it (its database pool or file). */
+export async function closePipelineTracking(): Promise<void> {
+  const opened = tracking;
+  tracking = undefined;
+  const client = await opened?.catch(() => undefined);
+  await client?.close();
+}
