@@ -212,6 +212,18 @@ export const configSchema = z.strictObject({
         .min(1)
         .default("genre-classifier")
         .describe("Registered model the train flow adds versions to (alias `champion`)."),
+      dailyInferenceCron: z
+        .string()
+        .min(1)
+        .default("0 6 * * *")
+        .describe("Cron schedule `deploy` gives the daily-inference deployment."),
+      timeZone: z
+        .string()
+        .min(1)
+        .default("UTC")
+        .describe(
+          "Time zone of the daily-inference cron schedule (IANA name, e.g. Europe/Berlin).",
+        ),
       gates: z
         .strictObject({
           baselineMargin: z

@@ -1,8 +1,8 @@
 // Deployments and their schedules: a deployment is a named flow with default parameters and
-// a cron expression (in a time zone) or an interval. The scheduler starts the runs that are
-// due: after downtime, the missed ticks make one run; a deployment does not overlap itself
-// unless allowed; every scheduled run carries the idempotency key deployment@tick, so two
-// schedulers, or two triggers with one key, start it once.
+// a cron expression (in a time zone), an interval, or neither (it runs only when triggered).
+// The scheduler starts the runs that are due: after downtime, the missed ticks make one run; a
+// deployment does not overlap itself unless allowed; every scheduled run carries the
+// idempotency key deployment@tick, so two schedulers, or two triggers with one key, start it once.
 import { CronExpressionParser } from "cron-parser";
 import { z } from "zod";
 import { errorMessage, InputError } from "../common/errors.ts";
@@ -22,8 +22,8 @@ export const deploymentSchema = z
     timezone: z.string().min(1).default("UTC"),
     allowOverlap: z.boolean().default(false),
   })
-  .refine((d) => (d.cron === undefined) !== (d.intervalSeconds === undefined), {
-    message: "give either cron or intervalSeconds",
+  .refine((d) => d.cron === undefined || d.intervalSeconds === undefined, {
+    message: "give cron or intervalSeconds, not both (neither: runs start only when triggered)",
   });
 
 export type DeploymentSpec = z.input<typeof deploymentSchema>;
@@ -71,6 +71,7 @@ function latestTick(cron: string, timezone: string, now: number): number {
 export function dueTick(deployment: DeploymentRow, now: number): number | undefined {
   const since = deployment.last_scheduled_at ?? deployment.created_at;
   let tick: number;
+  if (deployment.interval_ms === null && deployment.cron === null) return undefined;
   if (deployment.interval_ms !== null) {
     const anchor = deployment.created_at;
     tick = anchor + Math.floor((now - anchor) / deployment.interval_ms) * deployment.interval_ms;

@@ -90,13 +90,53 @@ export async function runFlowForCommand(
     const outcome = await orchestrator.run(definition, parameters);
     if (outcome.state === "completed")
       return { flowRunId: outcome.flowRunId, result: outcome.result, context };
-    const row = await orchestrator.runs.getFlowRun(outcome.flowRunId);
-    const message = outcome.error ?? `flow run ${outcome.flowRunId} ended ${outcome.state}`;
-    if (/^(InputError|TrackingError)\b/.test(row.error_stack ?? "")) throw new InputError(message);
-    throw new OperationError(
-      `${name} (flow run ${outcome.flowRunId}) ended ${outcome.state}: ${message}`,
-    );
+    throw await runFailure(orchestrator, name, outcome);
   });
+}
+
+/**
+ * The error a command exits with for a flow run that did not complete: the message of the run
+ * that failed on bad input, itself or a subflow it waited for, as an InputError (exit 2), else
+ * an OperationError (exit 1).
+ */
+async function runFailure(
+  orchestrator: Orchestrator,
+  name: string,
+  outcome: FlowRunOutcome<unknown>,
+): Promise<InputError | OperationError> {
+  const message = outcome.error ?? `flow run ${outcome.flowRunId} ended ${outcome.state}`;
+  let row = await orchestrator.runs.getFlowRun(outcome.flowRunId);
+  for (let depth = 0; depth < 20; depth++) {
+    if (/^(InputError|TrackingError)\b/.test(row.error_stack ?? ""))
+      return new InputError(row.error_message ?? message);
+    const subflow = /^subflow \S+ \(([0-9a-f-]{36})\) ended /.exec(row.error_message ?? "")?.[1];
+    const child = subflow === undefined ? undefined : await orchestrator.runs.findFlowRun(subflow);
+    if (child === undefined || child.parent_flow_run_id !== row.id) break;
+    row = child;
+  }
+  return new OperationError(
+    `${name} (flow run ${outcome.flowRunId}) ended ${outcome.state}: ${message}`,
+  );
+}
+
+interface JsonSchemaType {
+  type?: string;
+  enum?: unknown[];
+  anyOf?: JsonSchemaType[];
+  default?: unknown;
+}
+
+/** A parameter's type as `flows list` shows it: integer, number, string, boolean, a|b|c. */
+function typeName(schema: JsonSchemaType): string {
+  if (schema.enum) return schema.enum.map((v) => String(v)).join("|");
+  if (schema.anyOf) {
+    const names = [...new Set(schema.anyOf.map(typeName))];
+    // A flag takes true/false as JSON or as text.
+    if (names.includes("boolean") && names.every((n) => n === "boolean" || n === "true|false"))
+      return "boolean";
+    return names.join("|");
+  }
+  return schema.type ?? "any";
 }
 
 function parseParams(pairs: string[] | undefined): Record<string, unknown> {
@@ -138,17 +178,37 @@ export function registerFlowsCommands(program: Command): void {
     .action(async (flags: { json?: boolean }, command: Command) => {
       await loadFlowCatalog(createContext(command));
       const { registeredFlows } = await import("../../orchestration/api.ts");
-      const rows = registeredFlows().map((f) => ({
-        name: f.name,
-        description: f.options.description ?? "",
-        parameters: Object.keys(
-          (f.options.parameters as unknown as { shape?: object }).shape ?? {},
-        ),
-      }));
+      const { z } = await import("zod");
+      const rows = registeredFlows().map((f) => {
+        const schema = z.toJSONSchema(f.options.parameters, {
+          io: "input",
+          unrepresentable: "any",
+        }) as { properties?: Record<string, JsonSchemaType>; required?: string[] };
+        const required = new Set(schema.required ?? []);
+        return {
+          name: f.name,
+          description: f.options.description ?? "",
+          parameters: Object.entries(schema.properties ?? {}).map(([name, property]) => ({
+            name,
+            type: typeName(property),
+            required: required.has(name),
+            ...(property.default === undefined ? {} : { default: property.default }),
+          })),
+        };
+      });
       if (flags.json) return printJson({ flows: rows });
       printTable(
         ["FLOW", "PARAMETERS", "DESCRIPTION"],
-        rows.map((r) => [r.name, r.parameters.join(", "), r.description]),
+        rows.map((r) => [
+          r.name,
+          r.parameters
+            .map(
+              (p) =>
+                `${p.name}${p.required ? "" : "?"}: ${p.type}${p.default === undefined ? "" : ` = ${JSON.stringify(p.default)}`}`,
+            )
+            .join(", "),
+          r.description,
+        ]),
       );
     });
 
@@ -181,7 +241,12 @@ export function registerFlowsCommands(program: Command): void {
               "running in this process until it ends (Ctrl-C leaves it to be marked crashed)",
             );
           }
-          await reportOutcome(await outcomeOf(orchestrator, started, flags.wait), flags.wait);
+          await reportOutcome(
+            orchestrator,
+            name,
+            await outcomeOf(orchestrator, started, flags.wait),
+            flags.wait,
+          );
         }),
     );
 
@@ -341,7 +406,7 @@ export function registerFlowsCommands(program: Command): void {
         },
         command: Command,
       ) =>
-        withOrchestrator(command, async (orchestrator) => {
+        withOrchestrator(command, async (orchestrator, context) => {
           const { deploy } = await import("../../orchestration/scheduler.ts");
           let specs: DeploymentSpec[];
           if (flags.file) {
@@ -353,7 +418,7 @@ export function registerFlowsCommands(program: Command): void {
               throw new InputError(`${flags.file}: expected a list of deployments`);
             specs = list as DeploymentSpec[];
           } else if (!flags.name && !flags.flow) {
-            specs = projectDeployments();
+            specs = projectDeployments(context.config);
           } else {
             if (!flags.name || !flags.flow)
               throw new InputError(
@@ -392,7 +457,11 @@ export function registerFlowsCommands(program: Command): void {
           rows.map((d) => [
             d.name,
             d.flow_name,
-            d.cron ? `cron "${d.cron}" ${d.timezone}` : `every ${(d.interval_ms ?? 0) / 1000} s`,
+            d.cron
+              ? `cron "${d.cron}" ${d.timezone}`
+              : d.interval_ms !== null
+                ? `every ${d.interval_ms / 1000} s`
+                : "when triggered",
             d.paused ? "paused" : "active",
             time(d.last_scheduled_at),
             d.parameters,
@@ -427,7 +496,12 @@ export function registerFlowsCommands(program: Command): void {
           printLine(
             `flow run ${started.flowRunId}${started.created ? "" : " (exists for this idempotency key)"}`,
           );
-          await reportOutcome(await outcomeOf(orchestrator, started, flags.wait), flags.wait);
+          await reportOutcome(
+            orchestrator,
+            deployment.flow_name,
+            await outcomeOf(orchestrator, started, flags.wait),
+            flags.wait,
+          );
         }),
     );
   for (const [action, paused] of [
@@ -553,6 +627,8 @@ function outcomeOf(
 }
 
 async function reportOutcome(
+  orchestrator: Orchestrator,
+  name: string,
   outcome: FlowRunOutcome<unknown>,
   wait: boolean | undefined,
 ): Promise<void> {
@@ -560,7 +636,7 @@ async function reportOutcome(
   if (outcome.result !== undefined) printLine(`result: ${JSON.stringify(outcome.result)}`);
   if (outcome.error) printLine(`error: ${outcome.error}`);
   if (wait === true && outcome.state !== "completed")
-    throw new OperationError(`flow run ${outcome.flowRunId} ended ${outcome.state}`);
+    throw await runFailure(orchestrator, name, outcome);
 }
 
 function printHistory(history: RunStateRow[]): void {
