@@ -13,6 +13,7 @@ import { registerModelsCommands } from "./commands/models.ts";
 import { registerPredictCommand } from "./commands/predict.ts";
 import { registerPreprocessCommand } from "./commands/preprocess.ts";
 import { registerRunsCommands } from "./commands/runs.ts";
+import { registerSplitCommand } from "./commands/split.ts";
 import { registerStorageCommands } from "./commands/storage.ts";
 import { registerSynthCommand } from "./commands/synth.ts";
 import { registerTrackingCommands } from "./commands/tracking.ts";
@@ -56,6 +57,7 @@ export function buildProgram(): Command {
   registerDemoCommand(program);
   registerIngestCommand(program);
   registerPreprocessCommand(program);
+  registerSplitCommand(program);
   registerPredictCommand(program);
   registerTrainCommand(program);
   registerSynthCommand(program);
