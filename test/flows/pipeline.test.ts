@@ -183,7 +183,6 @@ describe("pipeline flows", () => {
     }[];
     assert.deepEqual(
       rows
-        .map((d) => ({ ...d, ...{} }))
         .map(({ name, flow_name, cron, interval_ms, timezone }) => ({
           name,
           flow_name,
