@@ -18,10 +18,12 @@ export interface PipelineEnvironment {
 }
 
 let current: PipelineEnvironment | undefined;
+let store: ObjectStore | undefined;
 let tracking: Promise<TrackingClient> | undefined;
 
 export function setPipelineEnvironment(environment: PipelineEnvironment): void {
   current = environment;
+  store = undefined;
   tracking = undefined;
 }
 
@@ -33,20 +35,29 @@ export function pipelineEnvironment(): PipelineEnvironment {
   return current;
 }
 
+/** The process's object store, opened on first use and shared by every task. */
+export function pipelineStore(): ObjectStore {
+  store ??= pipelineEnvironment().openStore();
+  return store;
+}
+
 /** The process's tracking client, opened on first use and shared by every task. */
 export function pipelineTracking(): Promise<TrackingClient> {
   const environment = pipelineEnvironment();
   tracking ??= openTrackingClient(
     { uri: environment.config.tracking.uri as string, token: environment.config.tracking.token },
-    () => environment.openStore(),
+    pipelineStore,
   );
   return tracking;
 }
 
-/** Closes the process's tracking client if a task opened it (its database pool or file). */
-export async function closePipelineTracking(): Promise<void> {
+/** Closes the tracking client and the object store if a task opened them. */
+export async function closePipelineEnvironment(): Promise<void> {
   const opened = tracking;
+  const openedStore = store;
   tracking = undefined;
+  store = undefined;
   const client = await opened?.catch(() => undefined);
   await client?.close();
+  await openedStore?.close();
 }

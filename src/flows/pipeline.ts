@@ -19,7 +19,7 @@ import { flow, type Task, task } from "../orchestration/api.ts";
 import { cacheKeyOf } from "../orchestration/policy.ts";
 import { cachedResultKey, ResultStore } from "../orchestration/results.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
-import { pipelineEnvironment } from "./environment.ts";
+import { pipelineEnvironment, pipelineStore } from "./environment.ts";
 import { type TrainResult, trainFlow, trainParameters } from "./train.ts";
 
 const notBadInput = (error: unknown) => !(error instanceof InputError);
@@ -100,7 +100,7 @@ async function countObjects(store: ObjectStore, prefix: string): Promise<number>
 const ingestInputs = task(
   "ingest-inputs",
   async (input: { source: string; prefix: string }): Promise<IngestInputs> => {
-    const store = pipelineEnvironment().openStore();
+    const store = pipelineStore();
     const prefix = input.prefix.replace(/^\/+|\/+$/g, "");
     const cacheKey = { ...input, prefix, fingerprint: await sourceFingerprint(input.source) };
     await dropStaleCache(
@@ -122,7 +122,7 @@ const ingestInputs = task(
 const ingestFiles = task(
   "ingest-files",
   async (input: IngestInputs, context): Promise<IngestResult> => {
-    const store = pipelineEnvironment().openStore();
+    const store = pipelineStore();
     const summary = await ingest({ source: input.source, store, prefix: input.prefix });
     const result: IngestResult = {
       source: summary.source,
@@ -196,7 +196,7 @@ const preprocessInputs = task(
   "preprocess-inputs",
   async (input: { rawPrefix: string; workers?: number | undefined }): Promise<PreprocessInputs> => {
     const { config } = pipelineEnvironment();
-    const store = pipelineEnvironment().openStore();
+    const store = pipelineStore();
     const rawPrefix = input.rawPrefix.replace(/^\/+|\/+$/g, "");
     const hash = createHash("sha256");
     let files = 0;
@@ -240,7 +240,7 @@ const preprocessFeatures = task(
   "preprocess-features",
   async (input: PreprocessInputs, context): Promise<PreprocessResult> => {
     const { config } = pipelineEnvironment();
-    const store = pipelineEnvironment().openStore();
+    const store = pipelineStore();
     const vocabulary = config.features.vocabularyFile
       ? await loadVocabulary(config.features.vocabularyFile)
       : defaultVocabulary();
@@ -324,7 +324,7 @@ const MANIFEST_KEY = `${DEFAULT_SPLIT_PREFIX}/manifest.json`;
 const splitInputs = task(
   "split-inputs",
   async (parameters: SplitFlowParameters): Promise<SplitInputs> => {
-    const store = pipelineEnvironment().openStore();
+    const store = pipelineStore();
     const features = await store.head(DEFAULT_FEATURES_KEY);
     if (features === undefined)
       throw new InputError(
@@ -349,7 +349,7 @@ const splitInputs = task(
 const splitTables = task(
   "split-tables",
   async (input: SplitInputs, context): Promise<SplitResult> => {
-    const store = pipelineEnvironment().openStore();
+    const store = pipelineStore();
     const p = input.parameters;
     const summary = await splitDataset(store, {
       seed: p.seed,

@@ -26,7 +26,7 @@ import type { ObjectStore } from "../storage/object-store.ts";
 import type { ModelVersion } from "../tracking/entities.ts";
 import { TrackingError } from "../tracking/errors.ts";
 import { loadModel, predictTable } from "../training/use.ts";
-import { pipelineEnvironment, pipelineTracking } from "./environment.ts";
+import { pipelineEnvironment, pipelineStore, pipelineTracking } from "./environment.ts";
 
 export const PREDICTIONS_PREFIX = "predictions";
 export const PREDICTIONS_FILE = "predictions.parquet";
@@ -153,7 +153,7 @@ export const predictDay = task(
   async (parameters: { day?: number; alias: string; force: boolean }): Promise<PredictResult> => {
     const started = performance.now();
     const environment = pipelineEnvironment();
-    const store = environment.openStore();
+    const store = pipelineStore();
     const modelName = environment.config.pipeline.registeredModel;
     if (!(await store.exists("datasets/split/manifest.json")))
       return { status: "refused", message: "no split found: run split first" };

@@ -27,7 +27,7 @@ import { DEFAULT_FOREST, fitModel } from "../training/fit.ts";
 import { decideRegistration, type GateDecision } from "../training/gates.ts";
 import { labelMetrics, type Metrics, tableLabels } from "../training/tables.ts";
 import { evaluateTable, loadModel, saveModel } from "../training/use.ts";
-import { pipelineEnvironment, pipelineTracking } from "./environment.ts";
+import { pipelineEnvironment, pipelineStore, pipelineTracking } from "./environment.ts";
 
 export const SPLIT_MANIFEST_KEY = "datasets/split/manifest.json";
 export const MODEL_ARTIFACT_DIR = "model";
@@ -117,7 +117,7 @@ export async function codeVersion(): Promise<string> {
 const splitInputs = task(
   "train-split-inputs",
   async (_input: Record<string, never>): Promise<SplitInputs> => {
-    const store = pipelineEnvironment().openStore();
+    const store = pipelineStore();
     if (!(await store.exists(SPLIT_MANIFEST_KEY)))
       throw new InputError("no split found: run split first");
     const manifest = await readSplitManifest(store, SPLIT_MANIFEST_KEY);
@@ -386,7 +386,7 @@ export const fitAndRecord = task(
     context,
   ): Promise<FitResult> => {
     const environment = pipelineEnvironment();
-    const store = environment.openStore();
+    const store = pipelineStore();
     const client = await pipelineTracking();
     const experimentName = environment.config.pipeline.experiment;
     const dir = await mkdtemp(join(tmpdir(), "genre-train-"));
@@ -543,7 +543,7 @@ export const registerIfBetter = task(
           version: champion.version,
           jaccard: await rescoreChampion(
             client,
-            environment.openStore(),
+            pipelineStore(),
             champion,
             input.valid,
             input.baselineK,

@@ -6,7 +6,7 @@ import type { Command } from "commander";
 import YAML from "yaml";
 import { doneBy } from "../../common/deadline.ts";
 import { InputError, OperationError } from "../../common/errors.ts";
-import { closePipelineTracking } from "../../flows/environment.ts";
+import { closePipelineEnvironment } from "../../flows/environment.ts";
 import type { RunStateRow, TaskRunRow } from "../../orchestration/run-store.ts";
 import type {
   FlowRunOutcome,
@@ -30,7 +30,7 @@ async function withOrchestrator<T>(
     return await work(orchestrator, context);
   } finally {
     await orchestrator.close();
-    await closePipelineTracking();
+    await closePipelineEnvironment();
     await store.close();
   }
 }
