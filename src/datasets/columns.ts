@@ -7,19 +7,10 @@ import { type FileHandle, open } from "node:fs/promises";
 import { parquetMetadataAsync, parquetRead, parquetSchema } from "hyparquet";
 import { InputError } from "../common/errors.ts";
 import type { ColumnBatch, ColumnValues } from "../features/column-batch.ts";
+import type { SchemaNode } from "../features/feature-table.ts";
 import type { ColumnSpec, ColumnType } from "../features/table.ts";
 
 type Metadata = Awaited<ReturnType<typeof parquetMetadataAsync>>;
-
-interface SchemaNode {
-  element: {
-    name: string;
-    type?: string;
-    converted_type?: string;
-    logical_type?: { type: string };
-  };
-  children: SchemaNode[];
-}
 
 export class ColumnarTable {
   private constructor(

@@ -331,7 +331,8 @@ async function readCsvTable(path: string, textColumns: readonly string[]): Promi
   return FeatureTable.create(path, "csv", rows, tableColumns, numbers, texts, new Map(), problems);
 }
 
-interface SchemaNode {
+/** A node of hyparquet's schema tree, as far as the column readers look at it. */
+export interface SchemaNode {
   element: {
     name: string;
     type?: string;

@@ -12,7 +12,12 @@ import { z } from "zod";
 import { InputError } from "../common/errors.ts";
 import { readSplitManifest, type SplitManifest } from "../datasets/manifest.ts";
 import { DEFAULT_SPLIT_PREFIX, SPLIT_DEFAULTS, splitDataset } from "../datasets/split.ts";
-import { DEFAULT_FEATURES_KEY, DEFAULT_REJECTS_KEY, preprocess } from "../features/preprocess.ts";
+import {
+  DEFAULT_FEATURES_KEY,
+  DEFAULT_REJECTS_KEY,
+  type PreprocessSummary,
+  preprocess,
+} from "../features/preprocess.ts";
 import { defaultVocabulary, loadVocabulary } from "../features/vocabulary.ts";
 import { DEFAULT_RAW_PREFIX, ingest } from "../ingest/ingest.ts";
 import { flow, type Task, task } from "../orchestration/api.ts";
@@ -180,16 +185,10 @@ interface PreprocessInputs {
   cacheKey: { rawPrefix: string; files: number; raw: string; settings: string };
 }
 
-export interface PreprocessResult {
-  files: number;
-  tracks: number;
-  tracksWithoutGenres: number;
-  rejects: number;
-  rejectReasons: { reason: string; count: number }[];
-  genres: number;
+export interface PreprocessResult
+  extends Omit<PreprocessSummary, "features" | "workers" | "seconds"> {
   /** The feature table's key and its etag when written. */
   features: { key: string; etag: string; uri: string };
-  rejectsTable: string;
 }
 
 const preprocessInputs = task(
