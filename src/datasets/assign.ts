@@ -70,7 +70,7 @@ export function assignSplit(keys: SplitKeys, parameters: SplitParameters): Assig
   const known = [...distinct].sort((a, b) => b - a);
   if (yearsWanted > known.length)
     throw new InputError(
-      `split option testYears ${yearsWanted}: table ${table} has only ${known.length} known release year${known.length === 1 ? "" : "s"}`,
+      `split option test_years ${yearsWanted}: table ${table} has only ${known.length} known release year${known.length === 1 ? "" : "s"}`,
     );
   const testYears = known.slice(0, yearsWanted);
   const oldestTestYear = testYears[testYears.length - 1] as number;
@@ -86,7 +86,7 @@ export function assignSplit(keys: SplitKeys, parameters: SplitParameters): Assig
   }
   if (test.length < batchSize)
     throw new InputError(
-      `split: the test set (${test.length} tracks of ${testYears.join(", ")}) is smaller than one batch of batchSize ${batchSize} tracks: lower batchSize or raise testYears`,
+      `split: the test set (${test.length} tracks of ${testYears.join(", ")}) is smaller than one batch of batch_size ${batchSize} tracks: lower batch_size or raise test_years`,
     );
 
   const testHashes = new Map<number, string>();

@@ -83,18 +83,21 @@ export function splitParameters(options: Partial<SplitParameters>): SplitParamet
   };
   if (!Number.isSafeInteger(p.seed) || p.seed < 0)
     throw new InputError(`split option seed ${p.seed}: expected a whole number of at least 0`);
-  for (const name of ["testYears", "batchSize"] as const)
+  for (const [name, parameter] of [
+    ["testYears", "test_years"],
+    ["batchSize", "batch_size"],
+  ] as const)
     if (!Number.isSafeInteger(p[name]) || p[name] < 1)
       throw new InputError(
-        `split option ${name} ${p[name]}: expected a whole number of at least 1`,
+        `split option ${parameter} ${p[name]}: expected a whole number of at least 1`,
       );
   if (!(Number.isFinite(p.validFraction) && p.validFraction > 0 && p.validFraction < 1))
     throw new InputError(
-      `split option validFraction ${p.validFraction}: expected a number between 0 and 1 (exclusive)`,
+      `split option valid_fraction ${p.validFraction}: expected a number between 0 and 1 (exclusive)`,
     );
   if (!STRATEGIES.includes(p.strategy))
     throw new InputError(
-      `split option strategy ${JSON.stringify(p.strategy)}: expected one of ${STRATEGIES.join(", ")}`,
+      `split option split ${JSON.stringify(p.strategy)}: expected one of ${STRATEGIES.join(", ")}`,
     );
   return p;
 }

@@ -311,13 +311,14 @@ export const predictFlow = flow(
 );
 
 export const dailyInferenceParameters = z.strictObject({
+  day: z.coerce.number().int().min(1).optional(),
   alias: z.string().min(1).default("champion"),
 });
 
 export const dailyInferenceFlow = flow(
   "daily-inference",
   async (parameters, context) => {
-    const prediction = outcome(await predictDay({ alias: parameters.alias, force: false }));
+    const prediction = outcome(await predictDay({ ...parameters, force: false }));
     context.log(prediction.message);
     if (prediction.status === "all-done") return { prediction, monitor: null };
     const monitor = await monitorDay({ day: prediction.day });

@@ -18,6 +18,9 @@ function commandPaths(command: Command, prefix: string[] = []): string[][] {
   ]);
 }
 
+/** A demo small enough for a test: 200 tracks give 7 test tracks in the two newest years. */
+const SMALL_DEMO = ["--tracks", "200", "--batch-size", "4"];
+
 describe("command line", () => {
   let cwd: string;
   let s3: LocalS3Server;
@@ -214,10 +217,10 @@ describe("command line", () => {
 
   it("logs readable lines by default, JSON on request, to a file, and nothing with --quiet", async () => {
     const dir = await mkdtemp(join(cwd, "logs-"));
-    const demo = ["demo", "--tracks", "12"];
+    const demo = ["demo", ...SMALL_DEMO];
     const readable = await runCli(demo, { cwd: dir });
     assert.equal(readable.code, 0, readable.stderr);
-    assert.match(readable.stderr, /INFO.*1\/4 generating a synthetic MSD subset/);
+    assert.match(readable.stderr, /INFO.*1\/3 generating a synthetic MSD subset/);
     const json = await runCli([...demo, "--log-format", "json", "--log-file", "run.log"], {
       cwd: dir,
     });
@@ -225,7 +228,7 @@ describe("command line", () => {
       level: number;
       msg: string;
     };
-    assert.equal(line.msg, "reusing the generated subset");
+    assert.equal(line.msg, "1/3 reusing the generated subset");
     const logged = (await readFile(join(dir, "run.log"), "utf8")).trim().split("\n");
     assert.ok(logged.length >= 3);
     assert.ok(logged.every((l) => typeof JSON.parse(l).time === "number"));
@@ -234,30 +237,48 @@ describe("command line", () => {
     assert.match(quiet.stdout, /genre-classifier demo: done/);
   });
 
-  it("runs the demo on the embedded defaults and says where the outputs are", async () => {
+  it("runs the loop in the demo: complete-training, then daily-inference day by day", async () => {
     const dir = await mkdtemp(join(cwd, "demo-"));
-    const { code, stdout, stderr } = await runCli(["demo", "--tracks", "40"], { cwd: dir });
+    const { code, stdout, stderr } = await runCli(["demo", ...SMALL_DEMO, "--days", "3"], {
+      cwd: dir,
+    });
     assert.equal(code, 0, stderr);
     const store = join(dir, ".genre-classifier", "store");
-    assert.match(stdout, /1\. synth\s+40 synthetic MSD track files/);
-    assert.match(stdout, /2\. ingest\s+40 copied/);
-    assert.match(stdout, /3\. preprocess\s+40 tracks/);
+    assert.match(stdout, /data\s+200 synthetic MSD track files/);
+    assert.match(stdout, /ingest\s+200 copied/);
+    assert.match(stdout, /preprocess\s+200 tracks/);
     assert.match(
       stdout,
-      new RegExp(`feature table\\s+file://${store}/datasets/features\\.parquet`),
+      /split\s+\d+ train, \d+ validation \(by artist\), 7 test tracks .* in 2 days of 4/,
     );
-    assert.match(
-      stdout,
-      /4\. model\s+forest of 100 trees on 68 features and \d+ genres: fitted on \d+ tracks/,
-    );
-    const modelFile = join(dir, ".genre-classifier", "models", "demo", "model.gcm");
-    assert.match(stdout, new RegExp(`model file\\s+${modelFile}`));
-    for (const name of ["model", "most-frequent-5", "seed model \\(balanced forest, 0\\.5\\)"]) {
-      assert.match(stdout, new RegExp(`\\n\\s+${name}\\s+[01]\\.\\d{3}\\s+[01]\\.\\d{3}`));
+    assert.match(stdout, /gate\s+registered: passed: baseline ok/);
+    assert.match(stdout, /model\s+genre-classifier version 1 is the champion/);
+    assert.match(stdout, /the split has 2 days of 4 tracks: lower --batch-size/);
+    for (const day of [1, 2]) {
+      const key = `predictions/day=000${day}/predictions.parquet`;
+      assert.match(
+        stdout,
+        new RegExp(
+          `day ${day}\\s+\\d+ tracks tagged by version 1 \\(written\\) → file://${store}/${key}`,
+        ),
+      );
+      const predictions = await readTable(join(store, key));
+      const batch = await readTable(join(store, `daily/day=000${day}/tracks.parquet`));
+      assert.deepEqual(
+        predictions.rows.map((r) => r.track_id),
+        batch.rows.map((r) => r.track_id),
+      );
+      assert.ok(predictions.rows.every((r) => r.model_version === "1"));
     }
-    const table = await readTable(join(store, "datasets", "features.parquet"));
-    assert.equal(table.rows.length, 40);
-    const again = await runCli(["demo", "--tracks", "40"], { cwd: dir });
-    assert.match(again.stdout, /2\. ingest\s+0 copied .* 40 unchanged/);
+    const models = await runCli(["models", "show", "genre-classifier", "--json"], { cwd: dir });
+    assert.equal(models.code, 0, models.stderr);
+    assert.deepEqual(JSON.parse(models.stdout).registered_model.aliases, [
+      { alias: "champion", version: "1" },
+    ]);
+
+    const again = await runCli(["demo", ...SMALL_DEMO, "--days", "3"], { cwd: dir });
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /gate\s+already registered/);
+    assert.match(again.stdout, /day 1\s+4 tracks tagged by version 1 \(unchanged\)/);
   });
 });

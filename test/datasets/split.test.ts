@@ -324,29 +324,29 @@ describe("split on a synthetic feature table", () => {
     await assertRefused(
       store,
       { batchSize: 0 },
-      /split option batchSize 0: expected a whole number/,
+      /split option batch_size 0: expected a whole number/,
     );
-    await assertRefused(store, { testYears: 1.5 }, /split option testYears 1\.5/);
+    await assertRefused(store, { testYears: 1.5 }, /split option test_years 1\.5/);
     await assertRefused(store, { seed: -1 }, /split option seed -1/);
     await assertRefused(
       store,
       { validFraction: 1 },
-      /split option validFraction 1: expected a number between 0 and 1/,
+      /split option valid_fraction 1: expected a number between 0 and 1/,
     );
     await assertRefused(
       store,
       { strategy: "year" as never },
-      /split option strategy "year": expected one of artist, random/,
+      /split option split "year": expected one of artist, random/,
     );
     await assertRefused(
       store,
       { testYears: 99 },
-      /split option testYears 99: table .* has only 21 known release years/,
+      /split option test_years 99: table .* has only 21 known release years/,
     );
     await assertRefused(
       store,
       { batchSize: 131 },
-      /the test set \(130 tracks of 2010\) is smaller than one batch of batchSize 131 tracks/,
+      /the test set \(130 tracks of 2010\) is smaller than one batch of batch_size 131 tracks/,
     );
     await assertRefused(
       store,
@@ -457,7 +457,7 @@ describe("split on the real MSD tracks", {
     await assertRefused(
       store,
       {},
-      /the test set \(51 tracks of 2010\) is smaller than one batch of batchSize 100/,
+      /the test set \(51 tracks of 2010\) is smaller than one batch of batch_size 100/,
     );
   });
 });

@@ -225,14 +225,14 @@ describe("pipeline flows", () => {
     });
     assert.equal(tooBig.code, 2, tooBig.stderr);
     assert.equal(tooBig.stderr.trim().split("\n").length, 1, tooBig.stderr);
-    assert.match(tooBig.stderr, /smaller than one batch of batchSize 1000/);
+    assert.match(tooBig.stderr, /smaller than one batch of batch_size 1000/);
 
     const viaFlows = await runCli(
       ["flows", "run", "split", "--param", "batch_size=1000", "--param", "test_years=2", "--wait"],
       { cwd, env: cleanEnv() },
     );
     assert.equal(viaFlows.code, 2, viaFlows.stderr);
-    assert.match(viaFlows.stderr, /smaller than one batch of batchSize 1000/);
+    assert.match(viaFlows.stderr, /smaller than one batch of batch_size 1000/);
 
     const badFraction = await runCli(["split", "--valid-fraction", "1"], { cwd, env: cleanEnv() });
     assert.equal(badFraction.code, 2);

@@ -21,7 +21,8 @@ import { positiveInteger } from "../options.ts";
 import { printJson, printLine, printTable } from "../output.ts";
 import { DEFAULT_SHUTDOWN_SECONDS, SHUTDOWN_OPTION, watchStopSignals } from "../shutdown.ts";
 
-async function withOrchestrator<T>(
+/** Runs `work` with an orchestrator on the configured tracking database, closed afterwards. */
+export async function withOrchestrator<T>(
   command: Command,
   work: (orchestrator: Orchestrator, context: CommandContext) => Promise<T>,
 ): Promise<T> {
@@ -83,15 +84,25 @@ export async function runFlowForCommand(
   name: string,
   parameters: Record<string, unknown>,
 ): Promise<{ flowRunId: string; result: unknown; context: CommandContext }> {
-  return withOrchestrator(command, async (orchestrator, context) => {
-    const { findFlow } = await import("../../orchestration/api.ts");
-    const definition = findFlow(name);
-    if (!definition) throw new InputError(`no flow named ${JSON.stringify(name)} (see flows list)`);
-    const outcome = await orchestrator.run(definition, parameters);
-    if (outcome.state === "completed")
-      return { flowRunId: outcome.flowRunId, result: outcome.result, context };
-    throw await runFailure(orchestrator, name, outcome);
-  });
+  return withOrchestrator(command, async (orchestrator, context) => ({
+    ...(await runFlowToEnd(orchestrator, name, parameters)),
+    context,
+  }));
+}
+
+/** Runs the flow `name` on `orchestrator` to its end; a failed run is thrown as runFailure's error. */
+export async function runFlowToEnd(
+  orchestrator: Orchestrator,
+  name: string,
+  parameters: Record<string, unknown>,
+): Promise<{ flowRunId: string; result: unknown }> {
+  const { findFlow } = await import("../../orchestration/api.ts");
+  const definition = findFlow(name);
+  if (!definition) throw new InputError(`no flow named ${JSON.stringify(name)} (see flows list)`);
+  const outcome = await orchestrator.run(definition, parameters);
+  if (outcome.state === "completed")
+    return { flowRunId: outcome.flowRunId, result: outcome.result };
+  throw await runFailure(orchestrator, name, outcome);
 }
 
 /**
