@@ -348,3 +348,60 @@ describe("complete-training with its tasks on a worker (BullMQ)", {
     assert.equal(states["split-inputs"]?.worker, "pipeline-worker");
   });
 });
+
+describe("complete-training killed with SIGKILL midway, then run again (in-process)", () => {
+  let cwd: string;
+
+  before(async () => {
+    cwd = await mkdtemp(join(tmpdir(), "gc-pipeline-kill-"));
+    await generateSubset({ tracks: TRACKS, outDir: join(cwd, "msd"), seed: 11 });
+  });
+
+  after(async () => {
+    await rm(cwd, { recursive: true, force: true });
+  });
+
+  it("completes the second time, reusing the cached ingest and preprocess, and registers one version", async () => {
+    const args = [
+      "flows",
+      "run",
+      "complete-training",
+      "--param",
+      "source=msd",
+      ...Object.entries({ ...SPLIT, trees: 300 }).flatMap(([k, v]) => ["--param", `${k}=${v}`]),
+      "--wait",
+    ];
+    const killed = startCli(args, { cwd });
+    await killed.waitFor(/growing the forest/, 60_000);
+    killed.child.kill("SIGKILL");
+    assert.equal(await killed.exited, 128);
+
+    const before = await runCli(["models", "list", "--json"], { cwd });
+    assert.equal(before.code, 0, before.stderr);
+    assert.deepEqual(JSON.parse(before.stdout).registered_models ?? [], []);
+
+    const again = await runCli(args, { cwd });
+    assert.equal(again.code, 0, again.stderr + again.stdout);
+    const flowRunId = /^flow run (\S+)/m.exec(again.stdout)?.[1] ?? "";
+    const shown = await runCli(["flows", "runs", "show", flowRunId, "--json"], { cwd });
+    const states: Record<string, string> = {};
+    for (const subflow of JSON.parse(shown.stdout).subflows as { id: string }[]) {
+      const detail = await runCli(["flows", "runs", "show", subflow.id, "--json"], { cwd });
+      for (const t of JSON.parse(detail.stdout).task_runs as { task_name: string; state: string }[])
+        states[t.task_name] = t.state;
+    }
+    assert.equal(states["ingest-files"], "cached");
+    assert.equal(states["preprocess-features"], "cached");
+    assert.equal(states["split-tables"], "cached");
+    assert.equal(states["train-fit"], "completed");
+    assert.equal(states["train-register"], "completed");
+
+    const models = await runCli(["models", "show", "genre-classifier", "--json"], { cwd });
+    const shownModel = JSON.parse(models.stdout);
+    assert.deepEqual(
+      (shownModel.model_versions as { version: string }[]).map((v) => v.version),
+      ["1"],
+    );
+    assert.deepEqual(shownModel.registered_model.aliases, [{ alias: "champion", version: "1" }]);
+  });
+});
