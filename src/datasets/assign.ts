@@ -1,5 +1,5 @@
 // Decides the split from a table's ids and years alone: which tracks are the test set (the
-// newest release years) and their daily order, and which of the rest train and which
+// newest release years) and their daily order (release year, then hash), and which of the rest train and which
 // validate (by artist, or by track for a random split). Every choice comes from a SHA-256
 // of the seed and an id, so it depends on nothing but the table's contents and the seed.
 import { createHash } from "node:crypto";
@@ -31,7 +31,7 @@ export interface SplitParameters {
 export interface Assignment {
   /** Each row's side: TRAIN, VALID or TEST. */
   side: Uint8Array;
-  /** The test rows in daily order. */
+  /** The test rows in daily order: by release year, oldest first, then by seeded hash. */
   testOrder: Uint32Array;
   /** The test set's release years, newest first. */
   testYears: number[];
@@ -91,7 +91,13 @@ export function assignSplit(keys: SplitKeys, parameters: SplitParameters): Assig
 
   const testHashes = new Map<number, string>();
   for (const i of test) testHashes.set(i, seededHash(seed, trackIds[i] as string));
-  test.sort((a, b) => compareHex(testHashes.get(a) as string, testHashes.get(b) as string));
+  // Days follow release order, as new releases arrive: the older test years first, and within
+  // a year the seeded hash's order.
+  test.sort(
+    (a, b) =>
+      (years[a] as number) - (years[b] as number) ||
+      compareHex(testHashes.get(a) as string, testHashes.get(b) as string),
+  );
 
   const validRows =
     strategy === "artist"
@@ -102,7 +108,7 @@ export function assignSplit(keys: SplitKeys, parameters: SplitParameters): Assig
   if (valid === 0 || valid === rest.length) {
     const artists = new Set(rest.map((i) => artistIds[i])).size;
     throw new InputError(
-      `split: the ${rest.length} tracks (of ${artists} artist${artists === 1 ? "" : "s"}) outside the test set cannot be split into train and validation with validFraction ${validFraction} (strategy ${strategy})`,
+      `split: the ${rest.length} tracks (of ${artists} artist${artists === 1 ? "" : "s"}) outside the test set cannot be split into train and validation with valid_fraction ${validFraction} (strategy ${strategy})`,
     );
   }
   return { side, testOrder: Uint32Array.from(test), testYears };

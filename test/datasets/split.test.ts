@@ -174,9 +174,13 @@ async function checkSplit(store: ObjectStore, source: Row[], options: SplitOptio
   const asked = options.validFraction ?? 0.2;
   assert.ok(Math.abs(share - asked) < 0.05, `validation share ${share}, asked ${asked}`);
 
-  // The test order is the seeded hash order; days cut it in batches, labels apart.
+  // The test order is release order: by year, oldest first, then the seeded hash order; days
+  // cut it in batches, labels apart.
   const order = [...test.map((r) => r.track_id as string)];
-  const sorted = [...order].sort((a, b) => (seededHash(seed, a) < seededHash(seed, b) ? -1 : 1));
+  const year = (id: string) => byId.get(id)?.year as number;
+  const sorted = [...order].sort(
+    (a, b) => year(a) - year(b) || (seededHash(seed, a) < seededHash(seed, b) ? -1 : 1),
+  );
   assert.deepEqual(order, sorted);
   const days = Math.ceil(test.length / batchSize);
   assert.equal(manifest.counts.days, days);
