@@ -4,6 +4,12 @@ import { z } from "zod";
 
 const logLevels = ["trace", "debug", "info", "warn", "error", "silent"] as const;
 
+/** A pattern for comma-separated `column=value` pairs with values matching `value`. */
+function columnMap(value: RegExp): RegExp {
+  const pair = `[^=,]+=(${value.source})`;
+  return new RegExp(`^(${pair}(,${pair})*)?$`);
+}
+
 export const configSchema = z.strictObject({
   dataDir: z
     .string()
@@ -256,6 +262,74 @@ export const configSchema = z.strictObject({
             .describe("Optional extra gate: highest validation Hamming loss a new model may have."),
         })
         .prefault({}),
+    })
+    .prefault({}),
+  monitoring: z
+    .strictObject({
+      experiment: z
+        .string()
+        .min(1)
+        .default("genre-classifier-monitoring")
+        .describe(
+          "Tracking experiment the monitor step records a run per day in (metrics with step = day).",
+        ),
+      tests: z
+        .enum(["p-values", "evidently"])
+        .default("p-values")
+        .describe(
+          "Drift tests of the daily monitor: p-values (K-S, chi-square, Z-test whatever the reference size: a day of a few dozen tracks does not drift by chance) or evidently (DataDriftPreset's choice: distances above 1,000 reference rows).",
+        ),
+      driftShare: z
+        .number()
+        .gt(0)
+        .max(1)
+        .default(0.5)
+        .describe("A day's data drifts when at least this share of its tested columns drift."),
+      exclude: z
+        .string()
+        .default("year")
+        .describe(
+          "Comma-separated columns left out of data drift (year: the test days are the newest release years, so it drifts by construction).",
+        ),
+      columnTests: z
+        .string()
+        .regex(
+          columnMap(/ks|chi-square|z|wasserstein|jensen-shannon/),
+          "expected column=test pairs, e.g. tempo=ks,key=chi-square",
+        )
+        .default("")
+        .describe(
+          "Per-column drift tests, comma-separated column=test (ks, chi-square, z, wasserstein, jensen-shannon).",
+        ),
+      columnThresholds: z
+        .string()
+        .regex(
+          columnMap(/[0-9]*\.?[0-9]+(e-?[0-9]+)?/),
+          "expected column=number pairs, e.g. tempo=0.01",
+        )
+        .default("")
+        .describe("Per-column drift thresholds, comma-separated column=number."),
+      retrain: z
+        .boolean()
+        .default(true)
+        .describe(
+          "Whether daily-inference runs complete-training when a day drifts or its quality falls.",
+        ),
+      jaccardFloor: z
+        .number()
+        .min(0)
+        .max(1)
+        .default(0.9)
+        .describe(
+          "Retrain when a labelled day's Jaccard falls below this share of the champion's validation Jaccard.",
+        ),
+      cooldownDays: z
+        .number()
+        .int()
+        .min(0)
+        .max(3650)
+        .default(7)
+        .describe("Days after a retrain during which no other retrain starts."),
     })
     .prefault({}),
   log: z
