@@ -1,6 +1,7 @@
 // The train flow: fits the genre model on the split's train and validation tables, records the
 // fit as a tracking run (params, dataset inputs, metrics beside the most-frequent baseline,
-// artifacts), and registers the model when it passes the relative gates, moving alias
+// artifacts; with add_days=N the first N daily batches and their labels join the training table),
+// and registers the model when it passes the relative gates, moving alias
 // `champion` to it and `previous` to the old champion. The fit is cached on its parameters and
 // the split's digest, and registration first looks for a version of the same
 // run, so a run killed midway and started again registers at most one version.
@@ -13,7 +14,8 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { z } from "zod";
 import { InputError, OperationError } from "../common/errors.ts";
-import { readSplitManifest, type StoredObject } from "../datasets/manifest.ts";
+import { trainingTableWithDays } from "../datasets/labelled-days.ts";
+import { readSplitManifest, type SplitDay, type StoredObject } from "../datasets/manifest.ts";
 import { FeatureTable, GENRES_COLUMN, TRACK_ID_COLUMN } from "../features/feature-table.ts";
 import { mostFrequentPrediction } from "../ml/decision.ts";
 import { DEFAULT_TOP_K } from "../ml/labels.ts";
@@ -60,6 +62,8 @@ export const trainParameters = z.strictObject({
   top_k: z.coerce.number().int().min(1).max(10_000).default(DEFAULT_TOP_K),
   baseline_k: z.coerce.number().int().min(1).max(1000).default(5),
   seed: z.coerce.number().int().min(0).max(2_147_483_647).default(0),
+  /** The first N daily batches, with their labels, join the training table (a retrain). */
+  add_days: z.coerce.number().int().min(0).max(100_000).default(0),
   /** Fit again even when this fit (same parameters, split and code) was recorded before. */
   retrain: flag,
 });
@@ -236,7 +240,7 @@ function forestSettings(parameters: TrainParameters) {
 async function recordFit(
   client: TrackingClient,
   runId: string,
-  input: { parameters: TrainParameters; split: SplitInputs },
+  input: { parameters: TrainParameters; split: SplitInputs; addedDays: SplitDay[] },
   fitted: Awaited<ReturnType<typeof fitModel>>,
   scores: Awaited<ReturnType<typeof scoreValidation>>,
   dir: string,
@@ -255,6 +259,7 @@ async function recordFit(
     decision_metric: summary.decision.metric ?? "none",
     decision_at_least_one: summary.decision.atLeastOne,
     unseen_genres: "ignore",
+    add_days: parameters.add_days,
     train_rows: summary.train.rows,
     train_rows_used: summary.train.used,
     valid_rows: summary.valid.rows,
@@ -271,14 +276,15 @@ async function recordFit(
     client.logParams(runId, Object.fromEntries(chunk)),
   );
 
+  const inputs: [string, StoredObject, string][] = [
+    ["train", split.train, "training"],
+    ["valid", split.valid, "validation"],
+  ];
+  for (const day of input.addedDays)
+    inputs.push([`day-${String(day.day).padStart(4, "0")}-labels`, day.labels, "training"]);
   await client.logInputs(
     runId,
-    (
-      [
-        ["train", split.train, "training"],
-        ["valid", split.valid, "validation"],
-      ] as const
-    ).map(([name, object, context]) => ({
+    inputs.map(([name, object, context]) => ({
       dataset: {
         name,
         digest: object.sha256.slice(0, 32),
@@ -391,9 +397,28 @@ export const fitAndRecord = task(
     const experimentName = environment.config.pipeline.experiment;
     const dir = await mkdtemp(join(tmpdir(), "genre-train-"));
     try {
-      const train = await readSplitTable(store, input.split.train, dir);
-      const valid = await readSplitTable(store, input.split.valid, dir);
       const { parameters } = input;
+      let train = await readSplitTable(store, input.split.train, dir);
+      const valid = await readSplitTable(store, input.split.valid, dir);
+      let addedDays: SplitDay[] = [];
+      if (parameters.add_days > 0) {
+        const manifest = await readSplitManifest(store, SPLIT_MANIFEST_KEY);
+        if (manifest.digest !== input.split.digest)
+          throw new OperationError("the split changed while training: run train again");
+        const grown = await trainingTableWithDays(
+          store,
+          manifest,
+          train.path,
+          parameters.add_days,
+          join(dir, "train-with-days.parquet"),
+          dir,
+        );
+        addedDays = grown.days;
+        train = await FeatureTable.read(grown.path, { text: [TRACK_ID_COLUMN, GENRES_COLUMN] });
+        context.log(
+          `training on the split's train table and days 1–${parameters.add_days} with their labels: ${grown.rows} tracks`,
+        );
+      }
       const { fitted, scores } = await inStoreTerms(input.split, dir, async () => {
         const fitted = await fitModel({
           train,
@@ -424,7 +449,7 @@ export const fitAndRecord = task(
       });
       const runId = run.info.runId;
       try {
-        await recordFit(client, runId, input, fitted, scores, dir);
+        await recordFit(client, runId, { ...input, addedDays }, fitted, scores, dir);
         await client.endRun(runId, "FINISHED");
       } catch (error) {
         await client.endRun(runId, "FAILED").catch(() => {});

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { silentLogger } from "../../src/common/logger.ts";
 import { type Config, configSchema } from "../../src/config/schema.ts";
+import { readSplitManifest } from "../../src/datasets/manifest.ts";
 import { splitDataset } from "../../src/datasets/split.ts";
 import { type ColumnSpec, type Row, TableWriter } from "../../src/features/table.ts";
 import { setPipelineEnvironment } from "../../src/flows/environment.ts";
@@ -256,6 +257,33 @@ describe("train flow", () => {
     assert.equal(await alias("champion"), "2");
     assert.equal(await alias("previous"), "1");
     useConfig();
+  });
+
+  it("retrains with the labelled days added to the training table", async () => {
+    const manifest = await readSplitManifest(store);
+    const result = await trained({ trees: 5, seed: 4, add_days: 2 });
+    const run = await client.getRun(result.runId);
+    const params = Object.fromEntries(run.data.params.map((p) => [p.key, p.value]));
+    assert.equal(params.add_days, "2");
+    const added = (manifest.days[0]?.tracks.rows ?? 0) + (manifest.days[1]?.tracks.rows ?? 0);
+    assert.ok(added > 0);
+    assert.equal(Number(params.train_rows), manifest.outputs.train.rows + added);
+    const inputs = run.inputs.datasetInputs.map((i) => [i.dataset.name, i.dataset.source]);
+    assert.deepEqual(
+      inputs.filter(([name]) => name?.startsWith("day-")),
+      [
+        ["day-0001-labels", `${store.uri}/daily/day=0001/labels.parquet`],
+        ["day-0002-labels", `${store.uri}/daily/day=0002/labels.parquet`],
+      ],
+    );
+
+    const days = manifest.days.length;
+    const pastLast = await train({ trees: 5, add_days: days + 1 });
+    assert.equal(pastLast.state, "failed");
+    assert.match(
+      pastLast.error ?? "",
+      new RegExp(`add_days ${days + 1}: expected a day of the split, 1 to ${days}`),
+    );
   });
 
   it("refuses features the split's tables do not have", async () => {
