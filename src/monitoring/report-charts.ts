@@ -3,7 +3,7 @@
 // rounded relative coordinates and colours come from CSS classes (report-style.ts), so a chart
 // of 150 buckets stays near a kilobyte. Non-finite numbers never reach an attribute: they
 // break a line or are left out.
-import { escapeHtml, formatPercent, formatShort } from "./report-html.ts";
+import { escapeHtml, formatCount, formatPercent, formatShort } from "./report-html.ts";
 import type { ColumnCharts, Histogram, MonitoringDay, ValueCount } from "./types.ts";
 
 export type Side = "ref" | "cur";
@@ -137,8 +137,21 @@ function histogramBins(histogram: Histogram): { lo: number; hi: number; count: n
   return bins;
 }
 
-function valueCounts(values: ValueCount[]): { key: string; count: number }[] {
-  return values.map((v) => ({ key: String(v.value), count: finiteOrZero(v.count) }));
+interface Category {
+  key: string;
+  label: string;
+  count: number;
+}
+
+/** The bucket that folds the values past a chart's top ones is keyed apart from any real value. */
+const OTHERS_KEY = "\u0000others";
+
+function valueCounts(values: ValueCount[]): Category[] {
+  return values.map((v) =>
+    v.others === undefined
+      ? { key: String(v.value), label: String(v.value), count: finiteOrZero(v.count) }
+      : { key: OTHERS_KEY, label: `${formatCount(v.others)} others`, count: finiteOrZero(v.count) },
+  );
 }
 
 /** A chart whose figure caption says what it shows, so assistive technology skips the drawing. */
@@ -214,7 +227,8 @@ export function distributionChart(distribution: ColumnCharts["distribution"]): s
   const asCounts = (d: Histogram | ValueCount[]) =>
     isHistogram(d)
       ? histogramBins(d).map((b) => ({
-          key: `${formatShort(b.lo)}–${formatShort(b.hi)}`,
+          key: `${b.lo}–${b.hi}`,
+          label: `${formatShort(b.lo)}–${formatShort(b.hi)}`,
           count: b.count,
         }))
       : valueCounts(d);
@@ -286,19 +300,18 @@ function fitText(text: string, width: number): string {
 
 const MAX_LABELLED_VALUES = 12;
 
-function categoryOverlay(
-  reference: { key: string; count: number }[],
-  current: { key: string; count: number }[],
-): string {
+function categoryOverlay(reference: Category[], current: Category[]): string {
   const keys: string[] = [];
+  const labels = new Map<string, string>();
   const referenceCounts = new Map<string, number>();
   const currentCounts = new Map<string, number>();
   for (const [list, counts] of [
     [reference, referenceCounts],
     [current, currentCounts],
   ] as const) {
-    for (const { key, count } of list) {
+    for (const { key, label, count } of list) {
       if (!referenceCounts.has(key) && !currentCounts.has(key)) keys.push(key);
+      labels.set(key, label);
       counts.set(key, (counts.get(key) ?? 0) + count);
     }
   }
@@ -323,18 +336,17 @@ function categoryOverlay(
     });
     return path.empty ? "" : `<path class="${side}" d="${path}"/>`;
   };
-  let labels = "";
+  let axis = "";
   if (keys.length <= MAX_LABELLED_VALUES) {
     keys.forEach((key, i) => {
-      labels += axisText(
-        PLOT.left + (i + 0.5) * group,
-        DIST_BOTTOM + 16,
-        fitText(key, group),
-        "mid",
-      );
+      const text = fitText(labels.get(key) ?? key, group);
+      axis += axisText(PLOT.left + (i + 0.5) * group, DIST_BOTTOM + 16, text, "mid");
     });
   } else {
-    labels = axisText(PLOT.left, DIST_BOTTOM + 16, `${keys.length} values`, "start");
+    const shown = keys.filter((k) => k !== OTHERS_KEY).length;
+    axis = axisText(PLOT.left, DIST_BOTTOM + 16, `${shown} values`, "start");
+    const others = labels.get(OTHERS_KEY);
+    if (others !== undefined) axis += axisText(PLOT.right, DIST_BOTTOM + 16, `+ ${others}`, "end");
   }
   return svg(
     "chart dist",
@@ -345,7 +357,7 @@ function categoryOverlay(
       frame(DIST_BOTTOM) +
       axisText(PLOT.left - 4, PLOT.top + 8, formatPercent(top), "end") +
       axisText(PLOT.left - 4, DIST_BOTTOM, "0", "end") +
-      labels,
+      axis,
   );
 }
 

@@ -37,7 +37,7 @@ details.col[open] .name::before{content:"▾ "}
 .yes{color:var(--cur);font-weight:600}.no{color:var(--ok)}.off{color:var(--muted)}
 .num{font-variant-numeric:tabular-nums;text-align:right;white-space:nowrap}
 .detail{padding:2px 6px 14px}
-.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,400px),1fr));gap:12px}
+.charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,400px),1fr));gap:12px}
 figure{margin:0}
 figcaption{font-size:.85em;color:var(--muted)}
 svg.spark{width:100%;height:22px;display:block}

@@ -90,10 +90,17 @@ function numericalCharts(
   };
 }
 
+/** Value counts, the 30 most frequent then one bucket for the rest, as the engine keeps them. */
 function counted(values: string[]): ValueCount[] {
   const counts = new Map<string, number>();
   for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
-  return [...counts].map(([value, count]) => ({ value, count }));
+  const sorted = [...counts].sort((a, b) => b[1] - a[1]);
+  const top: ValueCount[] = sorted.slice(0, 30).map(([value, count]) => ({ value, count }));
+  const rest = sorted.slice(30);
+  if (rest.length > 0) {
+    top.push({ value: "other", count: rest.reduce((a, b) => a + b[1], 0), others: rest.length });
+  }
+  return top;
 }
 
 function categoricalCharts(reference: string[], current: string[]): ColumnCharts {
@@ -135,7 +142,11 @@ function numericalColumn(
 
 function categoricalColumn(name: string, seed: number, values: number, drifted: boolean) {
   const next = random(seed);
-  const pick = (skew: number) => `value ${Math.floor(next() ** skew * values)}`;
+  // "other" is a real value here too, beside the bucket that folds the rarest values.
+  const pick = (skew: number) => {
+    const index = Math.floor(next() ** skew * values);
+    return index === 1 ? "other" : `value ${index}`;
+  };
   const reference = Array.from({ length: REFERENCE_ROWS }, () => pick(1));
   const current = Array.from({ length: CURRENT_ROWS }, () => pick(drifted ? 3 : 1));
   const score = drifted ? 0.2 + 0.1 * next() : 0.02 + 0.05 * next();
@@ -156,15 +167,15 @@ function categoricalColumn(name: string, seed: number, values: number, drifted: 
 }
 
 /**
- * 80 columns: 66 numerical (38 drifted), 12 categorical (4 drifted), one untestable, one
+ * 80 columns: 66 numerical (38 drifted), 12 categorical (4 drifted; half with 45 values, 30 kept), one untestable, one
  * excluded. The batch's order is cut into buckets of `rowsPerBucket` rows (1 for 100 rows cut
  * in at most 150 buckets, as Evidently does; more rows per bucket draw a band of spread).
  */
-export function sampleDrift(rowsPerBucket = 1): DriftResult {
+export function sampleDrift(rowsPerBucket = 1, hostileNames = true): DriftResult {
   const columns: ColumnDrift[] = [];
   for (let i = 0; i < 66; i++) {
     const name =
-      i < HOSTILE_NAMES.length
+      hostileNames && i < HOSTILE_NAMES.length
         ? (HOSTILE_NAMES[i] as string)
         : `timbre_mean_${String(i).padStart(2, "0")}`;
     columns.push(
@@ -172,7 +183,7 @@ export function sampleDrift(rowsPerBucket = 1): DriftResult {
     );
   }
   for (let i = 0; i < 12; i++) {
-    columns.push(categoricalColumn(`mode_key_${i}`, 2000 + i, i < 6 ? 4 : 31, i % 3 === 0));
+    columns.push(categoricalColumn(`mode_key_${i}`, 2000 + i, i < 6 ? 4 : 45, i % 3 === 0));
   }
   columns.push({
     column: "artist_familiarity",
@@ -341,7 +352,9 @@ function sampleGenreQuality(): GenreQuality[] {
   });
 }
 
-export function sampleReport(rowsPerBucket = 1): MonitoringReport {
+/** The sample day; `hostileNames` false gives plain column names, for pictures. */
+export function sampleReport(rowsPerBucket = 1, hostileNames = true): MonitoringReport {
+  const drift = sampleDrift(rowsPerBucket, hostileNames);
   return {
     title: "Genre monitoring",
     createdAt: "2026-03-03T06:00:12.000Z",
@@ -349,7 +362,7 @@ export function sampleReport(rowsPerBucket = 1): MonitoringReport {
     model: { name: "genre-classifier", version: "4", runId: "8f1c2d3e4b5a" },
     reference: { rows: REFERENCE_ROWS, source: "champion training table (version 4)" },
     current: { rows: CURRENT_ROWS, source: "daily/day=0003/tracks.parquet" },
-    drift: sampleDrift(rowsPerBucket),
+    drift,
     predictionDrift: samplePredictionDrift(),
     quality: {
       tracks: CURRENT_ROWS,
@@ -361,7 +374,7 @@ export function sampleReport(rowsPerBucket = 1): MonitoringReport {
     retrain: {
       retrain: true,
       reasons: [
-        "dataset drift: share 0.5 ≥ 0.5",
+        `dataset drift: share ${drift.dataset.share.toFixed(3)} ≥ ${drift.dataset.threshold}`,
         "Jaccard 0.318 < floor 0.338 (0.9 × validation 0.376)",
       ],
     },

@@ -141,6 +141,7 @@ describe("monitoring report page", () => {
       tested.map((c) => (c.score === null ? "—" : c.score.toFixed(6))),
     );
     assert.match(html, /untestable: no finite value in the current data/);
+    assert.match(html, /<text x="\d+" y="\d+" class="end">\+ \d+ others<\/text>/);
     assert.match(html, /excluded: drifts by construction/);
     assert.match(html, /Retraining was triggered/);
     assert.ok(html.includes("Jaccard 0.318 &lt; floor 0.338"));
@@ -415,8 +416,16 @@ describe("monitoring pages in chromium, opened from files", { skip: noBrowser },
     const desktop = await browser.newPage({ viewport: { width: 1100, height: 820 } });
     await desktop.goto(reportUrl);
     await desktop.evaluate('document.querySelector("details.col").open = true');
-    await desktop.screenshot({ path: join(folder, "report.png"), fullPage: true });
+    await desktop.screenshot({ path: join(folder, "report.png") });
     if (process.env.UPDATE_SCREENSHOTS === "1") {
+      // The README's picture: the same day with plain column names.
+      const plain = join(folder, "day=0003", "plain.html");
+      await writeFile(
+        plain,
+        renderDayReport(sampleReport(2, false), { indexHref: "../index.html" }),
+      );
+      await desktop.goto(pathToFileURL(plain).href);
+      await desktop.evaluate('document.querySelector("details.col").open = true');
       await desktop.screenshot({ path: join(root, "docs", "images", "monitoring-report.png") });
     }
     await desktop.close();
@@ -429,7 +438,7 @@ describe("monitoring pages in chromium, opened from files", { skip: noBrowser },
     const seen = watch(page);
     await page.goto(pathToFileURL(path).href);
     await page.evaluate(OPEN_ALL_ROWS);
-    await page.screenshot({ path: join(folder, "hostile.png"), fullPage: true });
+    await page.screenshot({ path: join(folder, "hostile.png") });
     assert.deepEqual(seen.problems, []);
     assert.deepEqual(seen.requests, [pathToFileURL(path).href]);
     await page.close();
