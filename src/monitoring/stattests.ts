@@ -5,9 +5,18 @@
 // The numerical ones are built for a large, sorted, reused reference and a small current batch:
 // K-S binary-searches the current values into the reference (O(m log n)), and Wasserstein works
 // from a block summary of the reference (`wassersteinReference`, O(n) once, then O(m (log n + 64))).
+// A sorted sample is checked in full (finite, ascending) the first time it is passed and then
+// remembered by identity, so a cached reference must not be modified after its first use.
 
 import { InputError } from "../common/errors.ts";
-import { chi2Sf, ks2SampExactPValue, kstwoSf, normalSf, roundHalfEven } from "./distributions.ts";
+import {
+  chi2Sf,
+  gcd,
+  ks2SampExactPValue,
+  kstwoSf,
+  normalSf,
+  roundHalfEven,
+} from "./distributions.ts";
 
 export interface TestValue {
   statistic: number;
@@ -154,7 +163,7 @@ export function ksTwoSample(
   if (Math.max(n1, n2) <= KS_MAX_EXACT_N) {
     const exact = ks2SampExactPValue(d, n1, n2);
     if (exact) return { statistic: exact.statistic, pValue: exact.pValue, method: "exact" };
-    const g = gcdInt(n1, n2);
+    const g = gcd(n1, n2);
     const lcm = (n1 / g) * n2;
     d = roundHalfEven(d * lcm) / lcm;
   }
@@ -163,13 +172,6 @@ export function ksTwoSample(
   const en = (m * n) / (m + n);
   const pValue = Math.min(Math.max(kstwoSf(d, roundHalfEven(en)), 0), 1);
   return { statistic: d, pValue, method: "asymp" };
-}
-
-function gcdInt(a: number, b: number): number {
-  let x = a;
-  let y = b;
-  while (y !== 0) [x, y] = [y, x % y];
-  return x;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -295,7 +297,7 @@ function populationStd(values: Float64Array): number {
     compensation += Math.abs(sum) >= Math.abs(v) ? sum - t + v : v - t + sum;
     sum = t;
   }
-  const mean = (sum + compensation) / n;
+  const mean = Number.isFinite(sum) ? (sum + compensation) / n : sum / n;
   let squares = 0;
   compensation = 0;
   for (let i = 0; i < n; i++) {
@@ -305,6 +307,8 @@ function populationStd(values: Float64Array): number {
     compensation += squares >= sq ? squares - t + sq : sq - t + squares;
     squares = t;
   }
+  // Values near ±1e308 overflow the squares (numpy gives inf too); the compensation is then NaN.
+  if (!Number.isFinite(squares)) return Number.POSITIVE_INFINITY;
   return Math.sqrt((squares + compensation) / n);
 }
 

@@ -404,25 +404,44 @@ describe("hostile input", () => {
       wassersteinNormed(one, Float64Array.from([2.001])).distance.toFixed(6),
       "1.000000",
     );
+    // numpy: std overflows to inf near ±1e308, so the normed distance is 0 while W1 is finite.
+    assert.deepEqual(
+      wassersteinNormed(Float64Array.from([-1e308, 1e308]), Float64Array.from([0])),
+      {
+        distance: 0,
+        statistic: 1e308,
+      },
+    );
   });
 });
 
 describe("cost against a large cached reference", () => {
-  it("1,000,000 reference values, 100 current: K-S and Wasserstein per call in well under a millisecond", () => {
-    const n = 1_000_000;
-    const reference = Float64Array.from({ length: n }, (_, i) => (i + 0.5) / n);
-    const prefix = wassersteinReference(reference);
-    ksTwoSample(reference, sample({ kind: "uniform", seed: 6, n: 100, low: 0, high: 1 }));
-    const currents = Array.from({ length: 50 }, (_, i) =>
+  it("K-S and Wasserstein cost as much against 1,000,000 reference values as against 20,001", () => {
+    // O(m log n) per call: 50 times more reference values should barely change the time (an
+    // O(n) merge would make it ~50 times slower). Rounds interleave so machine load hits both.
+    const uniform = (n: number) => Float64Array.from({ length: n }, (_, i) => (i + 0.5) / n);
+    const references = [uniform(20_001), uniform(1_000_000)];
+    const prefixes = references.map((r) => wassersteinReference(r));
+    const currents = Array.from({ length: 20 }, (_, i) =>
       sample({ kind: "uniform", seed: 100 + i, n: 100, low: 0.1 * (i % 3), high: 1 }),
     );
-    const start = process.hrtime.bigint();
-    for (const current of currents) {
-      ksTwoSample(reference, current);
-      wassersteinNormed(reference, current, prefix);
+    const best = [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY];
+    for (let round = 0; round < 6; round++) {
+      references.forEach((reference, k) => {
+        const start = process.hrtime.bigint();
+        for (const current of currents) {
+          ksTwoSample(reference, current);
+          wassersteinNormed(reference, current, prefixes[k]);
+        }
+        const ms = Number(process.hrtime.bigint() - start) / 1e6 / currents.length;
+        best[k] = Math.min(best[k] as number, ms);
+      });
     }
-    const perCallMs = Number(process.hrtime.bigint() - start) / 1e6 / currents.length;
-    assert.ok(perCallMs < 2, `${perCallMs.toFixed(3)} ms per column`);
+    const [small, large] = best as [number, number];
+    assert.ok(
+      large < 5 * small + 0.05,
+      `per column: ${large.toFixed(3)} ms vs ${small.toFixed(3)} ms`,
+    );
   });
 });
 
