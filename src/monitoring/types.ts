@@ -10,6 +10,8 @@ export type DriftTestName = "ks" | "chi-square" | "z" | "wasserstein" | "jensen-
 export interface ValueCount {
   value: string | number;
   count: number;
+  /** Set on the one bucket of a chart that folds the values past its top 30: how many it holds. */
+  others?: number;
 }
 
 /** Counts of finite values in bins; `edges` has one more entry than `counts`. */
@@ -114,6 +116,8 @@ export interface RetrainDecision {
   retrain: boolean;
   /** One line per rule with its numbers, e.g. "dataset drift: share 0.62 ≥ 0.5". */
   reasons: string[];
+  /** What the retrain did, once it ran: e.g. "registered version 2 (champion)". */
+  outcome?: string;
 }
 
 export interface MonitoringReport {
