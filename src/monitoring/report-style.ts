@@ -57,12 +57,12 @@ svg circle.cur{fill:var(--cur)}svg circle.ok{fill:#5f6368}
 svg.timeline path.cur{fill:var(--cur);fill-opacity:.7}
 table{border-collapse:collapse;width:100%;margin:.4em 0}
 th,td{padding:4px 6px;border-bottom:1px solid var(--line);text-align:left}
-td.label{overflow-wrap:anywhere}
+td.label,td.wide{overflow-wrap:anywhere}
 thead th{border-bottom:2px solid var(--line)}
 td.num,th.num{text-align:right}
 .delta{color:var(--muted);font-size:.85em;margin-left:.3em}
 .worse{color:var(--cur)}
-ul.reasons{margin:.3em 0;padding-left:1.3em}
+ul.reasons{margin:.3em 0;padding-left:1.3em;overflow-wrap:anywhere}
 footer{margin:2em 0 .5em;color:var(--muted);font-size:.85em}
 @media (max-width:640px){
 body{padding:8px;font-size:14px}

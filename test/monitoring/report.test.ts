@@ -431,6 +431,40 @@ describe("monitoring pages in chromium, opened from files", { skip: noBrowser },
     await desktop.close();
   });
 
+  it("keeps a phone's and a desktop's width with long unbroken strings in every text", async () => {
+    const long = (what: string) => `${what}_${"w".repeat(240)}`;
+    const report = sampleReport();
+    report.title = long("title");
+    report.reference.source = long("reference");
+    report.current.source = long("current");
+    report.model = { name: long("model"), version: long("version"), runId: long("run") };
+    report.createdAt = long("created");
+    (report.retrain as { reasons: string[] }).reasons.push(long("reason"));
+    for (const genre of report.quality?.genres ?? []) genre.genre = long(genre.genre);
+    for (const column of report.drift.columns.slice(0, 5)) column.column = long(column.column);
+    report.drift.excluded = [{ column: long("excluded"), reason: long("because") }];
+    const days = sampleDays().map((d) => ({
+      ...d,
+      modelVersion: long("v"),
+      createdAt: long("at"),
+    }));
+    await writeFile(join(folder, "long.html"), renderDayReport(report));
+    await writeFile(join(folder, "long-index.html"), renderIndex(days, { title: long("index") }));
+    for (const [width, height] of [
+      [390, 844],
+      [1100, 820],
+    ] as const) {
+      const page = await browser.newPage({ viewport: { width, height }, isMobile: width < 600 });
+      for (const file of ["long.html", "long-index.html"]) {
+        await page.goto(pathToFileURL(join(folder, file)).href);
+        await page.evaluate(OPEN_ALL_ROWS);
+        const scrolled = (await page.evaluate("document.documentElement.scrollWidth")) as number;
+        assert.ok(scrolled <= width, `${file} in ${width}px: ${scrolled}px wide`);
+      }
+      await page.close();
+    }
+  });
+
   it("opens a report with broken chart data without a console error", async () => {
     const path = join(folder, "hostile.html");
     await writeFile(path, renderDayReport(hostileChartsReport()));
