@@ -34,16 +34,9 @@ import {
   type ReferenceSummary,
   summarizeReference,
   type TextReference,
+  wassersteinPrefix,
 } from "./reference.ts";
-import {
-  chiSquare,
-  jensenShannon,
-  ksTwoSample,
-  type ReferencePrefix,
-  wassersteinNormed,
-  wassersteinReference,
-  zTest,
-} from "./stattests.ts";
+import { chiSquare, jensenShannon, ksTwoSample, wassersteinNormed, zTest } from "./stattests.ts";
 import type {
   ColumnCharts,
   ColumnDrift,
@@ -463,17 +456,6 @@ function sameKind(
   );
 }
 
-const prefixes = new WeakMap<Float64Array, ReferencePrefix>();
-
-function wassersteinPrefix(sorted: Float64Array): ReferencePrefix {
-  let prefix = prefixes.get(sorted);
-  if (!prefix) {
-    prefix = wassersteinReference(sorted);
-    prefixes.set(sorted, prefix);
-  }
-  return prefix;
-}
-
 const referenceRuns = new WeakMap<Float64Array, { values: Float64Array; counts: Float64Array }>();
 
 function numericCounts(column: NumericReference): { values: Float64Array; counts: Float64Array } {
@@ -644,11 +626,7 @@ function runTest(
       const { statistic, pValue } = ksTwoSample(r.sorted, c.sorted);
       return { score: pValue, statistic };
     }
-    const { distance, statistic } = wassersteinNormed(
-      r.sorted,
-      c.sorted,
-      wassersteinPrefix(r.sorted),
-    );
+    const { distance, statistic } = wassersteinNormed(r.sorted, c.sorted, wassersteinPrefix(r));
     return { score: distance, statistic };
   }
   if (test === "z") {

@@ -16,6 +16,7 @@ import {
   tableColumns,
   textCounts,
 } from "./columns.ts";
+import { type ReferencePrefix, wassersteinReference } from "./stattests.ts";
 
 /** Numeric columns with at most this many distinct values keep their value counts. */
 export const KEEP_COUNTS_UP_TO = 1000;
@@ -34,6 +35,8 @@ export interface NumericReference {
   distinct: number;
   /** The distinct values and their counts, when there are at most KEEP_COUNTS_UP_TO. */
   counts?: { values: Float64Array; counts: Float64Array };
+  /** Wasserstein's block areas of the sorted values and their std, when there is a value. */
+  prefix?: ReferencePrefix;
 }
 
 export interface TextReference {
@@ -67,7 +70,7 @@ export function summarizeReference(table: DriftTable): ReferenceSummary {
 function numericReference(name: string, values: Float64Array): NumericReference {
   const sorted = finiteSorted(values);
   const { mean, m2, m3 } = centralMoments(sorted);
-  const counted = runs(sorted);
+  const distinct = distinctCount(sorted);
   const summary: NumericReference = {
     kind: "numeric",
     name,
@@ -76,10 +79,29 @@ function numericReference(name: string, values: Float64Array): NumericReference 
     mean,
     m2,
     m3,
-    distinct: counted.values.length,
+    distinct,
   };
-  if (counted.values.length <= KEEP_COUNTS_UP_TO) summary.counts = counted;
+  if (distinct > 0 && distinct <= KEEP_COUNTS_UP_TO) summary.counts = runs(sorted);
+  if (sorted.length > 0) {
+    summary.prefix = wassersteinReference(sorted);
+    if (summary.prefix.areaHi.length !== areaBlocks(sorted.length)) {
+      throw new Error("reference summary: the Wasserstein block size changed; update AREA_BLOCK");
+    }
+  }
   return summary;
+}
+
+function distinctCount(sorted: Float64Array): number {
+  let distinct = sorted.length > 0 ? 1 : 0;
+  for (let i = 1; i < sorted.length; i++) if (sorted[i] !== sorted[i - 1]) distinct++;
+  return distinct;
+}
+
+/** The values per block of stattests.ts's Wasserstein areas. */
+const AREA_BLOCK = 64;
+
+function areaBlocks(n: number): number {
+  return n === 0 ? 0 : Math.floor((n - 1) / AREA_BLOCK) + 1;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -88,8 +110,9 @@ function numericReference(name: string, values: Float64Array): NumericReference 
 //     f64 body length, u32 CRC-32 of the body, 20 bytes zero
 //   body, per column: u32 name length, u8 kind (1 numeric, 2 text), 3 zero bytes, name (UTF-8),
 //     padding to 8; then
-//     numeric: f64 missing, finite count n, mean, m2, m3, distinct, kept counts k (0 or distinct);
-//              n f64 sorted values; k f64 values; k f64 counts
+//     numeric: f64 missing, finite count n, mean, m2, m3, distinct, kept counts k (0 or distinct),
+//              std; n f64 sorted values; k f64 values; k f64 counts; b = ⌈n / 64⌉ f64 Wasserstein
+//              block areas (high parts) and b f64 (low parts)
 //     text:    f64 missing, f64 distinct d; d f64 counts; d u32 byte lengths (padded to 8);
 //              the values' UTF-8 bytes (padded to 8)
 
@@ -119,7 +142,8 @@ export function serializeReferenceSummary(summary: ReferenceSummary): Uint8Array
     bodyBytes += 8 + pad8((encodedNames[i] as Uint8Array).length);
     if (column.kind === "numeric") {
       const kept = column.counts?.values.length ?? 0;
-      bodyBytes += 7 * 8 + 8 * column.sorted.length + 16 * kept;
+      const blocks = areaBlocks(column.sorted.length);
+      bodyBytes += 8 * 8 + 8 * column.sorted.length + 16 * kept + 16 * blocks;
     } else {
       const texts = encodedValues[i] as Uint8Array[];
       const textBytes = texts.reduce((s, t) => s + t.length, 0);
@@ -150,10 +174,16 @@ export function serializeReferenceSummary(summary: ReferenceSummary): Uint8Array
         putF64(v);
       }
       putF64(kept?.values.length ?? 0);
+      const prefix = column.sorted.length > 0 ? wassersteinPrefix(column) : undefined;
+      putF64(prefix?.std ?? 0);
       putF64s(column.sorted);
       if (kept) {
         putF64s(kept.values);
         putF64s(kept.counts);
+      }
+      if (prefix) {
+        putF64s(prefix.areaHi);
+        putF64s(prefix.areaLo);
       }
     } else {
       const texts = encodedValues[i] as Uint8Array[];
@@ -348,11 +378,14 @@ function readNumeric(
   if (n === 0 ? distinct !== 0 : distinct < 1) {
     throw bad(`${what}: ${distinct} distinct values for ${n} values`);
   }
+  const std = reader.f64(`${what} std`);
   const sorted = reader.f64s(n, `${what} values`);
   const counts =
     kept > 0 ? { values: reader.f64s(kept, what), counts: reader.f64s(kept, what) } : undefined;
+  const blocks = areaBlocks(n);
+  const areaHi = reader.f64s(blocks, `${what} Wasserstein areas`);
+  const areaLo = reader.f64s(blocks, `${what} Wasserstein areas`);
   checkSortedValues(sorted, distinct, counts, what);
-  if (n > 0) checkMoments(sorted, mean, m2, m3, what);
   const column: NumericReference = {
     kind: "numeric",
     name,
@@ -364,6 +397,13 @@ function readNumeric(
     distinct,
   };
   if (counts) column.counts = counts;
+  if (n > 0) {
+    checkMoments(sorted, mean, m2, m3, what);
+    checkAreas(areaHi, areaLo, std, m2 / n, what);
+    column.prefix = { sorted, areaHi, areaLo, std };
+  } else if (std !== 0) {
+    throw bad(`${what}: a std of ${std} without values`);
+  }
   return column;
 }
 
@@ -416,6 +456,39 @@ function checkMoments(
   if (!(Number.isFinite(m3) && Math.abs(m3) <= spread * (high - low) * 1.000001)) {
     throw bad(`${what}: m3 ${m3} impossible`);
   }
+}
+
+/**
+ * Wasserstein's areas start at 0 and never decrease (they sum non-negative terms); the std is
+ * the root of m2 / n. Recomputing the areas would cost a pass over the values, which the CRC
+ * already guards against damage.
+ */
+function checkAreas(
+  areaHi: Float64Array,
+  areaLo: Float64Array,
+  std: number,
+  variance: number,
+  what: string,
+): void {
+  if (areaHi[0] !== 0 || areaLo[0] !== 0) throw bad(`${what}: the first Wasserstein area is not 0`);
+  for (let b = 1; b < areaHi.length; b++) {
+    const hi = areaHi[b] as number;
+    if (!(hi >= (areaHi[b - 1] as number)) || !Number.isFinite(areaLo[b])) {
+      throw bad(`${what}: Wasserstein area ${b + 1} is not finite or decreases`);
+    }
+  }
+  const expected = Math.sqrt(variance);
+  const close =
+    std === expected || Math.abs(std - expected) <= 1e-9 * Math.max(std, expected) + 1e-300;
+  if (!(std >= 0) || !(close || !Number.isFinite(variance))) {
+    throw bad(`${what}: std ${std} is not the values' (${expected})`);
+  }
+}
+
+/** The Wasserstein areas of a numeric reference column (made once if a summary lacks them). */
+export function wassersteinPrefix(column: NumericReference): ReferencePrefix {
+  if (!column.prefix) column.prefix = wassersteinReference(column.sorted);
+  return column.prefix;
 }
 
 function readText(reader: BodyReader, rows: number, name: string, missing: number): TextReference {
