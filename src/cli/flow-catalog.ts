@@ -13,6 +13,8 @@ export async function loadFlowCatalog(environment: PipelineEnvironment): Promise
   await import("../flows/train.ts");
   await import("../flows/predict.ts");
   await import("../flows/pipeline.ts");
+  await import("../flows/monitor.ts");
+  await import("../flows/daily.ts");
 }
 
 /** The daily inference on `pipeline.dailyInferenceCron`, and complete-training when triggered. */

@@ -1,4 +1,4 @@
-// The predict and daily-inference flows: tags one day's batch of the split
+// The predict flow: tags one day's batch of the split
 // (daily/day=NNNN/tracks.parquet) with the genres of the model behind a registry alias,
 // downloaded through the tracking client, and writes predictions/day=NNNN/predictions.parquet
 // with the model's lineage in every row, then predictions/day=NNNN/run.json describing the
@@ -31,7 +31,6 @@ import { pipelineEnvironment, pipelineStore, pipelineTracking } from "./environm
 export const PREDICTIONS_PREFIX = "predictions";
 export const PREDICTIONS_FILE = "predictions.parquet";
 export const PREDICT_RUN_FILE = "run.json";
-export const MONITOR_NOT_BUILT = "monitoring is not built yet (issue 12): skipped";
 
 const LINEAGE_COLUMNS = ["model_name", "model_version", "run_id"] as const;
 
@@ -282,16 +281,8 @@ export const predictDay = task(
   { retries: 2, retryDelayMs: 1000, description: "tags one day's tracks with the aliased model" },
 );
 
-const monitorDay = task(
-  "monitor-day",
-  (input: { day: number }, context) => {
-    context.log(`day ${input.day}: ${MONITOR_NOT_BUILT}`);
-    return { day: input.day, status: "skipped" as const };
-  },
-  { description: "monitors a day's predictions (not built yet: issue 12)" },
-);
-
-function outcome(result: PredictResult): Exclude<PredictResult, { status: "refused" }> {
+/** A prediction that was not refused; a refusal becomes the InputError it stands for. */
+export function outcome(result: PredictResult): Exclude<PredictResult, { status: "refused" }> {
   if (result.status === "refused") throw new InputError(result.message);
   return result;
 }
@@ -307,25 +298,5 @@ export const predictFlow = flow(
     parameters: predictParameters,
     description:
       "tags a day's tracks (the earliest without predictions, or day=N) with the model behind alias",
-  },
-);
-
-export const dailyInferenceParameters = z.strictObject({
-  day: z.coerce.number().int().min(1).optional(),
-  alias: z.string().min(1).default("champion"),
-});
-
-export const dailyInferenceFlow = flow(
-  "daily-inference",
-  async (parameters, context) => {
-    const prediction = outcome(await predictDay({ ...parameters, force: false }));
-    context.log(prediction.message);
-    if (prediction.status === "all-done") return { prediction, monitor: null };
-    const monitor = await monitorDay({ day: prediction.day });
-    return { prediction, monitor };
-  },
-  {
-    parameters: dailyInferenceParameters,
-    description: "predicts the next day, then monitors it (monitoring: issue 12)",
   },
 );

@@ -30,6 +30,7 @@ import { decideRegistration, type GateDecision } from "../training/gates.ts";
 import { labelMetrics, type Metrics, tableLabels } from "../training/tables.ts";
 import { evaluateTable, loadModel, saveModel } from "../training/use.ts";
 import { pipelineEnvironment, pipelineStore, pipelineTracking } from "./environment.ts";
+import { REFERENCE_ARTIFACT_DIR, writeMonitoringReference } from "./monitor.ts";
 
 export const SPLIT_MANIFEST_KEY = "datasets/split/manifest.json";
 export const MODEL_ARTIFACT_DIR = "model";
@@ -69,6 +70,17 @@ export const trainParameters = z.strictObject({
 });
 
 export type TrainParameters = z.output<typeof trainParameters>;
+
+/** The run tag holding the train flow's parameters, so a retrain can fit the same way. */
+export const TRAIN_PARAMETERS_TAG = "train.parameters";
+
+/** A fit's parameters without the ones that say which data or whether to fit again. */
+export function retrainable(
+  parameters: TrainParameters,
+): Omit<TrainParameters, "add_days" | "retrain"> {
+  const { add_days: _days, retrain: _retrain, ...rest } = parameters;
+  return rest;
+}
 
 export interface SplitInputs {
   digest: string;
@@ -445,11 +457,15 @@ export const fitAndRecord = task(
           "code.version": await codeVersion(),
           "orchestration.flow_run_id": context.flowRunId,
           "orchestration.task_run_id": context.taskRunId,
+          [TRAIN_PARAMETERS_TAG]: JSON.stringify(retrainable(parameters)),
         },
       });
       const runId = run.info.runId;
       try {
         await recordFit(client, runId, { ...input, addedDays }, fitted, scores, dir);
+        const references = await writeMonitoringReference(fitted.model, train, valid, dir);
+        for (const path of references)
+          await client.logArtifactFile(runId, path, REFERENCE_ARTIFACT_DIR);
         await client.endRun(runId, "FINISHED");
       } catch (error) {
         await client.endRun(runId, "FAILED").catch(() => {});

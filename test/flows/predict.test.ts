@@ -1,8 +1,8 @@
-// The predict and daily-inference flows on a small split in a local store, with models fitted
+// The predict flow on a small split in a local store, with models fitted
 // here and registered in a SQLite tracking store: days written in order with exactly their
 // tracks and the champion's lineage, re-runs that write nothing, force that rewrites the same
 // bytes, a new champion that does not mix into a predicted day, every refusal (exit 2, nothing
-// written), the monitor step's no-op, and a model read through an HTTP tracking server.
+// written), and a model read through an HTTP tracking server.
 import assert from "node:assert/strict";
 import { mkdir, mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -16,13 +16,7 @@ import { dayKey, splitDataset } from "../../src/datasets/split.ts";
 import { FeatureTable, writeTable } from "../../src/features/feature-table.ts";
 import { readTable } from "../../src/features/table.ts";
 import { setPipelineEnvironment } from "../../src/flows/environment.ts";
-import {
-  dailyInferenceFlow,
-  MONITOR_NOT_BUILT,
-  type PredictResult,
-  predictFlow,
-  predictionKey,
-} from "../../src/flows/predict.ts";
+import { type PredictResult, predictFlow, predictionKey } from "../../src/flows/predict.ts";
 import { Orchestrator } from "../../src/orchestration/runtime.ts";
 import { LocalObjectStore } from "../../src/storage/local.ts";
 import type { ObjectStore } from "../../src/storage/object-store.ts";
@@ -282,28 +276,6 @@ describe("predict and daily-inference flows", () => {
     } finally {
       await rm(empty, { recursive: true, force: true });
     }
-  });
-
-  it("daily-inference predicts the next day and logs the monitor step's no-op", async () => {
-    const outcome = await orchestrator.run(dailyInferenceFlow, {});
-    assert.equal(outcome.state, "completed", outcome.error);
-    const result = outcome.result as { prediction: { day: number; status: string } };
-    assert.equal(result.prediction.day, 3);
-    assert.equal(result.prediction.status, "written");
-    assert.deepEqual(
-      (await predictionsOf(3)).rows.map((r) => r.track_id),
-      await dayTrackIds(3),
-    );
-    await orchestrator.flushLogs();
-    const logs = await orchestrator.runs.logs(outcome.flowRunId);
-    assert.ok(
-      logs.some((l) => l.message === `day 3: ${MONITOR_NOT_BUILT}`),
-      logs.map((l) => l.message).join("\n"),
-    );
-
-    const done = await orchestrator.run(dailyInferenceFlow, {});
-    assert.equal(done.state, "completed", done.error);
-    assert.match(JSON.stringify(done.result), /every day of the split \(3\) has predictions/);
   });
 
   it("reads the model through an HTTP tracking server", async () => {

@@ -201,6 +201,7 @@ describe("train flow", () => {
       "feature_importances.csv",
       "metrics.json",
       "model",
+      "monitoring",
       "per_genre.csv",
       "thresholds.json",
     ]);
