@@ -306,6 +306,11 @@ function checkThreshold(value: unknown, test: DriftTestName | undefined, option:
   return value;
 }
 
+/** A column's entry in an option object, never one inherited (a column named "constructor"). */
+function own<T>(values: Readonly<Record<string, T>>, column: string): T | undefined {
+  return Object.hasOwn(values, column) ? values[column] : undefined;
+}
+
 function record(value: unknown, option: string): Record<string, unknown> {
   if (value === undefined) return {};
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
@@ -547,7 +552,7 @@ function chooseTest(
   settings: Settings,
 ): DriftTestName {
   const chosen =
-    settings.tests[name] ??
+    own(settings.tests, name) ??
     (type === "num" ? settings.numTest : settings.catTest) ??
     settings.test ??
     defaultTest(
@@ -572,14 +577,14 @@ function columnDrift(
   settings: Settings,
 ): ColumnDrift {
   const { reference, current } = sameKind(name, referenceColumn, currentValues, referenceRows);
-  const type = settings.columnTypes[name] ?? (reference.kind === "numeric" ? "num" : "cat");
+  const type = own(settings.columnTypes, name) ?? (reference.kind === "numeric" ? "num" : "cat");
   if (type === "num" && reference.kind === "text") {
     throw new InputError(
       `drift option columnTypes: column "${name}" holds text and cannot be "num"`,
     );
   }
   const test = chooseTest(name, type, reference, current, settings);
-  const threshold = settings.thresholds[name] ?? settings.defaultThresholds[test];
+  const threshold = own(settings.thresholds, name) ?? settings.defaultThresholds[test];
   if (isPValueTest(test)) checkThreshold(threshold, test, `thresholds, column "${name}"`);
   const referencePresent = presentRows(reference);
   const currentPresent = presentRows(current);

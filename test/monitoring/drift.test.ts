@@ -19,7 +19,12 @@ import {
   defaultTest,
   isDrift,
 } from "../../src/monitoring/drift.ts";
-import type { ColumnDrift, Histogram, ValueCount } from "../../src/monitoring/types.ts";
+import type {
+  ColumnDrift,
+  DriftTestName,
+  Histogram,
+  ValueCount,
+} from "../../src/monitoring/types.ts";
 
 const PYTHON = "/usr/bin/python3";
 const hasScipy =
@@ -215,6 +220,18 @@ describe("overrides", () => {
       n: "z",
       c: "chi-square",
     });
+  });
+
+  it("takes columns named like Object's own properties as columns", () => {
+    const table: Record<string, Float64Array> = {};
+    for (const name of ["constructor", "toString", "__proto__", "hasOwnProperty"]) {
+      Object.defineProperty(table, name, { value: cycle(50, 10), enumerable: true });
+    }
+    const tests: Record<string, DriftTestName> = {};
+    Object.defineProperty(tests, "toString", { value: "z", enumerable: true });
+    const result = computeDrift(table, table, { charts: false, tests });
+    const chosen = result.columns.map((c) => `${c.column}:${c.test}`).sort();
+    assert.deepEqual(chosen, ["__proto__:ks", "constructor:ks", "hasOwnProperty:ks", "toString:z"]);
   });
 
   it("refuses unknown tests, unknown columns and tests a type cannot take", () => {
