@@ -92,7 +92,8 @@ export async function run(argv: string[]): Promise<number> {
       return 2;
     }
     await program.parseAsync(argv, { from: "user" });
-    return 0;
+    // A command that ran to its end may still set a non-zero code (drift --fail-on-drift).
+    return Number(process.exitCode ?? 0) || 0;
   } catch (error) {
     if (error instanceof CommanderError) {
       return error.code === "commander.helpDisplayed" ||

@@ -5,8 +5,7 @@
 import { writeFile } from "node:fs/promises";
 import { type Command, Option } from "commander";
 import { InputError } from "../../common/errors.ts";
-import { FeatureTable } from "../../features/feature-table.ts";
-import type { DriftColumnValues } from "../../monitoring/columns.ts";
+import { readPlainTable } from "../../features/plain-table.ts";
 import { computeDrift, type DriftOptions } from "../../monitoring/drift.ts";
 import { renderDayReport } from "../../monitoring/report.ts";
 import type { DriftResult, MonitoringReport } from "../../monitoring/types.ts";
@@ -31,21 +30,6 @@ function names(list: string | undefined): string[] | undefined {
     .map((n) => n.trim())
     .filter((n) => n !== "");
   return parsed.length > 0 ? parsed : undefined;
-}
-
-/** A table's columns for drift: numbers and text; genre lists as their `|`-joined text. */
-function driftColumns(table: FeatureTable): Map<string, DriftColumnValues> {
-  const columns = new Map<string, DriftColumnValues>();
-  for (const column of table.columns) {
-    if (column.kind === "number") columns.set(column.name, table.numeric(column.name));
-    else if (column.kind === "text") columns.set(column.name, table.text(column.name));
-    else if (column.kind === "list")
-      columns.set(
-        column.name,
-        table.genres(column.name).map((g) => g.join("|")),
-      );
-  }
-  return columns;
 }
 
 function share(value: string): number {
@@ -92,8 +76,8 @@ export function registerDriftCommand(program: Command): void {
     )
     .action(async (flags: DriftFlags) => {
       const started = performance.now();
-      const reference = await FeatureTable.read(flags.reference);
-      const current = await FeatureTable.read(flags.current);
+      const reference = await readPlainTable(flags.reference);
+      const current = await readPlainTable(flags.current);
       const columns = names(flags.columns);
       const exclude = names(flags.exclude);
       const options: DriftOptions = {
@@ -103,7 +87,7 @@ export function registerDriftCommand(program: Command): void {
         ...(exclude ? { exclude: exclude.map((column) => ({ column, reason: "--exclude" })) } : {}),
         ...(flags.driftShare === undefined ? {} : { driftShare: flags.driftShare }),
       };
-      const result = computeDrift(driftColumns(reference), driftColumns(current), options);
+      const result = computeDrift(reference.columns, current.columns, options);
       const seconds = (performance.now() - started) / 1000;
       const { dataset } = result;
 
