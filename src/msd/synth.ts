@@ -5,7 +5,9 @@
 // timbre and pitch vectors follow its artist's genres, so genres can be learned from audio.
 // It keeps the real data's quirks: about half the years unknown (0), danceability and energy
 // always 0, some tempos off by an octave, some unknown coordinates and hotttnesss (NaN), a few
-// artists without terms and a few tracks with only five segments.
+// artists without terms and a few tracks with only five segments. Optionally the newest
+// releases follow a trend in production style (faster, louder, compressed, brighter, denser,
+// less tonal), drawn from a stream of their own so that every other track stays the same.
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import type { Worker } from "node:worker_threads";
@@ -46,6 +48,21 @@ export interface SubsetOptions {
   workers?: number;
   /** Deflate the datasets: smaller files (like the real ones), written about twice as slowly. */
   compress?: boolean;
+  /** Tracks released in `fromYear` or later (year known) follow a trend in production style. */
+  trend?: SubsetTrend;
+}
+
+/**
+ * A shift in production style for new releases. At strength 1: tempo ×1.15, loudness +3 dB,
+ * segment loudness and timbre less spread (compression, uniform production), timbre brighter
+ * and sharper (several coefficients about half a between-track standard deviation off, so
+ * that genres stay apart), a flatter pitch profile, more segments per second and clearer
+ * onsets. Strength 0 changes
+ * nothing; effects grow with strength and saturate where a ceiling is physical.
+ */
+export interface SubsetTrend {
+  fromYear: number;
+  strength: number;
 }
 
 export interface SubsetSummary {
@@ -53,6 +70,10 @@ export interface SubsetSummary {
   artists: number;
   /** Paths of the written files, in track order. */
   files: string[];
+  /** Tracks per release year, "0" being unknown, in the order of years. */
+  years: Record<string, number>;
+  /** Tracks that follow the trend (0 without one). */
+  trendTracks: number;
 }
 
 /** Writes `tracks` synthetic MSD track files under `outDir/data`, deterministically for `seed`. */
@@ -62,14 +83,29 @@ export async function generateSubset(options: SubsetOptions): Promise<SubsetSumm
     throw new RangeError(`tracks must be a whole number ≥ 0, got ${tracks}`);
   }
   if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}`);
+  const { trend } = options;
+  if (trend !== undefined) {
+    if (!Number.isInteger(trend.fromYear)) {
+      throw new RangeError(`trend.fromYear must be a whole number, got ${trend.fromYear}`);
+    }
+    if (!Number.isFinite(trend.strength) || trend.strength < 0) {
+      throw new RangeError(`trend.strength must be a finite number ≥ 0, got ${trend.strength}`);
+    }
+  }
   const workers = Math.max(
     1,
     Math.min(tracks, options.workers ?? (tracks < 200 ? 1 : Math.min(8, availableParallelism()))),
   );
   const files = new Array<string>(tracks);
+  const yearCounts = new Map<number, number>();
+  let trendTracks = 0;
   let done = 0;
   const record = (written: readonly WrittenTrack[]) => {
-    for (const { index, file } of written) files[index] = file;
+    for (const { index, file, year } of written) {
+      files[index] = file;
+      yearCounts.set(year, (yearCounts.get(year) ?? 0) + 1);
+      if (trend !== undefined && followsTrend(year, trend)) trendTracks++;
+    }
     done += written.length;
     onProgress?.(done, tracks);
   };
@@ -78,19 +114,25 @@ export async function generateSubset(options: SubsetOptions): Promise<SubsetSumm
     seed,
     outDir,
     compress,
+    trend,
     start: Math.floor((tracks * w) / workers),
     end: Math.floor((tracks * (w + 1)) / workers),
   }));
   if (workers === 1) await writeTrackRange(ranges[0] as TrackRange, record);
   else await runWorkers(ranges, record);
   const artists = tracks === 0 ? 0 : new SyntheticCatalog(seed).artistOfTrack(tracks - 1) + 1;
-  return { tracks, artists, files };
+  const years: Record<string, number> = {};
+  for (const year of [...yearCounts.keys()].sort((a, b) => a - b)) {
+    years[String(year)] = yearCounts.get(year) as number;
+  }
+  return { tracks, artists, files, years, trendTracks };
 }
 
 export interface TrackRange {
   seed: number;
   outDir: string;
   compress: boolean;
+  trend?: SubsetTrend | undefined;
   /** First track index. */
   start: number;
   /** One past the last track index. */
@@ -100,6 +142,8 @@ export interface TrackRange {
 export interface WrittenTrack {
   index: number;
   file: string;
+  /** Release year, 0 when unknown. */
+  year: number;
 }
 
 /** Writes tracks [start, end) of a subset, reporting them in small batches. */
@@ -111,10 +155,10 @@ export async function writeTrackRange(
   const catalog = new SyntheticCatalog(range.seed);
   let batch: WrittenTrack[] = [];
   for (let index = range.start; index < range.end; index++) {
-    const track = catalog.track(index);
+    const track = catalog.track(index, range.trend);
     const file = join(range.outDir, "data", trackRelativePath(track.analysis.track_id));
     writer.write(file, track);
-    batch.push({ index, file });
+    batch.push({ index, file, year: track.musicbrainz.year });
     if (batch.length === 32 || index + 1 === range.end) {
       report(batch);
       batch = [];
@@ -157,14 +201,19 @@ function runWorkers(ranges: TrackRange[], record: (written: WrittenTrack[]) => v
 const catalogs = new Map<number, SyntheticCatalog>();
 
 /** Track number `index` of the synthetic subset for `seed`, in memory (as generateSubset writes it). */
-export function generateTrack(seed: number, index: number): Track {
+export function generateTrack(seed: number, index: number, trend?: SubsetTrend): Track {
   let catalog = catalogs.get(seed);
   if (catalog === undefined) {
     if (catalogs.size > 16) catalogs.clear();
     catalog = new SyntheticCatalog(seed);
     catalogs.set(seed, catalog);
   }
-  return catalog.track(index);
+  return catalog.track(index, trend);
+}
+
+/** Whether a track of this release year (0: unknown) follows the trend. */
+export function followsTrend(year: number, trend: SubsetTrend): boolean {
+  return year > 0 && year >= trend.fromYear && trend.strength > 0;
 }
 
 interface FamilyShare {
@@ -263,11 +312,11 @@ class SyntheticCatalog {
     return artist;
   }
 
-  track(index: number): Track {
+  track(index: number, trend?: SubsetTrend): Track {
     if (!Number.isInteger(index) || index < 0) {
       throw new RangeError(`track index must be a whole number ≥ 0, got ${index}`);
     }
-    return makeTrack(this.seed, index, this.artist(this.artistOfTrack(index)));
+    return makeTrack(this.seed, index, this.artist(this.artistOfTrack(index)), trend);
   }
 }
 
@@ -484,7 +533,12 @@ function mixTimbre(families: readonly FamilyShare[], random: Random): Float64Arr
   return means;
 }
 
-function makeTrack(seed: number, index: number, artist: SyntheticArtist): Track {
+function makeTrack(
+  seed: number,
+  index: number,
+  artist: SyntheticArtist,
+  trend: SubsetTrend | undefined,
+): Track {
   const random = new Random(deriveSeed(seed, "track", index));
   const id = trackId(seed, index, random);
   const fewSegments = index % FEW_SEGMENTS_PERIOD === 17;
@@ -527,31 +581,33 @@ function makeTrack(seed: number, index: number, artist: SyntheticArtist): Track 
     (mean, c) => mean + random.normal(0, (TIMBRE_SD[c] as number) / 10),
   );
 
-  const segments = makeSegments(random, {
-    duration,
+  const plan: SoundPlan = {
+    tempo,
     loudness,
+    duration,
+    key,
+    mode,
+    timeSignature,
+    endOfFadeIn,
+    startOfFadeOut,
     segmentRate,
     tonality,
     timbreMean,
-    key,
-    mode,
     fewSegments,
-  });
-  const beatsStart = makeBeats(random, tempo, endOfFadeIn, startOfFadeOut);
+  };
+  const { segments, beatsStart, tatumsStart, barsStart, sectionsStart } = makeSound(
+    random,
+    plan,
+    CATALOGUE_STYLE,
+  );
   const beatRegularity = 1 - 0.6 * tonality;
-  const tatumsPerBeat = timeSignature === 3 || random.chance(0.1) ? 3 : 2;
-  const tatumsStart = subdivide(beatsStart, tatumsPerBeat, 60 / tempo);
-  const barPhase = random.int(Math.max(1, timeSignature));
-  const barsStart = beatsStart.filter((_, b) => b % Math.max(1, timeSignature) === barPhase);
-  const sectionsStart = makeSections(random, duration, fewSegments);
-  const confidences = (count: number, mean: number) =>
-    Float64Array.from({ length: count }, () => round(clamp(random.normal(mean, 0.22), 0, 1), 3));
+  const confidences = (count: number, mean: number) => confidenceArray(random, count, mean);
 
   const release = random.pick(artist.releases);
   const title = `${phrase(random, 1, 4)}${random.chance(0.12) ? random.pick(TITLE_SUFFIXES) : ""}`;
   const year = random.chance(0.5) ? 0 : clamp(Math.round(random.normal(artist.era, 3)), 1926, 2010);
 
-  return {
+  const track: Track = {
     metadata: {
       analyzer_version: "",
       artist_7digitalid: artist.digitalId,
@@ -635,21 +691,130 @@ function makeTrack(seed: number, index: number, artist: SyntheticArtist): Track 
       artist_mbtags_count: artist.mbtagsCount.slice(),
     },
   };
+  if (trend === undefined || !followsTrend(year, trend)) return track;
+  return withTrend(track, plan, trend.strength, new Random(deriveSeed(seed, "trend", index)));
 }
 
-interface SegmentTraits {
-  duration: number;
+/** What a track's audio arrays are drawn from. */
+interface SoundPlan {
+  tempo: number;
   loudness: number;
+  duration: number;
+  key: number;
+  mode: number;
+  timeSignature: number;
+  endOfFadeIn: number;
+  startOfFadeOut: number;
   segmentRate: number;
   tonality: number;
   timbreMean: Float64Array;
-  key: number;
-  mode: number;
   fewSegments: boolean;
 }
 
-function makeSegments(random: Random, traits: SegmentTraits) {
-  const { duration, loudness, segmentRate, tonality, timbreMean, key, mode, fewSegments } = traits;
+/** How segments are drawn around a track's levels; CATALOGUE_STYLE is the catalogue's own. */
+interface ProductionStyle {
+  /** Scales the spread of segment loudness peaks and the depth of their attacks. */
+  dynamics: number;
+  /** Scales the spread of timbre from segment to segment. */
+  timbreSpread: number;
+  /** Lifts every pitch class toward the strongest: 0 keeps the chroma as drawn, 1 flattens it. */
+  pitchFloor: number;
+  /** Added to the mean onset confidence of segments. */
+  confidenceGain: number;
+}
+
+const CATALOGUE_STYLE: ProductionStyle = {
+  dynamics: 1,
+  timbreSpread: 1,
+  pitchFloor: 0,
+  confidenceGain: 0,
+};
+
+/**
+ * The trend's shift of timbre means at strength 1, about half a between-track standard
+ * deviation on coefficients 1–7: brighter, noisier, sharper attacks, a changed spectral shape.
+ */
+const TREND_TIMBRE_SHIFT = [0, 12, 7, 8, -5, 3.5, -4, 5, 0, 0, 0, 0];
+/** The analyser's ceiling on reported tempo and the loudest a master gets, in dB. */
+const MAX_TEMPO = 250;
+const MAX_LOUDNESS = -0.5;
+
+function makeSound(random: Random, plan: SoundPlan, style: ProductionStyle) {
+  const { tempo, duration, timeSignature, endOfFadeIn, startOfFadeOut, fewSegments } = plan;
+  const segments = makeSegments(random, plan, style);
+  const beatsStart = makeBeats(random, tempo, endOfFadeIn, startOfFadeOut);
+  const tatumsPerBeat = timeSignature === 3 || random.chance(0.1) ? 3 : 2;
+  const tatumsStart = subdivide(beatsStart, tatumsPerBeat, 60 / tempo);
+  const barPhase = random.int(Math.max(1, timeSignature));
+  const barsStart = beatsStart.filter((_, b) => b % Math.max(1, timeSignature) === barPhase);
+  const sectionsStart = makeSections(random, duration, fewSegments);
+  return { segments, beatsStart, tatumsStart, barsStart, sectionsStart };
+}
+
+function confidenceArray(random: Random, count: number, mean: number): Float64Array {
+  return Float64Array.from({ length: count }, () =>
+    round(clamp(random.normal(mean, 0.22), 0, 1), 3),
+  );
+}
+
+/**
+ * The track as a new release following the trend: the same metadata, key, mode, metre and
+ * duration, its audio drawn again from `random` (a stream of its own) in the new style.
+ */
+function withTrend(track: Track, plan: SoundPlan, strength: number, random: Random): Track {
+  const saturating = strength / (1 + strength);
+  const tempo = round(Math.min(MAX_TEMPO, plan.tempo * (1 + 0.15 * strength)), 3);
+  const loudness = round(Math.min(MAX_LOUDNESS, plan.loudness + 3 * strength), 3);
+  const timbreMean = plan.timbreMean.map(
+    (mean, c) => mean + strength * (TREND_TIMBRE_SHIFT[c] as number),
+  );
+  const style: ProductionStyle = {
+    dynamics: 1 / (1 + 0.5 * strength),
+    timbreSpread: 1 / (1 + 0.15 * strength),
+    pitchFloor: 0.5 * saturating,
+    confidenceGain: 0.15 * saturating,
+  };
+  const trended: SoundPlan = {
+    ...plan,
+    tempo,
+    loudness,
+    timbreMean,
+    segmentRate: plan.segmentRate * (1 + 0.3 * strength),
+  };
+  const { segments, beatsStart, tatumsStart, barsStart, sectionsStart } = makeSound(
+    random,
+    trended,
+    style,
+  );
+  const beatRegularity = 1 - 0.6 * plan.tonality;
+  return {
+    ...track,
+    analysis: {
+      ...track.analysis,
+      loudness,
+      tempo,
+      bars_confidence: confidenceArray(random, barsStart.length, 0.3 * beatRegularity + 0.1),
+      bars_start: barsStart,
+      beats_confidence: confidenceArray(random, beatsStart.length, 0.7 * beatRegularity),
+      beats_start: beatsStart,
+      sections_confidence: confidenceArray(random, sectionsStart.length, 0.5),
+      sections_start: sectionsStart,
+      segments_confidence: segments.confidence,
+      segments_loudness_max: segments.loudnessMax,
+      segments_loudness_max_time: segments.loudnessMaxTime,
+      segments_loudness_start: segments.loudnessStart,
+      segments_pitches: segments.pitches,
+      segments_start: segments.start,
+      segments_timbre: segments.timbre,
+      tatums_confidence: confidenceArray(random, tatumsStart.length, 0.6 * beatRegularity),
+      tatums_start: tatumsStart,
+    },
+  };
+}
+
+function makeSegments(random: Random, plan: SoundPlan, style: ProductionStyle) {
+  const { duration, loudness, segmentRate, tonality, timbreMean, key, mode, fewSegments } = plan;
+  const { dynamics, timbreSpread, pitchFloor, confidenceGain } = style;
   const starts: number[] = [];
   if (fewSegments) {
     for (let i = 0; i < 5; i++)
@@ -681,20 +846,20 @@ function makeSegments(random: Random, traits: SegmentTraits) {
 
   for (let s = 0; s < count; s++) {
     const length = (s + 1 < count ? (start[s + 1] as number) : duration) - (start[s] as number);
-    confidence[s] = round(clamp(random.normal(0.55, 0.3), 0, 1), 3);
-    const peak = Math.min(0, loudness - 2 + random.normal(0, 3.5));
+    confidence[s] = round(clamp(random.normal(0.55 + confidenceGain, 0.3), 0, 1), 3);
+    const peak = Math.min(0, loudness - 2 + random.normal(0, 3.5 * dynamics));
     loudnessMax[s] = round(peak, 3);
-    loudnessStart[s] = round(Math.max(-60, peak - Math.abs(random.normal(10, 5))), 3);
+    loudnessStart[s] = round(Math.max(-60, peak - dynamics * Math.abs(random.normal(10, 5))), 3);
     loudnessMaxTime[s] = round(random.next() * Math.min(Math.max(length, 0), 0.12), 5);
 
     const row = s * 12;
     timbre[row] = round(
-      clamp(55 + 1.05 * peak + random.normal(0, TIMBRE_SD[0] as number), 0, 62),
+      clamp(55 + 1.05 * peak + random.normal(0, (TIMBRE_SD[0] as number) * timbreSpread), 0, 62),
       3,
     );
     for (let c = 1; c < 12; c++) {
       timbre[row + c] = round(
-        (timbreMean[c] as number) + random.normal(0, TIMBRE_SD[c] as number),
+        (timbreMean[c] as number) + random.normal(0, (TIMBRE_SD[c] as number) * timbreSpread),
         3,
       );
     }
@@ -707,8 +872,10 @@ function makeSegments(random: Random, traits: SegmentTraits) {
       pitches[row + n] = value;
       if (value > largest) largest = value;
     }
-    for (let n = 0; n < 12; n++)
-      pitches[row + n] = round((pitches[row + n] as number) / largest, 3);
+    for (let n = 0; n < 12; n++) {
+      const level = (pitches[row + n] as number) / largest;
+      pitches[row + n] = round(pitchFloor + (1 - pitchFloor) * level, 3);
+    }
   }
   const matrix = (data: Float64Array): Matrix => ({ rows: count, columns: 12, data });
   return {
