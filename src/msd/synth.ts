@@ -57,8 +57,7 @@ export interface SubsetOptions {
  * segment loudness and timbre less spread (compression, uniform production), timbre brighter
  * and sharper (several coefficients about half a between-track standard deviation off, so
  * that genres stay apart), a flatter pitch profile, more segments per second and clearer
- * onsets. Strength 0 changes
- * nothing; effects grow with strength and saturate where a ceiling is physical.
+ * onsets. Strength 0 changes nothing; effects grow with strength, up to physical ceilings.
  */
 export interface SubsetTrend {
   fromYear: number;
