@@ -254,6 +254,17 @@ describe("command line", () => {
     assert.match(stdout, /gate\s+registered: passed: baseline ok/);
     assert.match(stdout, /model\s+genre-classifier version 1 is the champion/);
     assert.match(stdout, /the split has 2 days of 4 tracks: lower --batch-size/);
+    assert.match(stdout, /\d+ released from 2010 on follow a trend of strength 1/);
+    for (const day of [1, 2])
+      assert.match(
+        stdout,
+        new RegExp(
+          `drift: \\d+ of \\d+ columns \\(share [01]\\.\\d{3}\\).*, Jaccard [01]\\.\\d{3} → file://${store}/reports/monitoring/day=000${day}/report\\.html`,
+        ),
+      );
+    assert.match(stdout, new RegExp(`reports\\s+file://${store}/reports/monitoring/index\\.html`));
+    const index = await readFile(join(store, "reports", "monitoring", "index.html"), "utf8");
+    assert.match(index, /day=0002\/report\.html/);
     for (const day of [1, 2]) {
       const key = `predictions/day=000${day}/predictions.parquet`;
       assert.match(
