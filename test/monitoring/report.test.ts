@@ -10,7 +10,7 @@ import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
 import type { Browser, Page } from "playwright-core";
 import { InputError } from "../../src/common/errors.ts";
 import { renderDayReport, renderIndex } from "../../src/monitoring/report.ts";
@@ -18,7 +18,6 @@ import type { ColumnDrift, MonitoringReport } from "../../src/monitoring/types.t
 import { GENRES, HOSTILE_NAMES, sampleDays, sampleReport } from "./report-sample.ts";
 
 const KB = 1024;
-const root = fileURLToPath(new URL("../..", import.meta.url));
 
 /** Every value of `attribute` in document order. */
 function attributeValues(html: string, element: string, attribute: string): string[] {
@@ -417,17 +416,6 @@ describe("monitoring pages in chromium, opened from files", { skip: noBrowser },
     await desktop.goto(reportUrl);
     await desktop.evaluate('document.querySelector("details.col").open = true');
     await desktop.screenshot({ path: join(folder, "report.png") });
-    if (process.env.UPDATE_SCREENSHOTS === "1") {
-      // The README's picture: the same day with plain column names.
-      const plain = join(folder, "day=0003", "plain.html");
-      await writeFile(
-        plain,
-        renderDayReport(sampleReport(2, false), { indexHref: "../index.html" }),
-      );
-      await desktop.goto(pathToFileURL(plain).href);
-      await desktop.evaluate('document.querySelector("details.col").open = true');
-      await desktop.screenshot({ path: join(root, "docs", "images", "monitoring-report.png") });
-    }
     await desktop.close();
   });
 
