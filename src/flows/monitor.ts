@@ -423,7 +423,7 @@ export const monitorDay = task(
         day,
         model: lineage,
         reference: {
-          rows: drift.columns[0]?.referenceRows ?? 0,
+          rows: reference.features.rows,
           source: `${lineage.name} version ${lineage.version}: training table (run ${lineage.runId})`,
         },
         current: { rows: trackIds.length, source: `${store.uri}/${batch.tracks.key}` },
