@@ -27,7 +27,9 @@ export function registerMonitorCommand(program: Command): void {
       );
       const m = result as MonitorResult;
       if (flags.json) return printJson({ flow_run_id: flowRunId, ...m });
-      printLine(`day ${m.day}: ${m.model.name} version ${m.model.version}`);
+      printLine(
+        `day ${m.day}: ${m.model.name} version ${m.model.version}${m.skipped ? " (monitored before with the same inputs: unchanged)" : ""}`,
+      );
       printLine(
         `  data drift        ${m.drift.drift ? "detected" : "not detected"}: ${m.drift.drifted} of ${m.drift.columns} columns (share ${m.drift.share.toFixed(3)})`,
       );
