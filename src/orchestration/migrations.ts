@@ -1,11 +1,11 @@
 // Versioned migrations of the orchestration tables (flow runs, task runs, their state history
 // and log lines, deployments), applied on the tracking database next to tracking's own
-// migrations but recorded in their own table, orchestration_migrations.
-import { type Kysely, type Migration, Migrator } from "kysely";
-import { OperationError } from "../common/errors.ts";
-import type { SqlDialect } from "../tracking/database.ts";
+// migrations but recorded in their own table, orchestration_migrations, by the same runner
+// (tracking/migrate.ts).
+import type { Kysely, Migration } from "kysely";
+import { applyMigrations, type SqlDialect } from "../tracking/migrate.ts";
 
-const MIGRATION_TABLE = "orchestration_migrations";
+export const MIGRATION_TABLE = "orchestration_migrations";
 
 function migrations(dialect: SqlDialect): Record<string, Migration> {
   const bigint = "bigint";
@@ -122,22 +122,14 @@ function migrations(dialect: SqlDialect): Record<string, Migration> {
   };
 }
 
-export async function migrateOrchestration(
+export function migrateOrchestration(
   db: Kysely<unknown>,
   dialect: SqlDialect,
   where: string,
 ): Promise<void> {
-  const migrator = new Migrator({
-    db,
-    provider: { getMigrations: async () => migrations(dialect) },
-    migrationTableName: MIGRATION_TABLE,
-    migrationLockTableName: `${MIGRATION_TABLE}_lock`,
+  return applyMigrations(db, dialect, where, {
+    subject: "orchestration store",
+    table: MIGRATION_TABLE,
+    migrations,
   });
-  const { error, results } = await migrator.migrateToLatest();
-  if (!error) return;
-  const failed = results?.find((r) => r.status === "Error")?.migrationName;
-  const reason = error instanceof Error ? error.message : String(error);
-  throw new OperationError(
-    `orchestration store ${where}: migration ${failed ?? "(setup)"} failed: ${reason}`,
-  );
 }

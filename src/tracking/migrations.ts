@@ -1,10 +1,10 @@
-// Versioned migrations of the tracking schema, applied in order on start (kysely's Migrator,
-// which takes a lock so that processes starting together migrate once). The same steps serve
-// SQLite and PostgreSQL; a released migration is never edited, only followed by a new one.
-import { type Kysely, type Migration, Migrator, sql } from "kysely";
-import { OperationError } from "../common/errors.ts";
+// Versioned migrations of the tracking schema, applied in order on start by the shared runner
+// (migrate.ts). The same steps serve SQLite and PostgreSQL; a released migration is never
+// edited, only followed by a new one.
+import { type Kysely, type Migration, sql } from "kysely";
+import { applyMigrations, type SqlDialect } from "./migrate.ts";
 
-export type SqlDialect = "sqlite" | "postgres";
+export type { SqlDialect };
 
 function migrations(dialect: SqlDialect): Record<string, Migration> {
   const bigint = "bigint";
@@ -213,26 +213,10 @@ function migrations(dialect: SqlDialect): Record<string, Migration> {
 
 export const MIGRATION_TABLE = "tracking_migrations";
 
-export async function migrate(
-  db: Kysely<unknown>,
-  dialect: SqlDialect,
-  where: string,
-): Promise<void> {
-  const migrator = new Migrator({
-    db,
-    provider: { getMigrations: async () => migrations(dialect) },
-    migrationTableName: MIGRATION_TABLE,
-    migrationLockTableName: `${MIGRATION_TABLE}_lock`,
+export function migrate(db: Kysely<unknown>, dialect: SqlDialect, where: string): Promise<void> {
+  return applyMigrations(db, dialect, where, {
+    subject: "tracking store",
+    table: MIGRATION_TABLE,
+    migrations,
   });
-  const { error, results } = await migrator.migrateToLatest();
-  if (!error) return;
-  const failed = results?.find((r) => r.status === "Error")?.migrationName;
-  const reason = error instanceof Error ? error.message : String(error);
-  if (/corrupted migrations/i.test(reason))
-    throw new OperationError(
-      `tracking store ${where}: its schema was written by a newer genre-classifier (${reason}); upgrade genre-classifier`,
-    );
-  throw new OperationError(
-    `tracking store ${where}: migration ${failed ?? "(setup)"} failed: ${reason}`,
-  );
 }
