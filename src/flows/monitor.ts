@@ -6,7 +6,7 @@
 // reports/monitoring/index.html. The reference side is summarized once, when the model is
 // trained, and kept as the training run's artifacts monitoring/*.reference.
 import { createHash } from "node:crypto";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
@@ -19,7 +19,8 @@ import type { GenreModel } from "../ml/model.ts";
 import { type DriftOptions, driftAgainstSummary } from "../monitoring/drift.ts";
 import { dayQuality, predictionColumns } from "../monitoring/quality.ts";
 import {
-  parseReferenceSummary,
+  type OpenedReferenceSummary,
+  openReferenceSummary,
   type ReferenceSummary,
   serializeReferenceSummary,
   summarizeReference,
@@ -151,7 +152,7 @@ async function loadReference(
   client: TrackingClient,
   lineage: Lineage,
   dir: string,
-): Promise<{ features: ReferenceSummary; predictions: ReferenceSummary }> {
+): Promise<{ features: OpenedReferenceSummary; predictions: OpenedReferenceSummary }> {
   const names = (await client.listArtifacts(lineage.runId, REFERENCE_ARTIFACT_DIR)).map((f) =>
     f.path.split("/").pop(),
   );
@@ -160,12 +161,14 @@ async function loadReference(
       `${lineage.name} version ${lineage.version} (run ${lineage.runId}) has no monitoring reference (${REFERENCE_ARTIFACT_DIR}/${FEATURES_REFERENCE}): it was trained before monitoring existed; train it again (complete-training with retrain=true)`,
     );
   const local = await client.downloadArtifacts(lineage.runId, REFERENCE_ARTIFACT_DIR, dir);
-  const read = async (name: string) =>
-    parseReferenceSummary(new Uint8Array(await readFile(join(local, name))));
-  return {
-    features: await read(FEATURES_REFERENCE),
-    predictions: await read(PREDICTIONS_REFERENCE),
-  };
+  // Opened, not read: a day's drift reads only the pages of the summary its searches touch.
+  const features = openReferenceSummary(join(local, FEATURES_REFERENCE));
+  try {
+    return { features, predictions: openReferenceSummary(join(local, PREDICTIONS_REFERENCE)) };
+  } catch (error) {
+    features.close();
+    throw error;
+  }
 }
 
 function metric(run: Run, key: string): number | undefined {
@@ -375,12 +378,21 @@ export const monitorDay = task(
       for (const column of reference.features.columns)
         if (tracks.kind(column.name) === "number")
           current.set(column.name, tracks.numeric(column.name));
-      const drift = driftAgainstSummary(reference.features, current, options);
-      const predictionDrift = driftAgainstSummary(
-        reference.predictions,
-        predictionColumns(genres, predicted),
-        { driftShare: settings.driftShare, testChoice: settings.tests },
-      );
+      const { drift, predictionDrift } = (() => {
+        try {
+          return {
+            drift: driftAgainstSummary(reference.features, current, options),
+            predictionDrift: driftAgainstSummary(
+              reference.predictions,
+              predictionColumns(genres, predicted),
+              { driftShare: settings.driftShare, testChoice: settings.tests },
+            ),
+          };
+        } finally {
+          reference.features.close();
+          reference.predictions.close();
+        }
+      })();
 
       const run = await client.getRun(lineage.runId);
       const baselineK = Number(run.data.params.find((p) => p.key === "baseline_k")?.value ?? 5);

@@ -85,8 +85,45 @@ export function finiteSorted(values: Float64Array): Float64Array {
   return out.sort();
 }
 
+/**
+ * Sorted finite values that are not all in memory: a kept reference summary's column, whose
+ * pages are read from its file when a position is asked for. Searches go through an index of
+ * the pages' first values, so each touches one page.
+ */
+export interface PagedSorted {
+  readonly length: number;
+  /** The value at position i, 0 ≤ i < length. */
+  at(i: number): number;
+  countBelow(x: number): number;
+  countAtMost(x: number): number;
+}
+
+/** A sorted column of the reference: in memory, or paged from a kept summary. */
+export type SortedValues = Float64Array | PagedSorted;
+
+/** Values by position: an array, or a paged array of a kept summary (Wasserstein's areas). */
+export type IndexedValues = Float64Array | { readonly length: number; at(i: number): number };
+
+function isPaged(values: ArrayLike<number> | PagedSorted): values is PagedSorted {
+  return typeof (values as PagedSorted).countBelow === "function";
+}
+
+/** The value at position i of a sorted column (in range). */
+export function valueAt(sorted: SortedValues | IndexedValues, i: number): number {
+  return sorted instanceof Float64Array ? (sorted[i] as number) : sorted.at(i);
+}
+
+/** The whole column in memory (reads every page of a paged one). */
+export function allValues(sorted: SortedValues | IndexedValues): Float64Array {
+  if (sorted instanceof Float64Array) return sorted;
+  const out = new Float64Array(sorted.length);
+  for (let i = 0; i < out.length; i++) out[i] = sorted.at(i);
+  return out;
+}
+
 /** Distinct values of a sorted array with their counts. */
-export function runs(sorted: Float64Array): { values: Float64Array; counts: Float64Array } {
+export function runs(column: SortedValues): { values: Float64Array; counts: Float64Array } {
+  const sorted = allValues(column);
   let distinct = 0;
   for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) distinct++;
   const values = new Float64Array(distinct);
@@ -134,7 +171,8 @@ export function compareCodePoints(a: string, b: string): number {
 }
 
 /** Number of values < x in a sorted array. */
-export function countBelow(sorted: ArrayLike<number>, x: number): number {
+export function countBelow(sorted: ArrayLike<number> | PagedSorted, x: number): number {
+  if (isPaged(sorted)) return sorted.countBelow(x);
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {
@@ -146,7 +184,8 @@ export function countBelow(sorted: ArrayLike<number>, x: number): number {
 }
 
 /** Number of values ≤ x in a sorted array. */
-export function countAtMost(sorted: ArrayLike<number>, x: number): number {
+export function countAtMost(sorted: ArrayLike<number> | PagedSorted, x: number): number {
+  if (isPaged(sorted)) return sorted.countAtMost(x);
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {

@@ -4,7 +4,13 @@
 // binary search in the sorted reference), value counts cut to the top 30, and the current values'
 // mean ± std over the rows' order.
 
-import { countAtMost, countBelow } from "./columns.ts";
+import {
+  countAtMost,
+  countBelow,
+  type PagedSorted,
+  type SortedValues,
+  valueAt,
+} from "./columns.ts";
 import type { Histogram, ValueCount } from "./types.ts";
 
 export const SPARKLINE_BINS = 10;
@@ -61,7 +67,10 @@ export function linspaceEdges(first: number, last: number, bins: number): number
 }
 
 /** numpy.histogram's counts of a sorted sample on given edges (the last bin includes its right edge). */
-export function countInBins(sorted: ArrayLike<number>, edges: readonly number[]): number[] {
+export function countInBins(
+  sorted: ArrayLike<number> | PagedSorted,
+  edges: readonly number[],
+): number[] {
   const last = edges.length - 1;
   const cumulative = edges.map((e, i) =>
     i < last ? countBelow(sorted, e) : countAtMost(sorted, e),
@@ -73,9 +82,10 @@ export function countInBins(sorted: ArrayLike<number>, edges: readonly number[])
 }
 
 /** numpy.histogram(sample, bins=10): ten bins over the sample's own range. */
-export function ownRangeHistogram(sorted: Float64Array): Histogram {
+export function ownRangeHistogram(sorted: SortedValues): Histogram {
   const n = sorted.length;
-  const [first, last] = outerEdges(n, sorted[0] as number, sorted[n - 1] as number);
+  const [first, last] =
+    n === 0 ? outerEdges(0, 0, 0) : outerEdges(n, valueAt(sorted, 0), valueAt(sorted, n - 1));
   const edges = linspaceEdges(first, last, SPARKLINE_BINS);
   return { edges, counts: countInBins(sorted, edges) };
 }

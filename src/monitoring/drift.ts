@@ -15,8 +15,10 @@ import {
   finiteSorted,
   isEmptyText,
   runs,
+  type SortedValues,
   tableColumns,
   textCounts,
+  valueAt,
 } from "./columns.ts";
 import {
   alignedTopValueCounts,
@@ -461,7 +463,7 @@ function sameKind(
   );
 }
 
-const referenceRuns = new WeakMap<Float64Array, { values: Float64Array; counts: Float64Array }>();
+const referenceRuns = new WeakMap<SortedValues, { values: Float64Array; counts: Float64Array }>();
 
 function numericCounts(column: NumericReference): { values: Float64Array; counts: Float64Array } {
   if (column.counts) return column.counts;
@@ -652,8 +654,8 @@ function runTest(
       const r = reference.sorted;
       const edges = sturgesEdges(
         r.length + c.length,
-        Math.min(r[0] as number, c[0] as number),
-        Math.max(r[r.length - 1] as number, c[c.length - 1] as number),
+        Math.min(valueAt(r, 0), c[0] as number),
+        Math.max(valueAt(r, r.length - 1), c[c.length - 1] as number),
       );
       const distance = jensenShannon(countInBins(r, edges), countInBins(c, edges));
       return { score: distance, statistic: distance };
@@ -674,8 +676,8 @@ function proportions(
   current: CurrentColumn,
 ): { referenceOnes: number; currentOnes: number } {
   if (reference.kind === "numeric" && current.kind === "numeric") {
-    const smallest = Math.min(reference.sorted[0] as number, current.sorted[0] as number);
-    const equalCount = (sorted: Float64Array) =>
+    const smallest = Math.min(valueAt(reference.sorted, 0), current.sorted[0] as number);
+    const equalCount = (sorted: SortedValues) =>
       countAtMost(sorted, smallest) - countBelow(sorted, smallest);
     return {
       referenceOnes: reference.sorted.length - equalCount(reference.sorted),
@@ -731,12 +733,9 @@ function charts(
     { n: r.length, mean: reference.mean, m2: reference.m2, m3: reference.m3 },
     { n: c.length, ...currentMoments },
   );
-  const min = Math.min(
-    r.length ? (r[0] as number) : Infinity,
-    c.length ? (c[0] as number) : Infinity,
-  );
+  const min = Math.min(r.length ? valueAt(r, 0) : Infinity, c.length ? (c[0] as number) : Infinity);
   const max = Math.max(
-    r.length ? (r[r.length - 1] as number) : -Infinity,
+    r.length ? valueAt(r, r.length - 1) : -Infinity,
     c.length ? (c[c.length - 1] as number) : -Infinity,
   );
   const edges = doaneEdges(both, min, max);

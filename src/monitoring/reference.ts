@@ -1,21 +1,30 @@
 // The reference side of drift, computed once per model version and kept: per numeric column
 // its sorted finite values (K-S and Wasserstein need them exactly), moments and, when it has
 // few distinct values, their counts; per text column its value counts. A daily run reads this
-// instead of the training table. Serialized as a compact binary with a versioned header and a
-// CRC-32, every part of which is checked when parsed (the bytes may come from anywhere).
+// instead of the training table. Serialized as a compact binary with a versioned header, a
+// directory and pages of values, each with a CRC-32; every part is checked when read (the
+// bytes may come from anywhere). A daily run opens the file and reads only the pages its
+// binary searches land in, so it reads a few MiB of a 1,000,000-row summary, not all of it.
 
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { endianness } from "node:os";
 import zlib from "node:zlib";
 import { InputError } from "../common/errors.ts";
 import {
+  allValues,
   centralMoments,
   compareCodePoints,
   countAtMost,
+  countBelow,
   type DriftTable,
   finiteSorted,
+  type IndexedValues,
+  type PagedSorted,
   runs,
+  type SortedValues,
   tableColumns,
   textCounts,
+  valueAt,
 } from "./columns.ts";
 import { type ReferencePrefix, wassersteinReference } from "./stattests.ts";
 
@@ -27,8 +36,8 @@ export interface NumericReference {
   name: string;
   /** Rows without a finite value (NaN, ±inf). */
   missing: number;
-  /** The finite values, ascending. */
-  sorted: Float64Array;
+  /** The finite values, ascending: in memory, or paged from an opened summary file. */
+  sorted: SortedValues;
   mean: number;
   /** Σ(x − mean)² and Σ(x − mean)³ over the finite values. */
   m2: number;
@@ -106,23 +115,36 @@ function areaBlocks(n: number): number {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Binary form, little-endian, every section 8-byte aligned:
-//   header (48 bytes): magic "GCREFSUM", u32 format version, u32 column count, f64 rows,
-//     f64 body length, u32 CRC-32 of the body, 20 bytes zero
-//   body, per column: u32 name length, u8 kind (1 numeric, 2 text), 3 zero bytes, name (UTF-8),
-//     padding to 8; then
-//     numeric: f64 missing, finite count n, mean, m2, m3, distinct, kept counts k (0 or distinct),
-//              std; n f64 sorted values; k f64 values; k f64 counts; b = ⌈n / 64⌉ f64 Wasserstein
-//              block areas (high parts) and b f64 (low parts)
+// Binary form, little-endian, every section 8-byte aligned. A daily run reads the header and
+// the directory, then only the pages its searches land in (openReferenceSummary), so the
+// directory holds what locates a value: each page's first value and checksum.
+//   header (64 bytes): magic "GCREFSUM", u32 format version, u32 column count, f64 rows,
+//     f64 directory length, u32 CRC-32 of the directory, u32 values per page (512),
+//     f64 length of the pages, 16 bytes zero
+//   directory, per column: u32 name length, u8 kind (1 numeric, 2 text), 3 zero bytes, name
+//     (UTF-8), padding to 8; then
+//     numeric: f64 missing, finite count n, mean, m2, m3, distinct, kept counts k (0 or
+//              distinct), std, largest value (0 without values); k f64 values; k f64 counts;
+//              p = ⌈n / 512⌉ f64 first values of the pages; p u32 CRC-32s of the pages (padded
+//              to 8)
 //     text:    f64 missing, f64 distinct d; d f64 counts; d u32 byte lengths (padded to 8);
 //              the values' UTF-8 bytes (padded to 8)
+//   pages, the numeric columns' in directory order, each column's in value order: page j holds
+//     the sorted values j·512 … (up to 512 f64), then Wasserstein's areas of the blocks of 64
+//     that start in it (up to 8 f64 high parts, then as many low parts).
 
 const MAGIC = "GCREFSUM";
-export const REFERENCE_FORMAT_VERSION = 1;
-const HEADER_BYTES = 48;
+export const REFERENCE_FORMAT_VERSION = 2;
+const HEADER_BYTES = 64;
 const KIND_NUMERIC = 1;
 const KIND_TEXT = 2;
 const MAX_NAME_BYTES = 4096;
+/** Sorted values per page: 4 KiB of values and 8 blocks of Wasserstein areas. */
+export const PAGE_VALUES = 512;
+const PAGE_BLOCKS = PAGE_VALUES / AREA_BLOCK;
+const FULL_PAGE_BYTES = 8 * PAGE_VALUES + 16 * PAGE_BLOCKS;
+/** Pages of an opened summary kept in memory at once (about 8.5 MiB). */
+const CACHED_PAGES = 2048;
 /** Rows are counted in doubles: beyond 2^53 counts stop being exact. */
 const MAX_ROWS = 2 ** 53;
 const littleEndian = endianness() === "LE";
@@ -133,27 +155,46 @@ function pad8(n: number): number {
   return (n + 7) & ~7;
 }
 
+function pageCount(n: number): number {
+  return Math.ceil(n / PAGE_VALUES);
+}
+
+/** Values in page j of a column of n, and the blocks of areas that start in it. */
+function pageShape(n: number, j: number): { values: number; blocks: number } {
+  const values = Math.min(PAGE_VALUES, n - j * PAGE_VALUES);
+  return { values, blocks: Math.ceil(values / AREA_BLOCK) };
+}
+
+function pagesBytes(n: number): number {
+  if (n === 0) return 0;
+  const last = pageShape(n, pageCount(n) - 1);
+  return (pageCount(n) - 1) * FULL_PAGE_BYTES + 8 * last.values + 16 * last.blocks;
+}
+
 export function serializeReferenceSummary(summary: ReferenceSummary): Uint8Array {
   const encodedNames = summary.columns.map((c) => utf8.encode(c.name));
   const encodedValues = summary.columns.map((c) =>
     c.kind === "text" ? c.values.map((v) => utf8.encode(v)) : [],
   );
-  let bodyBytes = 0;
+  let directoryBytes = 0;
+  let pageBytes = 0;
   summary.columns.forEach((column, i) => {
-    bodyBytes += 8 + pad8((encodedNames[i] as Uint8Array).length);
+    directoryBytes += 8 + pad8((encodedNames[i] as Uint8Array).length);
     if (column.kind === "numeric") {
       const kept = column.counts?.values.length ?? 0;
-      const blocks = areaBlocks(column.sorted.length);
-      bodyBytes += 8 * 8 + 8 * column.sorted.length + 16 * kept + 16 * blocks;
+      const pages = pageCount(column.sorted.length);
+      directoryBytes += 9 * 8 + 16 * kept + 8 * pages + pad8(4 * pages);
+      pageBytes += pagesBytes(column.sorted.length);
     } else {
       const texts = encodedValues[i] as Uint8Array[];
       const textBytes = texts.reduce((s, t) => s + t.length, 0);
-      bodyBytes += 16 + 8 * texts.length + pad8(4 * texts.length) + pad8(textBytes);
+      directoryBytes += 16 + 8 * texts.length + pad8(4 * texts.length) + pad8(textBytes);
     }
   });
-  const out = new Uint8Array(HEADER_BYTES + bodyBytes);
+  const out = new Uint8Array(HEADER_BYTES + directoryBytes + pageBytes);
   const view = new DataView(out.buffer);
   let at = HEADER_BYTES;
+  let pageAt = HEADER_BYTES + directoryBytes;
   const putF64 = (v: number) => {
     view.setFloat64(at, v, true);
     at += 8;
@@ -161,6 +202,11 @@ export function serializeReferenceSummary(summary: ReferenceSummary): Uint8Array
   const putF64s = (values: ArrayLike<number>) => {
     for (let i = 0; i < values.length; i++) view.setFloat64(at + 8 * i, values[i] as number, true);
     at += 8 * values.length;
+  };
+  const putPageF64s = (values: IndexedValues, from: number, to: number) => {
+    for (let i = from; i < to; i++)
+      view.setFloat64(pageAt + 8 * (i - from), valueAt(values, i), true);
+    pageAt += 8 * (to - from);
   };
   summary.columns.forEach((column, i) => {
     const name = encodedNames[i] as Uint8Array;
@@ -170,22 +216,30 @@ export function serializeReferenceSummary(summary: ReferenceSummary): Uint8Array
     at += 8 + pad8(name.length);
     putF64(column.missing);
     if (column.kind === "numeric") {
+      const n = column.sorted.length;
       const kept = column.counts;
-      for (const v of [column.sorted.length, column.mean, column.m2, column.m3, column.distinct]) {
-        putF64(v);
-      }
+      for (const v of [n, column.mean, column.m2, column.m3, column.distinct]) putF64(v);
       putF64(kept?.values.length ?? 0);
-      const prefix = column.sorted.length > 0 ? wassersteinPrefix(column) : undefined;
+      const prefix = n > 0 ? wassersteinPrefix(column) : undefined;
       putF64(prefix?.std ?? 0);
-      putF64s(column.sorted);
+      putF64(n > 0 ? valueAt(column.sorted, n - 1) : 0);
       if (kept) {
         putF64s(kept.values);
         putF64s(kept.counts);
       }
-      if (prefix) {
-        putF64s(prefix.areaHi);
-        putF64s(prefix.areaLo);
+      const pages = pageCount(n);
+      const crcAt = at + 8 * pages;
+      for (let j = 0; j < pages; j++) {
+        putF64(valueAt(column.sorted, j * PAGE_VALUES));
+        const start = pageAt;
+        const { values, blocks } = pageShape(n, j);
+        const firstBlock = j * PAGE_BLOCKS;
+        putPageF64s(column.sorted, j * PAGE_VALUES, j * PAGE_VALUES + values);
+        putPageF64s((prefix as ReferencePrefix).areaHi, firstBlock, firstBlock + blocks);
+        putPageF64s((prefix as ReferencePrefix).areaLo, firstBlock, firstBlock + blocks);
+        view.setUint32(crcAt + 4 * j, crc32(out.subarray(start, pageAt)), true);
       }
+      at = crcAt + pad8(4 * pages);
     } else {
       const texts = encodedValues[i] as Uint8Array[];
       putF64(texts.length);
@@ -206,8 +260,10 @@ export function serializeReferenceSummary(summary: ReferenceSummary): Uint8Array
   view.setUint32(8, REFERENCE_FORMAT_VERSION, true);
   view.setUint32(12, summary.columns.length, true);
   view.setFloat64(16, summary.rows, true);
-  view.setFloat64(24, bodyBytes, true);
-  view.setUint32(32, crc32(out.subarray(HEADER_BYTES)), true);
+  view.setFloat64(24, directoryBytes, true);
+  view.setUint32(32, crc32(out.subarray(HEADER_BYTES, HEADER_BYTES + directoryBytes)), true);
+  view.setUint32(36, PAGE_VALUES, true);
+  view.setFloat64(40, pageBytes, true);
   return out;
 }
 
@@ -215,57 +271,236 @@ function bad(what: string): InputError {
   return new InputError(`reference summary: ${what}`);
 }
 
-/** Reads bytes written by serializeReferenceSummary, refusing anything malformed. */
-export function parseReferenceSummary(bytes: Uint8Array): ReferenceSummary {
-  if (!(bytes instanceof Uint8Array)) throw bad("expected bytes (a Uint8Array)");
-  if (bytes.length < HEADER_BYTES) {
-    throw bad(`expected at least ${HEADER_BYTES} bytes, got ${bytes.length}`);
+interface Header {
+  columnCount: number;
+  rows: number;
+  directoryBytes: number;
+  directoryCrc: number;
+  pageBytes: number;
+}
+
+/** The header's fields, checked against the summary's whole length. */
+function readHeader(bytes: Uint8Array, totalBytes: number): Header {
+  if (totalBytes < HEADER_BYTES) {
+    throw bad(`expected at least ${HEADER_BYTES} bytes, got ${totalBytes}`);
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, HEADER_BYTES);
   if (new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) {
     throw bad(`not a reference summary (no "${MAGIC}" header)`);
   }
   const version = view.getUint32(8, true);
   if (version !== REFERENCE_FORMAT_VERSION) {
-    throw bad(`format version ${version}, expected ${REFERENCE_FORMAT_VERSION}`);
+    throw bad(
+      `format version ${version}, expected ${REFERENCE_FORMAT_VERSION}${version < REFERENCE_FORMAT_VERSION ? " (written by an older genre-classifier: train the model again)" : ""}`,
+    );
   }
   const columnCount = view.getUint32(12, true);
   const rows = view.getFloat64(16, true);
-  const bodyBytes = view.getFloat64(24, true);
+  const directoryBytes = view.getFloat64(24, true);
+  const pageValues = view.getUint32(36, true);
+  const pageBytes = view.getFloat64(40, true);
   if (!(Number.isInteger(rows) && rows >= 1 && rows <= MAX_ROWS)) {
     throw bad(`expected a row count between 1 and 2^53, got ${rows}`);
   }
-  if (bodyBytes !== bytes.length - HEADER_BYTES) {
+  if (pageValues !== PAGE_VALUES) {
+    throw bad(`pages of ${pageValues} values, expected ${PAGE_VALUES}`);
+  }
+  const sizes = [directoryBytes, pageBytes];
+  if (!sizes.every((s) => Number.isInteger(s) && s >= 0 && s % 8 === 0)) {
     throw bad(
-      `the header says ${bodyBytes} body bytes but ${bytes.length - HEADER_BYTES} follow it (truncated or padded?)`,
+      `directory and pages lengths ${directoryBytes} and ${pageBytes} are not whole 8-byte units`,
     );
   }
-  for (let i = 36; i < HEADER_BYTES; i++) {
+  if (HEADER_BYTES + directoryBytes + pageBytes !== totalBytes) {
+    throw bad(
+      `the header says ${directoryBytes} directory and ${pageBytes} page bytes but ${totalBytes - HEADER_BYTES} follow it (truncated or padded?)`,
+    );
+  }
+  for (let i = 48; i < HEADER_BYTES; i++) {
     if (bytes[i] !== 0) throw bad(`reserved header byte ${i} is not zero`);
   }
-  if (columnCount < 1 || columnCount > bodyBytes / 16) {
-    throw bad(`column count ${columnCount} does not fit in ${bodyBytes} body bytes`);
+  if (columnCount < 1 || columnCount > directoryBytes / 16) {
+    throw bad(`column count ${columnCount} does not fit in ${directoryBytes} directory bytes`);
   }
-  const expectedCrc = view.getUint32(32, true);
-  const actualCrc = crc32(bytes.subarray(HEADER_BYTES));
-  if (actualCrc !== expectedCrc) {
+  return { columnCount, rows, directoryBytes, directoryCrc: view.getUint32(32, true), pageBytes };
+}
+
+function checkCrc(bytes: Uint8Array, expected: number, what: string): void {
+  const actual = crc32(bytes);
+  if (actual !== expected) {
     throw bad(
-      `checksum mismatch (CRC-32 ${hex(actualCrc)}, header says ${hex(expectedCrc)}): the file is damaged`,
+      `${what}: checksum mismatch (CRC-32 ${hex(actual)}, expected ${hex(expected)}): the file is damaged`,
     );
   }
-  const reader = new BodyReader(bytes, view, HEADER_BYTES);
-  const columns: ColumnReference[] = [];
+}
+
+/** A numeric column as the directory describes it; its values are in its pages. */
+interface NumericLayout {
+  kind: "numeric";
+  name: string;
+  missing: number;
+  n: number;
+  mean: number;
+  m2: number;
+  m3: number;
+  distinct: number;
+  std: number;
+  counts?: { values: Float64Array; counts: Float64Array };
+  /** First value of each page, and the largest value. */
+  firsts: Float64Array;
+  max: number;
+  crcs: Uint32Array;
+  /** Where its first page starts, from the start of the summary. */
+  pagesAt: number;
+}
+
+interface Directory {
+  rows: number;
+  columns: (NumericLayout | TextReference)[];
+}
+
+/** Reads and checks the header and the directory (everything but the pages). */
+function readDirectory(header: Header, directory: Uint8Array): Directory {
+  checkCrc(directory, header.directoryCrc, "directory");
+  const view = new DataView(directory.buffer, directory.byteOffset, directory.byteLength);
+  const reader = new BodyReader(directory, view, 0);
+  const columns: (NumericLayout | TextReference)[] = [];
   const names = new Set<string>();
-  for (let c = 0; c < columnCount; c++) {
-    const column = readColumn(reader, rows, c);
+  let pagesAt = HEADER_BYTES + header.directoryBytes;
+  for (let c = 0; c < header.columnCount; c++) {
+    const column = readColumn(reader, header.rows, c, pagesAt);
     if (names.has(column.name)) throw bad(`column "${column.name}" appears twice`);
     names.add(column.name);
+    if (column.kind === "numeric") pagesAt += pagesBytes(column.n);
     columns.push(column);
   }
-  if (reader.at !== bytes.length) {
-    throw bad(`${bytes.length - reader.at} bytes left over after the last column`);
+  if (reader.at !== directory.length) {
+    throw bad(`${directory.length - reader.at} bytes left over after the last column`);
   }
-  return { rows, columns };
+  if (pagesAt !== HEADER_BYTES + header.directoryBytes + header.pageBytes) {
+    throw bad(
+      `the columns' pages take ${pagesAt - HEADER_BYTES - header.directoryBytes} bytes, the header says ${header.pageBytes}`,
+    );
+  }
+  return { rows: header.rows, columns };
+}
+
+/** Reads bytes written by serializeReferenceSummary, checking every part, the values included. */
+export function parseReferenceSummary(bytes: Uint8Array): ReferenceSummary {
+  if (!(bytes instanceof Uint8Array)) throw bad("expected bytes (a Uint8Array)");
+  const header = readHeader(bytes, bytes.length);
+  const directory = readDirectory(
+    header,
+    bytes.subarray(HEADER_BYTES, HEADER_BYTES + header.directoryBytes),
+  );
+  return {
+    rows: directory.rows,
+    columns: directory.columns.map((layout) => {
+      if (layout.kind === "text") return layout;
+      const { n } = layout;
+      const sorted = new Float64Array(n);
+      const areaHi = new Float64Array(areaBlocks(n));
+      const areaLo = new Float64Array(areaBlocks(n));
+      let at = layout.pagesAt;
+      for (let j = 0; j < layout.firsts.length; j++) {
+        const length = pageBytesOf(n, j);
+        const page = readPage(layout, j, bytes.subarray(at, at + length));
+        sorted.set(page.values, j * PAGE_VALUES);
+        areaHi.set(page.areaHi, j * PAGE_BLOCKS);
+        areaLo.set(page.areaLo, j * PAGE_BLOCKS);
+        at += length;
+      }
+      const what = `column "${layout.name}"`;
+      checkSortedValues(sorted, layout.distinct, layout.counts, what);
+      const column = numericColumn(layout, sorted);
+      if (n > 0) {
+        checkAreas(areaHi, areaLo, what);
+        column.prefix = { sorted, areaHi, areaLo, std: layout.std };
+      }
+      return column;
+    }),
+  };
+}
+
+function numericColumn(layout: NumericLayout, sorted: SortedValues): NumericReference {
+  const column: NumericReference = {
+    kind: "numeric",
+    name: layout.name,
+    missing: layout.missing,
+    sorted,
+    mean: layout.mean,
+    m2: layout.m2,
+    m3: layout.m3,
+    distinct: layout.distinct,
+  };
+  if (layout.counts) column.counts = layout.counts;
+  return column;
+}
+
+function pageBytesOf(n: number, j: number): number {
+  const { values, blocks } = pageShape(n, j);
+  return 8 * values + 16 * blocks;
+}
+
+interface Page {
+  values: Float64Array;
+  areaHi: Float64Array;
+  areaLo: Float64Array;
+}
+
+/**
+ * Page j of a column from its bytes: its checksum, values finite and ascending from the
+ * directory's first value up to the next page's (or the largest value), areas finite and not
+ * decreasing, the column's first area 0.
+ */
+function readPage(layout: NumericLayout, j: number, bytes: Uint8Array): Page {
+  const what = `column "${layout.name}" page ${j + 1}`;
+  checkCrc(bytes, layout.crcs[j] as number, what);
+  const { values: count, blocks } = pageShape(layout.n, j);
+  const read = (from: number, length: number) => {
+    const out = new Float64Array(length);
+    const view = new DataView(bytes.buffer, bytes.byteOffset + from, 8 * length);
+    for (let i = 0; i < length; i++) out[i] = view.getFloat64(8 * i, true);
+    return out;
+  };
+  const values = read(0, count);
+  const areaHi = read(8 * count, blocks);
+  const areaLo = read(8 * (count + blocks), blocks);
+  const first = layout.firsts[j] as number;
+  const next = j + 1 < layout.firsts.length ? (layout.firsts[j + 1] as number) : layout.max;
+  if (values[0] !== first) {
+    throw bad(`${what}: starts at ${values[0]}, the directory says ${first}`);
+  }
+  let previous = first;
+  for (let i = 1; i < count; i++) {
+    const v = values[i] as number;
+    if (!(v >= previous)) {
+      throw bad(`${what}: value ${i + 1} (${v}) is not finite or not in ascending order`);
+    }
+    previous = v;
+  }
+  if (j + 1 < layout.firsts.length && !(previous <= next)) {
+    throw bad(`${what}: ends at ${previous}, past the next page's first value ${next}`);
+  }
+  if (j + 1 === layout.firsts.length && previous !== next) {
+    throw bad(`${what}: ends at ${previous}, but the column's largest value is ${next}`);
+  }
+  if (j === 0 && (areaHi[0] !== 0 || areaLo[0] !== 0)) {
+    throw bad(`${what}: the first Wasserstein area is not 0`);
+  }
+  for (let b = 0; b < blocks; b++) {
+    const hi = areaHi[b] as number;
+    if (
+      !(
+        Number.isFinite(hi) &&
+        Number.isFinite(areaLo[b]) &&
+        (b === 0 || hi >= (areaHi[b - 1] as number))
+      )
+    ) {
+      throw bad(`${what}: Wasserstein area ${b + 1} is not finite or decreases`);
+    }
+  }
+  return { values, areaHi, areaLo };
 }
 
 function hex(n: number): string {
@@ -317,6 +552,14 @@ class BodyReader {
     return out;
   }
 
+  u32s(n: number, what: string): Uint32Array {
+    this.need(4 * n, what);
+    const out = new Uint32Array(n);
+    for (let i = 0; i < n; i++) out[i] = this.view.getUint32(this.at + 4 * i, true);
+    this.at += 4 * n;
+    return out;
+  }
+
   padding(n: number, what: string): void {
     this.need(n, what);
     for (let i = 0; i < n; i++) {
@@ -337,7 +580,12 @@ class BodyReader {
   }
 }
 
-function readColumn(reader: BodyReader, rows: number, index: number): ColumnReference {
+function readColumn(
+  reader: BodyReader,
+  rows: number,
+  index: number,
+  pagesAt: number,
+): NumericLayout | TextReference {
   const where = `column ${index + 1}`;
   reader.need(8, where);
   const nameBytes = reader.view.getUint32(reader.at, true);
@@ -349,17 +597,23 @@ function readColumn(reader: BodyReader, rows: number, index: number): ColumnRefe
   reader.padding(pad8(nameBytes) - nameBytes, `${where} name`);
   const what = `column "${name}"`;
   const missing = reader.count(`${what} missing rows`, rows);
-  if (kind === KIND_NUMERIC) return readNumeric(reader, rows, name, missing);
+  if (kind === KIND_NUMERIC) return readNumeric(reader, rows, name, missing, pagesAt);
   if (kind === KIND_TEXT) return readText(reader, rows, name, missing);
   throw bad(`${what}: unknown kind ${kind}`);
 }
 
+/**
+ * A numeric column's directory entry, checked as far as it goes without its values: counts
+ * add up, kept values ascend from the first page's first value to the largest, page first
+ * values ascend, moments are possible for that range, the std is the root of m2 / n.
+ */
 function readNumeric(
   reader: BodyReader,
   rows: number,
   name: string,
   missing: number,
-): NumericReference {
+  pagesAt: number,
+): NumericLayout {
   const what = `column "${name}"`;
   const n = reader.count(`${what} finite values`, rows);
   if (n + missing !== rows) {
@@ -380,35 +634,78 @@ function readNumeric(
     throw bad(`${what}: ${distinct} distinct values for ${n} values`);
   }
   const std = reader.f64(`${what} std`);
-  const sorted = reader.f64s(n, `${what} values`);
+  const max = reader.f64(`${what} largest value`);
   const counts =
     kept > 0 ? { values: reader.f64s(kept, what), counts: reader.f64s(kept, what) } : undefined;
-  const blocks = areaBlocks(n);
-  const areaHi = reader.f64s(blocks, `${what} Wasserstein areas`);
-  const areaLo = reader.f64s(blocks, `${what} Wasserstein areas`);
-  checkSortedValues(sorted, distinct, counts, what);
-  const column: NumericReference = {
+  const pages = pageCount(n);
+  const firsts = reader.f64s(pages, `${what} page index`);
+  const crcs = reader.u32s(pages, `${what} page checksums`);
+  reader.padding(pad8(4 * pages) - 4 * pages, `${what} page checksums`);
+  const layout: NumericLayout = {
     kind: "numeric",
     name,
     missing,
-    sorted,
+    n,
     mean,
     m2,
     m3,
     distinct,
+    std,
+    firsts,
+    max,
+    crcs,
+    pagesAt,
   };
-  if (counts) column.counts = counts;
-  if (n > 0) {
-    checkMoments(sorted, mean, m2, m3, what);
-    checkAreas(areaHi, areaLo, std, m2 / n, what);
-    column.prefix = { sorted, areaHi, areaLo, std };
-  } else if (std !== 0) {
-    throw bad(`${what}: a std of ${std} without values`);
+  if (counts) layout.counts = counts;
+  if (n === 0) {
+    if (std !== 0 || max !== 0) throw bad(`${what}: a std or largest value without values`);
+    return layout;
   }
-  return column;
+  const notInOrder = (i: number) =>
+    bad(
+      `${what}: page ${i + 1}'s first value (${firsts[i]}) is not finite or not in ascending order`,
+    );
+  if (!Number.isFinite(firsts[0])) throw notInOrder(0);
+  for (let j = 1; j < pages; j++)
+    if (!((firsts[j] as number) >= (firsts[j - 1] as number))) throw notInOrder(j);
+  if (!(Number.isFinite(max) && max >= (firsts[pages - 1] as number))) {
+    throw bad(`${what}: largest value ${max} is not finite or below the last page's first value`);
+  }
+  if (counts) checkKeptCounts(counts, n, firsts[0] as number, max, what);
+  checkMoments(firsts[0] as number, max, n, mean, m2, m3, what);
+  checkStd(std, m2 / n, what);
+  return layout;
 }
 
-/** Finite and ascending with the stored distinct count (one tight pass); kept runs as stored. */
+function checkKeptCounts(
+  kept: { values: Float64Array; counts: Float64Array },
+  n: number,
+  min: number,
+  max: number,
+  what: string,
+): void {
+  const k = kept.values.length;
+  let total = 0;
+  for (let i = 0; i < k; i++) {
+    const value = kept.values[i] as number;
+    const count = kept.counts[i] as number;
+    if (i > 0 && !(value > (kept.values[i - 1] as number))) {
+      throw bad(`${what}: kept value ${i + 1} (${value}) is not above the one before`);
+    }
+    if (!(Number.isInteger(count) && count >= 1)) {
+      throw bad(`${what}: kept count of ${value} is ${count}`);
+    }
+    total += count;
+  }
+  if (kept.values[0] !== min || kept.values[k - 1] !== max) {
+    throw bad(
+      `${what}: kept values run from ${kept.values[0]} to ${kept.values[k - 1]}, the values from ${min} to ${max}`,
+    );
+  }
+  if (total !== n) throw bad(`${what}: kept counts add up to ${total}, expected ${n} values`);
+}
+
+/** Distinct count and kept runs as stored, in one tight pass (the pages checked the order). */
 function checkSortedValues(
   sorted: Float64Array,
   distinct: number,
@@ -417,18 +714,8 @@ function checkSortedValues(
 ): void {
   const n = sorted.length;
   if (n === 0) return;
-  const notInOrder = (i: number) =>
-    bad(`${what}: value ${i + 1} (${sorted[i]}) is not finite or not in ascending order`);
-  let previous = sorted[0] as number;
-  if (!(previous > Number.NEGATIVE_INFINITY)) throw notInOrder(0);
   let seen = 1;
-  for (let i = 1; i < n; i++) {
-    const v = sorted[i] as number;
-    if (!(v >= previous)) throw notInOrder(i);
-    seen += v !== previous ? 1 : 0; // a select, not a branch: ties come at random
-    previous = v;
-  }
-  if (!(previous < Number.POSITIVE_INFINITY)) throw notInOrder(n - 1);
+  for (let i = 1; i < n; i++) seen += sorted[i] !== sorted[i - 1] ? 1 : 0; // a select: ties come at random
   if (seen !== distinct) throw bad(`${what}: says ${distinct} distinct values but holds ${seen}`);
   if (!kept) return;
   let at = 0;
@@ -446,41 +733,23 @@ function checkSortedValues(
 }
 
 function checkMoments(
-  sorted: Float64Array,
+  low: number,
+  high: number,
+  n: number,
   mean: number,
   m2: number,
   m3: number,
   what: string,
 ): void {
-  const low = sorted[0] as number;
-  const high = sorted[sorted.length - 1] as number;
   if (!(mean >= low && mean <= high)) throw bad(`${what}: mean ${mean} outside its values`);
-  const spread = (high - low) ** 2 * sorted.length;
+  const spread = (high - low) ** 2 * n;
   if (!(m2 >= 0 && m2 <= spread * 1.000001)) throw bad(`${what}: m2 ${m2} impossible`);
   if (!(Number.isFinite(m3) && Math.abs(m3) <= spread * (high - low) * 1.000001)) {
     throw bad(`${what}: m3 ${m3} impossible`);
   }
 }
 
-/**
- * Wasserstein's areas start at 0 and never decrease (they sum non-negative terms); the std is
- * the root of m2 / n. Recomputing the areas would cost a pass over the values, which the CRC
- * already guards against damage.
- */
-function checkAreas(
-  areaHi: Float64Array,
-  areaLo: Float64Array,
-  std: number,
-  variance: number,
-  what: string,
-): void {
-  if (areaHi[0] !== 0 || areaLo[0] !== 0) throw bad(`${what}: the first Wasserstein area is not 0`);
-  for (let b = 1; b < areaHi.length; b++) {
-    const hi = areaHi[b] as number;
-    if (!(hi >= (areaHi[b - 1] as number)) || !Number.isFinite(areaLo[b])) {
-      throw bad(`${what}: Wasserstein area ${b + 1} is not finite or decreases`);
-    }
-  }
+function checkStd(std: number, variance: number, what: string): void {
   const expected = Math.sqrt(variance);
   const close =
     std === expected || Math.abs(std - expected) <= 1e-9 * Math.max(std, expected) + 1e-300;
@@ -489,9 +758,21 @@ function checkAreas(
   }
 }
 
+/**
+ * Wasserstein's areas never decrease across the whole column (each page checked its own).
+ * Recomputing them would cost a pass over the values, which the checksums guard against damage.
+ */
+function checkAreas(areaHi: Float64Array, areaLo: Float64Array, what: string): void {
+  for (let b = 1; b < areaHi.length; b++) {
+    if (!((areaHi[b] as number) >= (areaHi[b - 1] as number)) || !Number.isFinite(areaLo[b])) {
+      throw bad(`${what}: Wasserstein area ${b + 1} is not finite or decreases`);
+    }
+  }
+}
+
 /** The Wasserstein areas of a numeric reference column (made once if a summary lacks them). */
 export function wassersteinPrefix(column: NumericReference): ReferencePrefix {
-  if (!column.prefix) column.prefix = wassersteinReference(column.sorted);
+  if (!column.prefix) column.prefix = wassersteinReference(allValues(column.sorted));
   return column.prefix;
 }
 
@@ -532,6 +813,188 @@ function readText(reader: BodyReader, rows: number, name: string, missing: numbe
     }
   }
   return { kind: "text", name, missing, values, counts };
+}
+
+// ---------------------------------------------------------------------------------------------
+// An opened summary: the directory in memory, the pages read from the file when needed.
+
+/** A reference summary read from a file page by page; close it when done. */
+export interface OpenedReferenceSummary extends ReferenceSummary {
+  /** Pages read from the file so far, and their bytes (with the header and directory). */
+  readonly reads: { pages: number; bytes: number };
+  close(): void;
+}
+
+/**
+ * Opens a summary file written by serializeReferenceSummary without reading its values: the
+ * header and directory are read and checked now (a few bytes per 512 values), each page when a
+ * drift test first looks into it (its checksum, order and bounds; a damaged page is an
+ * InputError then). Statistics kept for the whole column (distinct values, moments, areas) are
+ * checked to be possible, not recomputed: parseReferenceSummary checks everything.
+ */
+export function openReferenceSummary(path: string): OpenedReferenceSummary {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch (error) {
+    throw new InputError(`reference summary ${path}: ${(error as Error).message}`);
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const head = new Uint8Array(HEADER_BYTES);
+    readSync(fd, head, 0, Math.min(HEADER_BYTES, size), 0);
+    const header = readHeader(head, size);
+    const directoryBytes = new Uint8Array(header.directoryBytes);
+    readFully(fd, directoryBytes, HEADER_BYTES);
+    const directory = readDirectory(header, directoryBytes);
+    const reads = { pages: 0, bytes: HEADER_BYTES + header.directoryBytes };
+    const cache = new PageCache();
+    let open = true;
+    const readPageAt = (layout: NumericLayout, j: number, at: number): Page => {
+      if (!open) throw new Error(`reference summary ${path} was closed`);
+      const bytes = new Uint8Array(pageBytesOf(layout.n, j));
+      try {
+        readFully(fd, bytes, at);
+        reads.pages++;
+        reads.bytes += bytes.length;
+        return readPage(layout, j, bytes);
+      } catch (error) {
+        throw naming(path, error);
+      }
+    };
+    const columns = directory.columns.map((layout): ColumnReference => {
+      if (layout.kind === "text") return layout;
+      if (layout.n === 0) return numericColumn(layout, new Float64Array(0));
+      const paged = new PagedColumn(layout, cache, readPageAt);
+      const column = numericColumn(layout, paged);
+      column.prefix = {
+        sorted: paged,
+        areaHi: paged.areas("hi"),
+        areaLo: paged.areas("lo"),
+        std: layout.std,
+      };
+      return column;
+    });
+    return {
+      rows: directory.rows,
+      columns,
+      reads,
+      close() {
+        if (!open) return;
+        open = false;
+        closeSync(fd);
+      },
+    };
+  } catch (error) {
+    closeSync(fd);
+    throw naming(path, error);
+  }
+}
+
+/** A summary's InputError with the file's path in its message. */
+function naming(path: string, error: unknown): unknown {
+  if (!(error instanceof InputError)) return error;
+  return new InputError(error.message.replace(/^reference summary/, `reference summary ${path}`));
+}
+
+function readFully(fd: number, into: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < into.length) {
+    const n = readSync(fd, into, done, into.length - done, position + done);
+    if (n === 0) throw bad(`the file ended at ${position + done} bytes (changed while open?)`);
+    done += n;
+  }
+}
+
+/** The most recently used pages of an opened summary, at most CACHED_PAGES. */
+class PageCache {
+  private readonly pages = new Map<number, Page>();
+
+  get(at: number): Page | undefined {
+    const page = this.pages.get(at);
+    if (page) {
+      this.pages.delete(at);
+      this.pages.set(at, page);
+    }
+    return page;
+  }
+
+  set(at: number, page: Page): void {
+    if (this.pages.size >= CACHED_PAGES) {
+      this.pages.delete(this.pages.keys().next().value as number);
+    }
+    this.pages.set(at, page);
+  }
+}
+
+/** A numeric column's sorted values in pages; searches go through the first values. */
+class PagedColumn implements PagedSorted {
+  readonly length: number;
+  private lastIndex = -1;
+  private lastPage: Page | undefined;
+
+  constructor(
+    private readonly layout: NumericLayout,
+    private readonly cache: PageCache,
+    private readonly load: (layout: NumericLayout, j: number, at: number) => Page,
+  ) {
+    this.length = layout.n;
+  }
+
+  page(j: number): Page {
+    if (j === this.lastIndex) return this.lastPage as Page;
+    const at = this.layout.pagesAt + j * FULL_PAGE_BYTES;
+    let page = this.cache.get(at);
+    if (!page) {
+      page = this.load(this.layout, j, at);
+      this.cache.set(at, page);
+    }
+    this.lastIndex = j;
+    this.lastPage = page;
+    return page;
+  }
+
+  at(i: number): number {
+    if (!(i >= 0 && i < this.length))
+      throw new RangeError(`position ${i} outside 0..${this.length - 1}`);
+    const j = Math.floor(i / PAGE_VALUES);
+    return this.page(j).values[i - j * PAGE_VALUES] as number;
+  }
+
+  /** The last page whose first value is below x (or at most x), -1 when none. */
+  private lastPageStarting(x: number, orEqual: boolean): number {
+    const firsts = this.layout.firsts;
+    const count = orEqual ? countAtMost(firsts, x) : countBelow(firsts, x);
+    return count - 1;
+  }
+
+  countBelow(x: number): number {
+    if (x > this.layout.max) return this.length;
+    const j = this.lastPageStarting(x, false);
+    if (j < 0) return 0;
+    return j * PAGE_VALUES + countBelow(this.page(j).values, x);
+  }
+
+  countAtMost(x: number): number {
+    if (x >= this.layout.max) return this.length;
+    const j = this.lastPageStarting(x, true);
+    if (j < 0) return 0;
+    return j * PAGE_VALUES + countAtMost(this.page(j).values, x);
+  }
+
+  /** Wasserstein's block areas (high or low parts), read from the pages they start in. */
+  areas(part: "hi" | "lo"): { length: number; at(b: number): number } {
+    const length = areaBlocks(this.length);
+    return {
+      length,
+      at: (b: number) => {
+        if (!(b >= 0 && b < length)) throw new RangeError(`block ${b} outside 0..${length - 1}`);
+        const j = Math.floor(b / PAGE_BLOCKS);
+        const page = this.page(j);
+        return (part === "hi" ? page.areaHi : page.areaLo)[b - j * PAGE_BLOCKS] as number;
+      },
+    };
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

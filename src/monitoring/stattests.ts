@@ -6,9 +6,18 @@
 // K-S binary-searches the current values into the reference (O(m log n)), and Wasserstein works
 // from a block summary of the reference (`wassersteinReference`, O(n) once, then O(m (log n + 64))).
 // A sorted sample is checked in full (finite, ascending) the first time it is passed and then
-// remembered by identity, so a cached reference must not be modified after its first use.
+// remembered by identity, so a cached reference must not be modified after its first use. The
+// reference may also be a kept summary's paged column (columns.ts's PagedSorted), which checks
+// each page as it reads it.
 
 import { InputError } from "../common/errors.ts";
+import {
+  countAtMost,
+  countBelow,
+  type IndexedValues,
+  type SortedValues,
+  valueAt,
+} from "./columns.ts";
 import {
   chi2Sf,
   gcd,
@@ -32,12 +41,16 @@ const KS_MAX_EXACT_N = 10000;
 /** Sorted arrays already checked in full; a checked array must not be changed afterwards. */
 const checkedSorted = new WeakSet<Float64Array>();
 
-function checkSortedSample(values: Float64Array, what: string): void {
-  if (!(values instanceof Float64Array)) {
+function checkSortedSample(values: SortedValues, what: string): void {
+  const paged =
+    values !== null &&
+    typeof values === "object" &&
+    typeof (values as { countBelow?: unknown }).countBelow === "function";
+  if (!(values instanceof Float64Array) && !paged) {
     throw new InputError(`${what}: expected a Float64Array of sorted finite values`);
   }
-  if (values.length === 0) throw new InputError(`${what}: expected at least one value, got none`);
-  if (checkedSorted.has(values)) return;
+  if (!(values.length >= 1)) throw new InputError(`${what}: expected at least one value, got none`);
+  if (!(values instanceof Float64Array) || checkedSorted.has(values)) return;
   let previous = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < values.length; i++) {
     const v = values[i] as number;
@@ -92,35 +105,11 @@ function checkCounts(
 // ---------------------------------------------------------------------------------------------
 // Kolmogorov–Smirnov
 
-/** Number of values < x in a sorted array. */
-function countBelow(sorted: Float64Array, x: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((sorted[mid] as number) < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** Number of values ≤ x in a sorted array. */
-function countAtMost(sorted: Float64Array, x: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((sorted[mid] as number) <= x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 /**
  * D = sup |F_ref − F_cur|, evaluated as scipy does (cdf1 − cdf2 in doubles at the pooled data
  * points) but only where an extreme can occur: just below and at each distinct current value.
  */
-function ksStatistic(reference: Float64Array, current: Float64Array): number {
+function ksStatistic(reference: SortedValues, current: Float64Array): number {
   const n1 = reference.length;
   const n2 = current.length;
   let maxDiff = 0; // reached at the largest pooled value, where both CDFs are 1
@@ -152,7 +141,7 @@ function ksStatistic(reference: Float64Array, current: Float64Array): number {
  * to the lattice of lcm(n1, n2), as scipy reports it.
  */
 export function ksTwoSample(
-  referenceSorted: Float64Array,
+  referenceSorted: SortedValues,
   currentSorted: Float64Array,
 ): TestValue & { method: "exact" | "asymp" } {
   checkSortedSample(referenceSorted, "K-S test reference");
@@ -256,10 +245,10 @@ const BLOCK = 64;
  * differences of areas keep full precision; and the population standard deviation.
  */
 export interface ReferencePrefix {
-  readonly sorted: Float64Array;
+  readonly sorted: SortedValues;
   /** areaHi[b] + areaLo[b] = Σ_{i=1}^{64·b} i·(r_i − r_{i−1}). */
-  readonly areaHi: Float64Array;
-  readonly areaLo: Float64Array;
+  readonly areaHi: IndexedValues;
+  readonly areaLo: IndexedValues;
   /** numpy.std(reference): divide by n. */
   readonly std: number;
 }
@@ -314,27 +303,35 @@ function populationStd(values: Float64Array): number {
 
 /** Σ_{i=from+1}^{to} i·(r_i − r_{i−1}) for 0 ≤ from ≤ to ≤ n−1. */
 function segmentArea(prefix: ReferencePrefix, from: number, to: number): number {
-  const r = prefix.sorted;
   if (to <= from) return 0;
   const fromBlock = Math.floor(from / BLOCK);
   const toBlock = Math.floor(to / BLOCK);
-  if (fromBlock === toBlock) {
-    let s = 0;
+  if (fromBlock === toBlock) return stepsArea(prefix.sorted, from, to);
+  // (from, next block start] + whole blocks + (last block start, to]
+  const head = stepsArea(prefix.sorted, from, (fromBlock + 1) * BLOCK);
+  const tail = stepsArea(prefix.sorted, toBlock * BLOCK, to);
+  const { areaHi, areaLo } = prefix;
+  const middle =
+    valueAt(areaHi, toBlock) -
+    valueAt(areaHi, fromBlock + 1) +
+    (valueAt(areaLo, toBlock) - valueAt(areaLo, fromBlock + 1));
+  return head + middle + tail;
+}
+
+/** Σ_{i=from+1}^{to} i·(r_i − r_{i−1}) term by term (at most one block). */
+function stepsArea(r: SortedValues, from: number, to: number): number {
+  let s = 0;
+  if (r instanceof Float64Array) {
     for (let i = from + 1; i <= to; i++) s += i * ((r[i] as number) - (r[i - 1] as number));
     return s;
   }
-  // (from, next block start] + whole blocks + (last block start, to]
-  const firstEnd = (fromBlock + 1) * BLOCK;
-  let head = 0;
-  for (let i = from + 1; i <= firstEnd; i++) head += i * ((r[i] as number) - (r[i - 1] as number));
-  let tail = 0;
-  for (let i = toBlock * BLOCK + 1; i <= to; i++)
-    tail += i * ((r[i] as number) - (r[i - 1] as number));
-  const middle =
-    (prefix.areaHi[toBlock] as number) -
-    (prefix.areaHi[fromBlock + 1] as number) +
-    ((prefix.areaLo[toBlock] as number) - (prefix.areaLo[fromBlock + 1] as number));
-  return head + middle + tail;
+  let previous = r.at(from);
+  for (let i = from + 1; i <= to; i++) {
+    const v = r.at(i);
+    s += i * (v - previous);
+    previous = v;
+  }
+  return s;
 }
 
 /** ∫_a^b N(x) dx for a ≤ b, N the reference's count function; ka, kb = N(a), N(b). */
@@ -344,9 +341,7 @@ function countArea(prefix: ReferencePrefix, a: number, ka: number, b: number, kb
   const r = prefix.sorted;
   // [a, r_ka) at height ka, whole segments up to r_(kb−1), then [r_(kb−1), b] at height kb.
   return (
-    ka * ((r[ka] as number) - a) +
-    segmentArea(prefix, ka, kb - 1) +
-    kb * (b - (r[kb - 1] as number))
+    ka * (valueAt(r, ka) - a) + segmentArea(prefix, ka, kb - 1) + kb * (b - valueAt(r, kb - 1))
   );
 }
 
@@ -356,7 +351,7 @@ function countArea(prefix: ReferencePrefix, a: number, ka: number, b: number, kb
  * the O(n) pass over the reference when the same reference meets many current batches.
  */
 export function wassersteinDistance(
-  referenceSorted: Float64Array,
+  referenceSorted: SortedValues,
   currentSorted: Float64Array,
   prefix?: ReferencePrefix,
 ): number {
@@ -366,11 +361,11 @@ export function wassersteinDistance(
   const c = currentSorted;
   const n = r.length;
   const m = c.length;
-  const high = Math.max(r[n - 1] as number, c[m - 1] as number);
+  const high = Math.max(valueAt(r, n - 1), c[m - 1] as number);
   let total = 0;
   // Between consecutive distinct current values the current CDF is a constant `level`/m; the
   // reference CDF N/n crosses it at most once, at r_(k*−1) with k* = ⌈level·n/m⌉.
-  let start = Math.min(r[0] as number, c[0] as number);
+  let start = Math.min(valueAt(r, 0), c[0] as number);
   let startCount = countAtMost(r, start);
   let level = 0;
   let j = 0;
@@ -390,7 +385,7 @@ export function wassersteinDistance(
       let crossing: number;
       if (crossingCount <= 0) crossing = start;
       else if (crossingCount > n) crossing = end;
-      else crossing = Math.min(Math.max(r[crossingCount - 1] as number, start), end);
+      else crossing = Math.min(Math.max(valueAt(r, crossingCount - 1), start), end);
       const crossingCountAt =
         crossing === start ? startCount : crossing === end ? endCount : countAtMost(r, crossing);
       const cdf = level / m;
@@ -411,10 +406,14 @@ export function wassersteinDistance(
 }
 
 function usablePrefix(
-  referenceSorted: Float64Array,
+  referenceSorted: SortedValues,
   prefix: ReferencePrefix | undefined,
 ): ReferencePrefix {
-  if (prefix === undefined) return wassersteinReference(referenceSorted);
+  if (prefix === undefined) {
+    if (referenceSorted instanceof Float64Array) return wassersteinReference(referenceSorted);
+    checkSortedSample(referenceSorted, "Wasserstein reference");
+    throw new InputError("Wasserstein: a paged reference needs its kept block areas");
+  }
   if (prefix.sorted !== referenceSorted) {
     throw new InputError(
       "Wasserstein: the reference prefix was built from another reference array",
@@ -428,7 +427,7 @@ function usablePrefix(
  * the normed value (Evidently's drift score, compared with the threshold), `statistic` W1 itself.
  */
 export function wassersteinNormed(
-  referenceSorted: Float64Array,
+  referenceSorted: SortedValues,
   currentSorted: Float64Array,
   prefix?: ReferencePrefix,
 ): { distance: number; statistic: number } {

@@ -1,15 +1,25 @@
 // The reference summary: what it keeps, that drift against it (also after a round trip through
-// bytes) is the drift against the whole reference table, and that hostile bytes are refused
-// with an InputError rather than crashing or allocating what they claim.
+// bytes, and opened from a file page by page) is the drift against the whole reference table,
+// and that hostile bytes are refused with an InputError rather than crashing or allocating what
+// they claim.
 
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
 import zlib from "node:zlib";
 import { InputError } from "../../src/common/errors.ts";
-import type { DriftTable } from "../../src/monitoring/columns.ts";
-import { computeDrift, driftAgainstSummary } from "../../src/monitoring/drift.ts";
+import { allValues, type DriftTable } from "../../src/monitoring/columns.ts";
+import {
+  computeDrift,
+  type DriftOptions,
+  driftAgainstSummary,
+} from "../../src/monitoring/drift.ts";
 import {
   KEEP_COUNTS_UP_TO,
+  openReferenceSummary,
+  PAGE_VALUES,
   parseReferenceSummary,
   REFERENCE_FORMAT_VERSION,
   serializeReferenceSummary,
@@ -50,10 +60,68 @@ function sample(rows: number, seed: number, shift = 0): DriftTable {
   };
 }
 
-function reseal(bytes: Uint8Array): Uint8Array {
+const folder = mkdtempSync(join(tmpdir(), "reference-test-"));
+after(() => rmSync(folder, { recursive: true, force: true }));
+let files = 0;
+
+function writeSummary(bytes: Uint8Array): string {
+  const path = join(folder, `summary-${files++}.bin`);
+  writeFileSync(path, bytes);
+  return path;
+}
+
+const pad8 = (n: number) => (n + 7) & ~7;
+
+/**
+ * Where a well-formed summary keeps its checksums: [checksum offset, from, to] for the
+ * directory and for each page (format version 2, reference.ts).
+ */
+function checksums(bytes: Uint8Array): [number, number, number][] {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  view.setFloat64(24, bytes.length - 48, true);
-  view.setUint32(32, zlib.crc32(bytes.subarray(48)) >>> 0, true);
+  const directory = view.getFloat64(24, true);
+  const out: [number, number, number][] = [[32, 64, 64 + directory]];
+  let at = 64;
+  let page = 64 + directory;
+  for (let c = 0; c < view.getUint32(12, true); c++) {
+    const kind = view.getUint8(at + 4);
+    at += 8 + pad8(view.getUint32(at, true)) + 8;
+    if (kind === 1) {
+      const n = view.getFloat64(at, true);
+      const kept = view.getFloat64(at + 40, true);
+      const pages = Math.ceil(n / PAGE_VALUES);
+      at += 8 * 8 + 16 * kept + 8 * pages;
+      for (let j = 0; j < pages; j++) {
+        const values = Math.min(PAGE_VALUES, n - j * PAGE_VALUES);
+        const size = 8 * values + 16 * Math.ceil(values / 64);
+        out.push([at + 4 * j, page, page + size]);
+        page += size;
+      }
+      at += pad8(4 * pages);
+    } else {
+      const distinct = view.getFloat64(at, true);
+      let text = 0;
+      for (let k = 0; k < distinct; k++)
+        text += view.getUint32(at + 8 + 8 * distinct + 4 * k, true);
+      at += 8 + 8 * distinct + pad8(4 * distinct) + pad8(text);
+    }
+  }
+  return out;
+}
+
+/**
+ * Damaged bytes made to pass the checksums again, as laid out in `layout` (a well-formed
+ * summary; default the bytes themselves): the header's lengths fit what is there and every
+ * checksum that lies within it is recomputed.
+ */
+function reseal(bytes: Uint8Array, layout: Uint8Array = bytes): Uint8Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const directory = new DataView(layout.buffer, layout.byteOffset).getFloat64(24, true);
+  view.setFloat64(24, directory, true);
+  view.setFloat64(40, Math.max(bytes.length - 64 - directory, 0), true);
+  // the pages' checksums first: the directory holds them
+  for (const [crcAt, from, to] of checksums(layout).reverse()) {
+    if (to <= bytes.length) view.setUint32(crcAt, zlib.crc32(bytes.subarray(from, to)) >>> 0, true);
+  }
   return bytes;
 }
 
@@ -64,22 +132,29 @@ function refused(bytes: Uint8Array, pattern: RegExp): void {
   );
 }
 
-/** One numeric column "x": its body starts at 48, the name at 56, the scalars at 64..128. */
+/**
+ * One numeric column "x": its directory starts at 64, the name at 72, the scalars at 80..152,
+ * then the kept values and counts, the page index and checksum; its one page follows.
+ */
 function oneColumn(values: number[]): Uint8Array {
   return serializeReferenceSummary(summarizeReference({ x: Float64Array.from(values) }));
 }
 
 const SCALARS = {
-  missing: 64,
-  finite: 72,
-  mean: 80,
-  m2: 88,
-  m3: 96,
-  distinct: 104,
-  kept: 112,
-  std: 120,
+  missing: 80,
+  finite: 88,
+  mean: 96,
+  m2: 104,
+  m3: 112,
+  distinct: 120,
+  kept: 128,
+  std: 136,
+  max: 144,
 };
-const VALUES = 128;
+/** Where [1, 2, 2, 5]'s kept values, kept counts and page start. */
+const KEPT = 152;
+const KEPT_COUNTS = 176;
+const VALUES = 216;
 
 describe("reference summary", () => {
   it("keeps sorted finite values, moments, counts of few values and text counts", () => {
@@ -90,7 +165,7 @@ describe("reference summary", () => {
     assert.equal(summary.rows, 6);
     const [a, b] = summary.columns;
     assert.ok(a?.kind === "numeric" && b?.kind === "text");
-    assert.deepEqual(Array.from(a.sorted), [1, 2, 2, 3]);
+    assert.deepEqual(Array.from(allValues(a.sorted)), [1, 2, 2, 3]);
     assert.equal(a.missing, 2);
     assert.equal(a.mean, 2);
     assert.equal(a.m2, 2);
@@ -105,7 +180,7 @@ describe("reference summary", () => {
     const long = summarizeReference({ d: Float64Array.from({ length: 1000 }, (_, i) => i ** 1.5) });
     const parsed = parseReferenceSummary(serializeReferenceSummary(long)).columns[0];
     assert.ok(parsed?.kind === "numeric" && parsed.prefix);
-    const fresh = wassersteinReference(parsed.sorted);
+    const fresh = wassersteinReference(allValues(parsed.sorted));
     assert.deepEqual([parsed.prefix.areaHi, parsed.prefix.areaLo], [fresh.areaHi, fresh.areaLo]);
     assert.equal(parsed.prefix.std, fresh.std);
     const many = summarizeReference({ c: Float64Array.from({ length: 5000 }, (_, i) => i % 1001) });
@@ -158,14 +233,26 @@ describe("reference summary", () => {
     }
   });
 
-  it("writes the format version and a CRC-32 of the body", () => {
+  it("writes the format version and a CRC-32 of the directory and of each page", () => {
     const bytes = oneColumn([1, 2, 3]);
     assert.equal(new TextDecoder().decode(bytes.subarray(0, 8)), "GCREFSUM");
     const view = new DataView(bytes.buffer);
     assert.equal(view.getUint32(8, true), REFERENCE_FORMAT_VERSION);
-    assert.equal(view.getUint32(32, true), zlib.crc32(bytes.subarray(48)) >>> 0);
-    // three values, three kept values and counts, one block of Wasserstein areas
-    assert.equal(bytes.length, VALUES + 3 * 8 + 2 * 3 * 8 + 2 * 8);
+    assert.equal(view.getUint32(32, true), zlib.crc32(bytes.subarray(64, VALUES)) >>> 0);
+    assert.equal(view.getUint32(VALUES - 8, true), zlib.crc32(bytes.subarray(VALUES)) >>> 0);
+    // the directory: three kept values and counts, one page's first value and checksum; the
+    // page: three values and one block of Wasserstein areas
+    assert.equal(bytes.length, VALUES + 3 * 8 + 2 * 8);
+    // a column in pages of 512 values, each with the areas of the 8 blocks of 64 starting in it
+    const pages = serializeReferenceSummary(
+      summarizeReference({ x: Float64Array.from({ length: 1500 }, (_, i) => i) }),
+    );
+    const layout = checksums(pages);
+    assert.deepEqual(
+      layout.slice(1).map(([, from, to]) => to - from),
+      [512 * 8 + 16 * 8, 512 * 8 + 16 * 8, 476 * 8 + 16 * 8],
+    );
+    assert.equal(layout.at(-1)?.[2], pages.length);
   });
 });
 
@@ -173,15 +260,18 @@ describe("hostile bytes", () => {
   const good = () => oneColumn([1, 2, 2, 5]);
 
   it("refuses short, foreign, newer, truncated, padded and damaged files", () => {
-    refused(new Uint8Array(10), /at least 48 bytes/);
+    refused(new Uint8Array(10), /at least 64 bytes/);
     refused(new Uint8Array(200), /not a reference summary/);
     const newer = good();
-    new DataView(newer.buffer).setUint32(8, 2, true);
-    refused(newer, /format version 2, expected 1/);
-    refused(good().subarray(0, 100), /header says \d+ body bytes but \d+ follow/);
+    new DataView(newer.buffer).setUint32(8, 3, true);
+    refused(newer, /format version 3, expected 2$/);
+    const older = good();
+    new DataView(older.buffer).setUint32(8, 1, true);
+    refused(older, /format version 1, expected 2 \(written by an older genre-classifier/);
+    refused(good().subarray(0, 100), /header says \d+ directory and \d+ page bytes but \d+ follow/);
     const padded = new Uint8Array(good().length + 8);
     padded.set(good());
-    refused(padded, /body bytes but/);
+    refused(padded, /page bytes but/);
     const damaged = good();
     damaged[VALUES + 3] = (damaged[VALUES + 3] as number) ^ 1;
     refused(damaged, /checksum mismatch/);
@@ -193,20 +283,28 @@ describe("hostile bytes", () => {
       [
         "unsorted",
         (v) => v.setFloat64(VALUES + 16, 1, true),
-        /not finite or not in ascending order/,
+        /page 1: value 3 \(1\) is not finite or not in ascending order/,
       ],
       ["NaN", (v) => v.setFloat64(VALUES + 8, Number.NaN, true), /not finite/],
-      ["inf", (v) => v.setFloat64(VALUES + 24, Number.POSITIVE_INFINITY, true), /not finite/],
+      [
+        "inf",
+        (v) => v.setFloat64(VALUES + 24, Number.POSITIVE_INFINITY, true),
+        /ends at Infinity, but the column's largest value is 5/,
+      ],
+      ["first", (v) => v.setFloat64(VALUES, 0, true), /starts at 0, the directory says 1/],
+      ["largest", (v) => v.setFloat64(SCALARS.max, 4, true), /kept values run from 1 to 5/],
+      ["page index", (v) => v.setFloat64(VALUES - 16, Number.NaN, true), /page 1's first value/],
       ["rows", (v) => v.setFloat64(16, 0, true), /row count between 1/],
       ["fractional rows", (v) => v.setFloat64(16, 4.5, true), /row count/],
       ["columns 0", (v) => v.setUint32(12, 0, true), /column count 0/],
       ["columns huge", (v) => v.setUint32(12, 0xffffffff, true), /column count/],
-      ["name length", (v) => v.setUint32(48, 1e9, true), /name of 1000000000 bytes/],
-      ["name past end", (v) => v.setUint32(48, 4000, true), /past the end/],
-      ["bad UTF-8", (_, b) => b.set([0xc3, 0x28], 56), /name: not valid UTF-8/],
-      ["kind", (v) => v.setUint8(52, 9), /unknown kind 9/],
-      ["reserved", (v) => v.setUint8(53, 1), /padding byte/],
-      ["header reserved", (v) => v.setUint8(40, 1), /reserved header byte 40/],
+      ["name length", (v) => v.setUint32(64, 1e9, true), /name of 1000000000 bytes/],
+      ["name past end", (v) => v.setUint32(64, 4000, true), /past the end/],
+      ["bad UTF-8", (_, b) => b.set([0xc3, 0x28], 72), /name: not valid UTF-8/],
+      ["kind", (v) => v.setUint8(68, 9), /unknown kind 9/],
+      ["reserved", (v) => v.setUint8(69, 1), /padding byte/],
+      ["header reserved", (v) => v.setUint8(50, 1), /reserved header byte 50/],
+      ["page size", (v) => v.setUint32(36, 256, true), /pages of 256 values, expected 512/],
       ["missing", (v) => v.setFloat64(SCALARS.missing, 1, true), /do not make the table's 4 rows/],
       [
         "negative",
@@ -219,24 +317,32 @@ describe("hostile bytes", () => {
           v.setFloat64(16, 2 ** 40, true);
           v.setFloat64(SCALARS.finite, 2 ** 40, true);
         },
-        /values: needs 8796093022208 bytes/,
+        /page index: needs 17179869184 bytes/,
       ],
       ["distinct", (v) => v.setFloat64(SCALARS.distinct, 4, true), /keeps 3 value counts for 4/],
       ["kept", (v) => v.setFloat64(SCALARS.kept, 0, true), /kept exactly when/],
-      ["kept value", (v) => v.setFloat64(VALUES + 4 * 8 + 8, 3, true), /kept value 2/],
-      ["kept count", (v) => v.setFloat64(VALUES + 7 * 8, 7, true), /kept count of 1/],
+      ["kept value", (v) => v.setFloat64(KEPT + 8, 3, true), /kept value 2/],
+      [
+        "kept count",
+        (v) => {
+          v.setFloat64(KEPT_COUNTS, 2, true);
+          v.setFloat64(KEPT_COUNTS + 8, 1, true);
+        },
+        /kept count of 1 is not its number of values/,
+      ],
+      ["kept sum", (v) => v.setFloat64(KEPT_COUNTS, 7, true), /kept counts add up to 10/],
       ["mean", (v) => v.setFloat64(SCALARS.mean, 99, true), /mean 99 outside/],
       ["m2", (v) => v.setFloat64(SCALARS.m2, -1, true), /m2 -1 impossible/],
       ["m3", (v) => v.setFloat64(SCALARS.m3, Number.NaN, true), /m3 NaN impossible/],
       ["std", (v) => v.setFloat64(SCALARS.std, 3, true), /std 3 is not the values'/],
       ["std NaN", (v) => v.setFloat64(SCALARS.std, Number.NaN, true), /std NaN/],
-      ["area", (v) => v.setFloat64(VALUES + 10 * 8, 1, true), /first Wasserstein area is not 0/],
+      ["area", (v) => v.setFloat64(VALUES + 4 * 8, 1, true), /first Wasserstein area is not 0/],
     ];
     for (const [name, change, pattern] of cases) {
       const bytes = good();
       change(new DataView(bytes.buffer), bytes);
       assert.throws(
-        () => parseReferenceSummary(reseal(bytes)),
+        () => parseReferenceSummary(reseal(bytes, good())),
         (e: unknown) => e instanceof InputError && pattern.test(e.message),
         name,
       );
@@ -274,10 +380,10 @@ describe("hostile bytes", () => {
       const bytes = original.slice();
       const changes = 1 + Math.floor(next() * 3);
       for (let k = 0; k < changes; k++) {
-        bytes[48 + Math.floor(next() * (bytes.length - 48))] = Math.floor(next() * 256);
+        bytes[64 + Math.floor(next() * (bytes.length - 64))] = Math.floor(next() * 256);
       }
       const cut = next() < 0.2 ? Math.floor(next() * bytes.length) : bytes.length;
-      const candidate = reseal(bytes.slice(0, Math.max(cut, 48)));
+      const candidate = reseal(bytes.slice(0, Math.max(cut, 64)), original);
       try {
         const summary = parseReferenceSummary(candidate);
         accepted++;
@@ -288,5 +394,123 @@ describe("hostile bytes", () => {
       }
     }
     assert.ok(accepted < 3000);
+  });
+});
+
+describe("a summary opened from a file", () => {
+  /** The sample with a column of ties that run across pages and more than 1,000 values. */
+  function withTies(rows: number, seed: number, shift = 0): DriftTable {
+    const next = random(seed + 1);
+    return {
+      ...sample(rows, seed, shift),
+      quantized: Float64Array.from({ length: rows }, () => Math.round(next() ** 2 * 1500 + shift)),
+    };
+  }
+
+  it("gives the drift of the whole table, reading a part of the file", () => {
+    const reference = withTies(20_000, 7);
+    const current = withTies(150, 11, 8);
+    const bytes = serializeReferenceSummary(summarizeReference(reference));
+    const path = writeSummary(bytes);
+    const choices: DriftOptions[] = [
+      {},
+      { testChoice: "p-values" },
+      {
+        tests: { tempo: "jensen-shannon", quantized: "z", loudness: "chi-square" },
+        columnTypes: { key: "cat" },
+      },
+    ];
+    for (const options of choices) {
+      const opened = openReferenceSummary(path);
+      try {
+        assert.equal(
+          JSON.stringify(driftAgainstSummary(opened, current, options)),
+          JSON.stringify(computeDrift(reference, current, options)),
+          JSON.stringify(options),
+        );
+      } finally {
+        opened.close();
+      }
+    }
+    // a batch of a few rows without charts reads a few pages of each column
+    const opened = openReferenceSummary(path);
+    const few = withTies(3, 12, 8);
+    const pages = checksums(bytes).length - 1;
+    for (const options of [{ charts: false }, { charts: false, testChoice: "p-values" as const }]) {
+      const before = opened.reads.pages;
+      assert.equal(
+        JSON.stringify(driftAgainstSummary(opened, few, options)),
+        JSON.stringify(computeDrift(reference, few, options)),
+      );
+      const read = opened.reads.pages - before;
+      assert.ok(read > 0 && read < pages / 3, `read ${read} of ${pages} pages`);
+    }
+    opened.close();
+  });
+
+  it("refuses a damaged directory when opened and a damaged page when read", () => {
+    const reference = withTies(3000, 7);
+    const bytes = serializeReferenceSummary(summarizeReference(reference));
+    const pages = checksums(bytes);
+    const directoryEnd = (pages[0] as [number, number, number])[2];
+    const damagedDirectory = bytes.slice();
+    damagedDirectory[directoryEnd - 3] = (damagedDirectory[directoryEnd - 3] as number) ^ 4;
+    const path = writeSummary(damagedDirectory);
+    assert.throws(
+      () => openReferenceSummary(path),
+      (e: unknown) =>
+        e instanceof InputError &&
+        e.message.startsWith(`reference summary ${path}: directory: checksum mismatch`),
+    );
+    const damagedPage = bytes.slice();
+    damagedPage[directoryEnd + 100] = (damagedPage[directoryEnd + 100] as number) ^ 1;
+    const opened = openReferenceSummary(writeSummary(damagedPage));
+    assert.throws(
+      () => driftAgainstSummary(opened, withTies(100, 5)),
+      (e: unknown) =>
+        e instanceof InputError &&
+        /^reference summary \S+summary-\d+\.bin: column "tempo" page 1: checksum mismatch/.test(
+          e.message,
+        ),
+    );
+    opened.close();
+    assert.throws(
+      () => openReferenceSummary(join(folder, "no-such-summary.bin")),
+      (e: unknown) => e instanceof InputError && /no-such-summary\.bin: ENOENT/.test(e.message),
+    );
+    assert.throws(
+      () => openReferenceSummary(writeSummary(bytes.subarray(0, bytes.length - 8))),
+      (e: unknown) => e instanceof InputError && /but \d+ follow it/.test(e.message),
+    );
+  });
+
+  it("never fails otherwise on random damage (resealed) or truncation", () => {
+    const original = serializeReferenceSummary(summarizeReference(withTies(1500, 3)));
+    const next = random(17);
+    let accepted = 0;
+    const trials = 300;
+    for (let trial = 0; trial < trials; trial++) {
+      const bytes = original.slice();
+      const changes = 1 + Math.floor(next() * 3);
+      for (let k = 0; k < changes; k++) {
+        bytes[64 + Math.floor(next() * (bytes.length - 64))] = Math.floor(next() * 256);
+      }
+      const cut = next() < 0.2 ? Math.floor(next() * bytes.length) : bytes.length;
+      const path = writeSummary(reseal(bytes.slice(0, Math.max(cut, 64)), original));
+      try {
+        const opened = openReferenceSummary(path);
+        try {
+          driftAgainstSummary(opened, withTies(30, 5), { charts: true });
+          driftAgainstSummary(opened, withTies(30, 5), { testChoice: "p-values" });
+          accepted++;
+        } finally {
+          opened.close();
+        }
+      } catch (error) {
+        if (!(error instanceof InputError)) throw error;
+      }
+      rmSync(path);
+    }
+    assert.ok(accepted > 0 && accepted < trials, `${accepted} of ${trials} accepted`);
   });
 });
