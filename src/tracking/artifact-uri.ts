@@ -1,6 +1,7 @@
 // Artifact locations are `mlflow-artifacts:/<path>` URIs, as an MLflow server that proxies
 // artifacts hands out: the path is relative to the tracking artifact root in the object store
 // (`tracking/`), so a run's artifacts live at `tracking/<experiment>/<run>/artifacts/…`.
+import { parseStoreUri, type StoreLocation } from "../storage/uri.ts";
 import { invalidParameter } from "./errors.ts";
 
 export const ARTIFACTS_SCHEME = "mlflow-artifacts:";
@@ -28,6 +29,27 @@ export function artifactRootPath(uri: string): string {
     `artifact location ${JSON.stringify(uri)}`,
     true,
   );
+}
+
+/**
+ * An experiment's artifact location: `mlflow-artifacts:/…`, or an `s3://bucket/prefix` or
+ * `file:///folder` location (which the server can use when it lies inside its object store);
+ * no query, fragment or `..`. Gives the parsed location of the last two.
+ */
+export function checkArtifactLocation(uri: string): StoreLocation | { kind: "proxied" } {
+  if (/[?#]/.test(uri))
+    throw invalidParameter("'artifact_location' URL can't include fragments or params.");
+  if (uri.startsWith(ARTIFACTS_SCHEME)) {
+    artifactRootPath(uri);
+    return { kind: "proxied" };
+  }
+  try {
+    return parseStoreUri(uri);
+  } catch (error) {
+    throw invalidParameter(
+      `artifact location ${JSON.stringify(uri)}: ${error instanceof Error ? error.message : String(error)}; use mlflow-artifacts:/…, s3://bucket/prefix or file:///folder`,
+    );
+  }
 }
 
 /**

@@ -1,6 +1,9 @@
-// Run and model artifacts in the project's object store, under `tracking/`. Paths are checked
-// before anything is written: no `..`, no absolute paths, and on a local folder no symbolic
-// link on the way that leads outside the store.
+// Run and model artifacts in the project's object store: under `tracking/` for `mlflow-artifacts:`
+// locations, or where an experiment's `s3://` or `file://` location points inside the store.
+// The methods take object store keys (`locate`, `proxied`). Paths are checked before anything
+// is written: no `..`, no absolute paths, and on a local folder no symbolic link on the way
+// that leads outside the store.
+import { isAbsolute, join, relative, sep } from "node:path";
 import type { Readable } from "node:stream";
 import { InputError } from "../common/errors.ts";
 import {
@@ -9,9 +12,12 @@ import {
   type ObjectStore,
   type PutBody,
 } from "../storage/object-store.ts";
+import { parseStoreUri, type StoreLocation } from "../storage/uri.ts";
 import {
   ARTIFACTS_PREFIX,
+  ARTIFACTS_SCHEME,
   artifactRootPath,
+  checkArtifactLocation,
   checkArtifactPath,
   joinArtifactPath,
 } from "./artifact-uri.ts";
@@ -25,11 +31,45 @@ export interface ArtifactEntry {
 }
 
 export class ArtifactRepository {
-  constructor(readonly store: ObjectStore) {}
+  private readonly root: StoreLocation;
 
-  /** The path below the tracking root of `path` inside the artifact location `uri`. */
+  constructor(readonly store: ObjectStore) {
+    this.root = parseStoreUri(store.uri);
+  }
+
+  /** The object store key of `path` inside the artifact location `uri`. */
   locate(uri: string, path = ""): string {
-    return joinArtifactPath(artifactRootPath(uri), path === "" ? "" : checkArtifactPath(path));
+    return joinArtifactPath(this.keyOfLocation(uri), path === "" ? "" : checkArtifactPath(path));
+  }
+
+  /** The key of a path of the artifact proxy (relative to the `mlflow-artifacts:` root). */
+  proxied(path: string): string {
+    return joinArtifactPath(ARTIFACTS_PREFIX, path);
+  }
+
+  /** The folder below the local store's root that `mlflow-artifacts:/` names, on a local store. */
+  localArtifactRoot(): string | undefined {
+    return this.root.kind === "file" ? join(this.root.root, ARTIFACTS_PREFIX) : undefined;
+  }
+
+  /** The key prefix an artifact location names: it must lie inside this object store. */
+  private keyOfLocation(uri: string): string {
+    if (uri.startsWith(ARTIFACTS_SCHEME))
+      return joinArtifactPath(ARTIFACTS_PREFIX, artifactRootPath(uri));
+    const location = checkArtifactLocation(uri);
+    const root = this.root;
+    let inside: string | undefined;
+    if (location.kind === "s3" && root.kind === "s3" && location.bucket === root.bucket)
+      inside = keyBelow(location.prefix, root.prefix);
+    if (location.kind === "file" && root.kind === "file") {
+      const rest = relative(root.root, location.root);
+      if (!rest.startsWith("..") && !isAbsolute(rest)) inside = rest.split(sep).join("/");
+    }
+    if (inside === undefined)
+      throw invalidParameter(
+        `artifact location ${uri} is outside this server's object store ${this.store.uri}: artifacts are kept only there`,
+      );
+    return inside;
   }
 
   async put(location: string, body: PutBody): Promise<ObjectInfo> {
@@ -64,7 +104,7 @@ export class ArtifactRepository {
 
   /** The files and folders directly inside `location`, in key order. */
   async list(location: string): Promise<ArtifactEntry[]> {
-    const prefix = `${this.keyOf(location, true)}/`;
+    const prefix = folderPrefix(this.keyOf(location, true));
     const entries: ArtifactEntry[] = [];
     let cursor: string | undefined;
     do {
@@ -82,7 +122,7 @@ export class ArtifactRepository {
 
   /** Every file below `location`, as paths relative to it. */
   async listFiles(location: string): Promise<{ path: string; size: number }[]> {
-    const prefix = `${this.keyOf(location, true)}/`;
+    const prefix = folderPrefix(this.keyOf(location, true));
     const files: { path: string; size: number }[] = [];
     for await (const object of this.store.listAll(prefix))
       files.push({ path: object.key.slice(prefix.length), size: object.size });
@@ -90,8 +130,7 @@ export class ArtifactRepository {
   }
 
   private keyOf(location: string, allowRoot: boolean): string {
-    const checked = checkArtifactPath(location, "artifact path", allowRoot);
-    return checked === "" ? ARTIFACTS_PREFIX : `${ARTIFACTS_PREFIX}/${checked}`;
+    return checkArtifactPath(location, "artifact path", allowRoot);
   }
 
   /**
@@ -128,4 +167,15 @@ export class ArtifactRepository {
       throw error;
     }
   }
+}
+
+function folderPrefix(key: string): string {
+  return key === "" ? "" : `${key}/`;
+}
+
+/** `key` relative to `prefix` when it lies below it (or is it), else undefined. */
+function keyBelow(key: string, prefix: string): string | undefined {
+  if (prefix === "") return key;
+  if (key === prefix) return "";
+  return key.startsWith(`${prefix}/`) ? key.slice(prefix.length + 1) : undefined;
 }

@@ -29,7 +29,7 @@ import {
   type Tag,
   type UpdateRunOptions,
 } from "./entities.ts";
-import { TrackingError } from "./errors.ts";
+import { missingAliasAsNotFound, TrackingError } from "./errors.ts";
 import { RegistryStore } from "./registry.ts";
 import { currentUser, TrackingStore } from "./store.ts";
 
@@ -427,8 +427,8 @@ export class StoreTrackingClient extends BaseTrackingClient {
     super();
     this.uri = database.displayUri;
     this.tracking = new TrackingStore(database);
-    this.registry = new RegistryStore(database);
     this.artifacts = new ArtifactRepository(objectStore);
+    this.registry = new RegistryStore(database, this.artifacts.localArtifactRoot());
   }
 
   static async open(uri: string, objectStore: ObjectStore): Promise<StoreTrackingClient> {
@@ -567,8 +567,12 @@ export class StoreTrackingClient extends BaseTrackingClient {
   deleteAlias(name: string, alias: string): Promise<void> {
     return this.registry.deleteAlias(name, alias);
   }
-  getModelVersionByAlias(name: string, alias: string): Promise<ModelVersion> {
-    return this.registry.getModelVersionByAlias(name, alias);
+  async getModelVersionByAlias(name: string, alias: string): Promise<ModelVersion> {
+    try {
+      return await this.registry.getModelVersionByAlias(name, alias);
+    } catch (error) {
+      throw missingAliasAsNotFound(error, name, alias);
+    }
   }
   getModelVersionDownloadUri(name: string, version: string): Promise<string> {
     return this.registry.getModelVersionDownloadUri(name, version);

@@ -40,6 +40,27 @@ export function alreadyExists(message: string): TrackingError {
   return new TrackingError("RESOURCE_ALREADY_EXISTS", message);
 }
 
+/** MLflow answers an unknown alias with 400 INVALID_PARAMETER_VALUE and this message. */
+export function aliasNotFound(alias: string): TrackingError {
+  return invalidParameter(`Registered model alias ${alias} not found.`);
+}
+
+/**
+ * The clients give the project's callers an unknown alias as RESOURCE_DOES_NOT_EXIST, whether
+ * the store or a server (this one or MLflow's) answered it MLflow's way.
+ */
+export function missingAliasAsNotFound(error: unknown, name: string, alias: string): unknown {
+  if (
+    error instanceof TrackingError &&
+    error.code === "INVALID_PARAMETER_VALUE" &&
+    /^Registered model alias .* not found\.$/s.test(error.message)
+  )
+    return notFound(
+      `Registered model ${JSON.stringify(name)} has no alias ${JSON.stringify(alias)}`,
+    );
+  return error;
+}
+
 /**
  * The database could not answer in time: a statement ran past its statement timeout, or no
  * pooled connection came free. The server answers 503 TEMPORARILY_UNAVAILABLE.

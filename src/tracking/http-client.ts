@@ -27,7 +27,12 @@ import type {
   SearchRunsQuery,
   UpdateRunOptions,
 } from "./entities.ts";
-import { TrackingError, type TrackingErrorCode, TrackingServerError } from "./errors.ts";
+import {
+  missingAliasAsNotFound,
+  TrackingError,
+  type TrackingErrorCode,
+  TrackingServerError,
+} from "./errors.ts";
 import {
   datasetInputToJson,
   doubleToJson,
@@ -297,9 +302,13 @@ export class HttpTrackingClient extends BaseTrackingClient {
     await this.call("DELETE", "registered-models/alias", { name, alias });
   }
   async getModelVersionByAlias(name: string, alias: string): Promise<ModelVersion> {
-    return modelVersionFromJson(
-      (await this.call("GET", "registered-models/alias", { name, alias })).model_version,
-    );
+    try {
+      return modelVersionFromJson(
+        (await this.call("GET", "registered-models/alias", { name, alias })).model_version,
+      );
+    } catch (error) {
+      throw missingAliasAsNotFound(error, name, alias);
+    }
   }
   async getModelVersionDownloadUri(name: string, version: string): Promise<string> {
     return String(

@@ -208,6 +208,20 @@ function migrations(dialect: SqlDialect): Record<string, Migration> {
           values (0, 'Default', 'mlflow-artifacts:/0', 'active', ${now}, ${now})`.execute(db);
       },
     },
+    // MLflow 2.x's stages, kept and answered as MLflow does; where a version's files are when
+    // its source is not a run's artifacts (a models:/ URI resolved at creation).
+    "0002_model_version_stage_and_storage_location": {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .alterTable("model_versions")
+          .addColumn("current_stage", "text", (c) => c.notNull().defaultTo("None"))
+          .execute();
+        await db.schema
+          .alterTable("model_versions")
+          .addColumn("storage_location", "text")
+          .execute();
+      },
+    },
   };
 }
 

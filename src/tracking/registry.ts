@@ -1,8 +1,17 @@
 // The model registry half of the tracking store: registered models, numbered versions that
-// point at a run's artifacts, tags, and aliases such as `champion` (MLflow's aliases; the
-// deprecated stages are reported as "None" and never change).
+// point at a run's artifacts (or another version, or a location), tags, and aliases such as
+// `champion`. The project uses aliases; MLflow 2.x's deprecated stages are kept and answered
+// as MLflow does for its clients.
+
+import { isAbsolute, join, relative, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
 import { type Selectable, sql } from "kysely";
-import { artifactRootPath, checkArtifactPath, joinArtifactPath } from "./artifact-uri.ts";
+import {
+  ARTIFACTS_SCHEME,
+  artifactRootPath,
+  checkArtifactPath,
+  joinArtifactPath,
+} from "./artifact-uri.ts";
 import { isUniqueViolation, type TrackingDatabase, type TrackingDb } from "./database.ts";
 import type {
   CreateModelVersionOptions,
@@ -13,7 +22,13 @@ import type {
   SearchQuery,
   Tag,
 } from "./entities.ts";
-import { alreadyExists, invalidParameter, notFound } from "./errors.ts";
+import {
+  aliasNotFound,
+  alreadyExists,
+  invalidParameter,
+  notFound,
+  TrackingError,
+} from "./errors.ts";
 import {
   checkMaxResults,
   decodePageToken,
@@ -50,6 +65,10 @@ const VERSIONS_PAGE_DEFAULT = 10_000;
 const VERSIONS_PAGE_LIMIT = 200_000;
 const MAX_DESCRIPTION_LENGTH = 100_000;
 const RUNS_SOURCE = /^runs:\/([^/]+)(?:\/(.*))?$/;
+/** `models:/<name>/<version|stage|latest>` or `models:/<name>@<alias>`. */
+const MODELS_SOURCE = /^models:\/([^/@]+)(?:@([^/]+)|\/([^/]+))$/;
+const STAGES = ["None", "Staging", "Production", "Archived"] as const;
+const ACTIVE_STAGES = ["Staging", "Production"];
 
 const MODEL_GRAMMAR: SearchGrammar = {
   subject: "registered models",
@@ -90,7 +109,14 @@ const VERSION_COLUMNS: Record<string, string> = {
 };
 
 export class RegistryStore {
-  constructor(private readonly database: TrackingDatabase) {}
+  /**
+   * `localArtifactRoot` is the folder behind `mlflow-artifacts:/` when the object store is a
+   * local folder: a `file://` version source inside a run's artifacts there is accepted.
+   */
+  constructor(
+    private readonly database: TrackingDatabase,
+    private readonly localArtifactRoot?: string,
+  ) {}
 
   private get db(): TrackingDb {
     return this.database.db;
@@ -303,27 +329,68 @@ export class RegistryStore {
       .where("name", "=", name)
       .where("alias", "=", alias)
       .executeTakeFirst();
-    if (!row)
-      throw notFound(
-        `Registered model ${JSON.stringify(name)} has no alias ${JSON.stringify(alias)}`,
-      );
+    if (!row) throw aliasNotFound(alias);
     return this.getModelVersion(name, String(row.version));
   }
 
-  /** MLflow's latest version per stage; with stages unused, the newest version under "None". */
+  /** MLflow's latest version per stage, of the stages asked for (all when none are). */
   async getLatestVersions(name: string, stages: string[] = []): Promise<ModelVersion[]> {
     await existingModel(this.db, name);
-    if (stages.length > 0 && !stages.some((s) => s.toLowerCase() === "none")) return [];
-    const row = await this.db
-      .selectFrom("model_versions")
-      .selectAll()
-      .where("name", "=", name)
-      .orderBy("version", "desc")
-      .limit(1)
-      .executeTakeFirst();
-    return row ? this.hydrateVersions([row]) : [];
+    const wanted = new Set(stages.map(canonicalStage));
+    const latest = (await this.latestPerStage([name])).get(name) ?? [];
+    return this.hydrateVersions(
+      latest.filter((v) => wanted.size === 0 || wanted.has(v.current_stage)),
+    );
   }
 
+  /**
+   * MLflow's transition-stage: sets the version's stage (any case of None, Staging,
+   * Production, Archived) and, when asked, archives the other versions in that stage.
+   */
+  async transitionModelVersionStage(
+    name: string,
+    version: string,
+    stage: string,
+    archiveExistingVersions = false,
+  ): Promise<ModelVersion> {
+    const number = Number(checkVersion(version));
+    const target = canonicalStage(stage);
+    if (archiveExistingVersions && !ACTIVE_STAGES.includes(target))
+      throw invalidParameter(
+        `Model version transition cannot archive existing model versions because '${stage}' is not an Active stage. Valid stages are ${ACTIVE_STAGES.join(", ")}`,
+      );
+    await this.database.write(async (trx) => {
+      await existingVersion(trx, name, number);
+      const now = Date.now();
+      if (archiveExistingVersions)
+        await trx
+          .updateTable("model_versions")
+          .set({ current_stage: "Archived", last_updated_time: now })
+          .where("name", "=", name)
+          .where("version", "!=", number)
+          .where("current_stage", "=", target)
+          .execute();
+      await trx
+        .updateTable("model_versions")
+        .set({ current_stage: target, last_updated_time: now })
+        .where("name", "=", name)
+        .where("version", "=", number)
+        .execute();
+      await trx
+        .updateTable("registered_models")
+        .set({ last_updated_time: now })
+        .where("name", "=", name)
+        .execute();
+    });
+    return this.getModelVersion(name, version);
+  }
+
+  /**
+   * A new version. The source may be a run's artifacts (`runs:/<run>/<path>`, whatever run
+   * `run_id` names), another version (`models:/<name>/<version>`, `@<alias>`, a stage or
+   * `latest`: its files' location is resolved now, as MLflow does), an `mlflow-artifacts:`,
+   * `s3://` or other location, or a `file://` path inside the artifacts of the run `run_id`.
+   */
   async createModelVersion(options: CreateModelVersionOptions): Promise<ModelVersion> {
     const name = checkName(options.name, "registered model name");
     const source = checkString(options.source, "source", 10_000);
@@ -332,27 +399,29 @@ export class RegistryStore {
     if (fromSource) {
       checkRunId(fromSource[1]);
       if (fromSource[2]) checkArtifactPath(fromSource[2], `source ${JSON.stringify(source)}`);
-      if (runId && runId !== fromSource[1])
-        throw invalidParameter(
-          `source ${JSON.stringify(source)} names another run than run_id ${runId}`,
-        );
-    } else artifactRootPath(source);
+    } else checkSourcePath(source);
     const linkedRun = runId ?? fromSource?.[1];
     const description = checkDescription(options.description);
     const tags = lastByKey((options.tags ?? []).map((t) => checkTag(t, "model version tag")));
     const runLink = options.runLink ? checkString(options.runLink, "run_link", 10_000) : "";
     const userId = options.userId ? checkString(options.userId, "user_id", 256) : "";
+    const storageLocation = MODELS_SOURCE.test(source)
+      ? await this.resolveModelsSource(source)
+      : isLocalSource(source)
+        ? await this.localSourceLocation(source, runId)
+        : null;
     const now = Date.now();
     const version = await this.database.write(async (trx) => {
-      if (
-        linkedRun &&
-        !(await trx
-          .selectFrom("runs")
-          .select("run_uuid")
-          .where("run_uuid", "=", linkedRun)
-          .executeTakeFirst())
-      )
-        throw runNotFound(linkedRun);
+      for (const run of new Set([linkedRun, fromSource?.[1]]))
+        if (
+          run &&
+          !(await trx
+            .selectFrom("runs")
+            .select("run_uuid")
+            .where("run_uuid", "=", run)
+            .executeTakeFirst())
+        )
+          throw runNotFound(run);
       const counter = await trx
         .updateTable("registered_models")
         .set((eb) => ({ last_version: eb("last_version", "+", 1), last_updated_time: now }))
@@ -371,7 +440,8 @@ export class RegistryStore {
           description,
           user_id: userId,
           source,
-          run_id: runId ?? fromSource?.[1] ?? "",
+          storage_location: storageLocation,
+          run_id: linkedRun ?? "",
           run_link: runLink,
           status: "READY",
           status_message: "",
@@ -385,6 +455,67 @@ export class RegistryStore {
       return number;
     });
     return this.getModelVersion(name, String(version));
+  }
+
+  /** Where the version a `models:/` source names keeps its files. */
+  private async resolveModelsSource(source: string): Promise<string> {
+    const [, model, alias, reference] = MODELS_SOURCE.exec(source) as RegExpExecArray;
+    const name = model as string;
+    try {
+      let version: string;
+      if (alias !== undefined) version = (await this.getModelVersionByAlias(name, alias)).version;
+      else if (/^\d+$/.test(reference as string)) version = reference as string;
+      else {
+        const stages = reference?.toLowerCase() === "latest" ? [] : [reference as string];
+        const latest = (await this.getLatestVersions(name, stages)).sort(
+          (a, b) => Number(b.version) - Number(a.version),
+        )[0];
+        if (!latest)
+          throw notFound(
+            `Registered model ${JSON.stringify(name)} has no version in stage ${reference}`,
+          );
+        version = latest.version;
+      }
+      return await this.getModelVersionDownloadUri(name, version);
+    } catch (error) {
+      if (!(error instanceof TrackingError)) throw error;
+      throw new TrackingError(
+        error.code,
+        `Unable to fetch model from model URI source artifact location '${source}'. Error: ${error.message}`,
+      );
+    }
+  }
+
+  /**
+   * MLflow takes a local path as a source only inside the artifacts of the run `run_id`; here
+   * those are below the local object store's tracking folder, so the path becomes the
+   * `mlflow-artifacts:` location of the same files.
+   */
+  private async localSourceLocation(source: string, runId: string | undefined): Promise<string> {
+    const refused = invalidParameter(
+      `Invalid model version source: '${source}'. To use a local path as a model version source, the run_id request parameter has to be specified and the local path has to be contained within the artifact directory of the run specified by the run_id.`,
+    );
+    if (!runId || this.localArtifactRoot === undefined) throw refused;
+    const run = await this.db
+      .selectFrom("runs")
+      .select("artifact_uri")
+      .where("run_uuid", "=", runId)
+      .executeTakeFirst();
+    if (!run) throw runNotFound(runId);
+    if (!run.artifact_uri.startsWith(ARTIFACTS_SCHEME)) throw refused;
+    let path: string;
+    try {
+      path = resolve(source.startsWith("file:") ? fileURLToPath(source) : source);
+    } catch {
+      throw refused;
+    }
+    const runFolder = join(
+      this.localArtifactRoot,
+      ...artifactRootPath(run.artifact_uri).split("/"),
+    );
+    const inside = relative(runFolder, path);
+    if (inside.startsWith("..") || isAbsolute(inside)) throw refused;
+    return joinArtifactPath(run.artifact_uri, inside.split(sep).join("/"));
   }
 
   async getModelVersion(name: string, version: string): Promise<ModelVersion> {
@@ -497,11 +628,15 @@ export class RegistryStore {
     });
   }
 
-  /** Where a version's files are: `runs:/<id>/<path>` sources resolve to that run's artifacts. */
+  /**
+   * Where a version's files are: the location resolved when it was created, a `runs:/` source
+   * resolved to that run's artifacts, or the source itself.
+   */
   async getModelVersionDownloadUri(name: string, version: string): Promise<string> {
-    const { source } = await this.getModelVersion(name, version);
-    const fromRun = RUNS_SOURCE.exec(source);
-    if (!fromRun) return source;
+    const row = await existingVersion(this.db, name, Number(checkVersion(version)));
+    if (row.storage_location) return row.storage_location;
+    const fromRun = RUNS_SOURCE.exec(row.source);
+    if (!fromRun) return row.source;
     const run = await this.db
       .selectFrom("runs")
       .select("artifact_uri")
@@ -511,13 +646,29 @@ export class RegistryStore {
     return joinArtifactPath(run.artifact_uri, fromRun[2] ?? "");
   }
 
+  /** Each model's newest version per stage, stages in the order their first version took them (MLflow's). */
+  private async latestPerStage(names: string[]): Promise<Map<string, VersionRow[]>> {
+    const latest = new Map<string, VersionRow[]>();
+    for (const chunk of chunks(names)) {
+      const { rows } = await sql<VersionRow & { first_version: number }>`
+        select v.*, (select min(w.version) from model_versions w
+                     where w.name = v.name and w.current_stage = v.current_stage) as first_version
+        from model_versions v
+        where v.name in (${sql.join(chunk)})
+          and v.version = (select max(w.version) from model_versions w
+                           where w.name = v.name and w.current_stage = v.current_stage)
+        order by v.name, first_version`.execute(this.db);
+      for (const { first_version: _, ...row } of rows) push(latest, row.name, row);
+    }
+    return latest;
+  }
+
   private async hydrateModels(rows: ModelRow[]): Promise<RegisteredModel[]> {
     const names = rows.map((r) => r.name);
     const tags = new Map<string, Tag[]>();
     const aliases = new Map<string, ModelAlias[]>();
-    const latest = new Map<string, VersionRow>();
     for (const chunk of chunks(names)) {
-      const [tagRows, aliasRows, latestRows] = await Promise.all([
+      const [tagRows, aliasRows] = await Promise.all([
         this.db
           .selectFrom("registered_model_tags")
           .selectAll()
@@ -530,29 +681,15 @@ export class RegistryStore {
           .where("name", "in", chunk)
           .orderBy("alias")
           .execute(),
-        this.db
-          .selectFrom("model_versions as v")
-          .selectAll("v")
-          .where("v.name", "in", chunk)
-          .where((eb) =>
-            eb(
-              "v.version",
-              "=",
-              eb
-                .selectFrom("model_versions as w")
-                .select((w) => w.fn.max("w.version").as("top"))
-                .whereRef("w.name", "=", "v.name"),
-            ),
-          )
-          .execute(),
       ]);
       for (const t of tagRows) push(tags, t.name, { key: t.key, value: t.value });
       for (const a of aliasRows)
         push(aliases, a.name, { alias: a.alias, version: String(a.version) });
-      for (const v of latestRows) latest.set(v.name, v);
     }
-    const latestVersions = await this.hydrateVersions([...latest.values()]);
-    const versionByName = new Map(latestVersions.map((v) => [v.name, v]));
+    const latest = await this.latestPerStage(names);
+    const latestVersions = await this.hydrateVersions([...latest.values()].flat());
+    const versionsByName = new Map<string, ModelVersion[]>();
+    for (const v of latestVersions) push(versionsByName, v.name, v);
     return rows.map((row) => ({
       name: row.name,
       creationTimestamp: Number(row.creation_time),
@@ -560,9 +697,7 @@ export class RegistryStore {
       description: row.description,
       tags: tags.get(row.name) ?? [],
       aliases: aliases.get(row.name) ?? [],
-      latestVersions: versionByName.has(row.name)
-        ? [versionByName.get(row.name) as ModelVersion]
-        : [],
+      latestVersions: versionsByName.get(row.name) ?? [],
     }));
   }
 
@@ -596,7 +731,7 @@ export class RegistryStore {
         creationTimestamp: Number(row.creation_time),
         lastUpdatedTimestamp: Number(row.last_updated_time),
         userId: row.user_id,
-        currentStage: "None",
+        currentStage: row.current_stage,
         description: row.description,
         source: row.source,
         runId: row.run_id,
@@ -614,6 +749,36 @@ function checkDescription(description: string | undefined): string {
   return description === undefined
     ? ""
     : checkString(description, "description", MAX_DESCRIPTION_LENGTH);
+}
+
+/** MLflow's canonical stage name for any case of it. */
+function canonicalStage(stage: string): string {
+  const found = STAGES.find((s) => s.toLowerCase() === stage.toLowerCase());
+  if (!found)
+    throw invalidParameter(
+      `Invalid Model Version stage: ${stage}. Value must be one of ${STAGES.join(", ")}.`,
+    );
+  return found;
+}
+
+/** A local path: a `file:` URI or a path without a scheme. */
+function isLocalSource(source: string): boolean {
+  return source.startsWith("file:") || !/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(source);
+}
+
+/** MLflow refuses sources with relative path segments (`..`), percent-encoded or not. */
+function checkSourcePath(source: string): void {
+  let decoded = source;
+  try {
+    decoded = decodeURIComponent(source);
+  } catch {
+    // an undecodable source is checked as written
+  }
+  if (decoded.split(/[/\\]/).some((segment) => segment === ".."))
+    throw invalidParameter(
+      `Invalid model version source: '${source}'. If supplying a source as an http, https, local file path, ftp, objectstore, or mlflow-artifacts uri, an absolute path must be provided without relative path references present. Please provide an absolute path.`,
+    );
+  if (source.startsWith(ARTIFACTS_SCHEME)) artifactRootPath(source);
 }
 
 function modelNotFound(name: string) {

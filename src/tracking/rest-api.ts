@@ -5,6 +5,7 @@ import { joinArtifactPath } from "./artifact-uri.ts";
 import type { StoreTrackingClient } from "./client.ts";
 import type { DatasetInput, MetricInput, Tag, ViewType } from "./entities.ts";
 import { invalidParameter } from "./errors.ts";
+import { metricHistoryBulkInterval } from "./metric-sampling.ts";
 import {
   doubleFromJson,
   experimentToJson,
@@ -27,15 +28,20 @@ export class RequestFields {
     return value !== undefined && value !== null;
   }
 
+  /** A string field: MLflow refuses any other JSON type for it. */
   string(name: string): string | undefined {
     const value = this.values[name];
     if (value === undefined || value === null) return undefined;
     if (Array.isArray(value) && value.length === 1 && typeof value[0] === "string") return value[0];
     if (typeof value === "string") return value;
-    if (typeof value === "number" && Number.isFinite(value)) return String(value);
-    throw invalidParameter(
-      `Invalid value ${JSON.stringify(value)} for parameter '${name}': expected a string`,
-    );
+    throw wrongType(name, value);
+  }
+
+  /** An id field (experiment_id, run_id): a string, or a whole number as MLflow's clients may send. */
+  id(name: string): string | undefined {
+    const value = this.values[name];
+    if (typeof value === "number" && Number.isSafeInteger(value)) return String(value);
+    return this.string(name);
   }
 
   requiredString(name: string): string {
@@ -44,9 +50,15 @@ export class RequestFields {
     return value;
   }
 
+  requiredId(name: string): string {
+    const value = this.id(name);
+    if (value === undefined || value === "") throw missing(name);
+    return value;
+  }
+
   /** The run id, from `run_id` or the deprecated `run_uuid`. */
   runId(): string {
-    const value = this.string("run_id") || this.string("run_uuid");
+    const value = this.id("run_id") || this.id("run_uuid");
     if (!value) throw missing("run_id");
     return value;
   }
@@ -63,6 +75,14 @@ export class RequestFields {
     return number;
   }
 
+  bool(name: string): boolean | undefined {
+    const value = this.values[name];
+    if (value === undefined || value === null || value === "") return undefined;
+    if (typeof value === "boolean") return value;
+    if (value === "true" || value === "false") return value === "true";
+    throw wrongType(name, value);
+  }
+
   double(name: string): number {
     const value = this.values[name];
     if (value === undefined || value === null) throw missing(name);
@@ -75,16 +95,31 @@ export class RequestFields {
   }
 
   strings(name: string): string[] {
-    const value = this.values[name];
-    if (value === undefined || value === null) return [];
-    const list = Array.isArray(value) ? value : [value];
-    return list.map((item) => {
-      if (typeof item !== "string")
-        throw invalidParameter(
-          `Invalid value ${JSON.stringify(value)} for parameter '${name}': expected a list of strings`,
-        );
+    return this.list(name).map((item) => {
+      if (typeof item !== "string") throw wrongType(name, this.values[name]);
       return item;
     });
+  }
+
+  /** A list of ids: strings, or whole numbers (`experiment_ids: [0]`). */
+  ids(name: string): string[] {
+    return this.list(name).map((item) => {
+      if (typeof item === "number" && Number.isSafeInteger(item)) return String(item);
+      if (typeof item !== "string") throw wrongType(name, this.values[name]);
+      return item;
+    });
+  }
+
+  private list(name: string): unknown[] {
+    const value = this.values[name];
+    if (value === undefined || value === null) return [];
+    return Array.isArray(value) ? value : [value];
+  }
+
+  /** A list of objects that must be present (MLflow's `_assert_required`). */
+  requiredObjects(name: string): Record<string, unknown>[] {
+    if (!this.has(name)) throw missing(name);
+    return this.objects(name);
   }
 
   objects(name: string): Record<string, unknown>[] {
@@ -119,8 +154,25 @@ export class RequestFields {
   }
 }
 
+const API_DOCS_HINT = "See the API docs for more information about request parameters.";
+
 function missing(name: string) {
-  return invalidParameter(`Missing value for required parameter '${name}'`);
+  return invalidParameter(`Missing value for required parameter '${name}'. ${API_DOCS_HINT}`);
+}
+
+/** MLflow's answer to a field of the wrong JSON type, naming the type as Python does. */
+function wrongType(name: string, value: unknown) {
+  const [shown, type] =
+    typeof value === "number"
+      ? [String(value), Number.isInteger(value) ? "int" : "float"]
+      : typeof value === "boolean"
+        ? [value ? "True" : "False", "bool"]
+        : typeof value === "string"
+          ? [value, "str"]
+          : [JSON.stringify(value), Array.isArray(value) ? "list" : "dict"];
+  return invalidParameter(
+    `Invalid value ${shown} for parameter '${name}' supplied. Hint: Value was of type '${type}'. ${API_DOCS_HINT}`,
+  );
 }
 
 function parseDouble(value: unknown): number | undefined {
@@ -186,9 +238,7 @@ export function mlflowEndpoints(client: StoreTrackingClient): Map<string, Map<st
       "experiments/get",
       READ,
       async (f) => ({
-        experiment: experimentToJson(
-          await tracking.getExperiment(f.requiredString("experiment_id")),
-        ),
+        experiment: experimentToJson(await tracking.getExperiment(f.requiredId("experiment_id"))),
       }),
     ],
     [
@@ -219,7 +269,7 @@ export function mlflowEndpoints(client: StoreTrackingClient): Map<string, Map<st
       WRITE,
       async (f) => {
         await tracking.renameExperiment(
-          f.requiredString("experiment_id"),
+          f.requiredId("experiment_id"),
           f.requiredString("new_name"),
         );
         return {};
@@ -228,12 +278,12 @@ export function mlflowEndpoints(client: StoreTrackingClient): Map<string, Map<st
     [
       "experiments/delete",
       WRITE,
-      async (f) => done(tracking.deleteExperiment(f.requiredString("experiment_id"))),
+      async (f) => done(tracking.deleteExperiment(f.requiredId("experiment_id"))),
     ],
     [
       "experiments/restore",
       WRITE,
-      async (f) => done(tracking.restoreExperiment(f.requiredString("experiment_id"))),
+      async (f) => done(tracking.restoreExperiment(f.requiredId("experiment_id"))),
     ],
     [
       "experiments/set-experiment-tag",
@@ -241,7 +291,7 @@ export function mlflowEndpoints(client: StoreTrackingClient): Map<string, Map<st
       async (f) =>
         done(
           tracking.setExperimentTag(
-            f.requiredString("experiment_id"),
+            f.requiredId("experiment_id"),
             f.requiredString("key"),
             f.string("value") ?? "",
           ),
@@ -254,7 +304,7 @@ export function mlflowEndpoints(client: StoreTrackingClient): Map<string, Map<st
       async (f) => ({
         run: runToJson(
           await tracking.createRun({
-            experimentId: f.string("experiment_id") || "0",
+            experimentId: f.id("experiment_id") || "0",
             userId: f.string("user_id") ?? "",
             runName: f.string("run_name") || undefined,
             startTime: f.int("start_time"),
@@ -284,7 +334,7 @@ export function mlflowEndpoints(client: StoreTrackingClient): Map<string, Map<st
       READ,
       async (f) => {
         const page = await tracking.searchRuns({
-          experimentIds: f.strings("experiment_ids"),
+          experimentIds: f.ids("experiment_ids"),
           filter: f.string("filter"),
           viewType: f.viewType("run_view_type"),
           maxResults: f.int("max_results"),
@@ -332,7 +382,8 @@ export function mlflowEndpoints(client: StoreTrackingClient): Map<string, Map<st
     [
       "runs/log-inputs",
       WRITE,
-      async (f) => done(tracking.logInputs(f.runId(), f.objects("datasets").map(datasetInput))),
+      async (f) =>
+        done(tracking.logInputs(f.runId(), f.requiredObjects("datasets").map(datasetInput))),
     ],
     [
       "runs/set-tag",
@@ -359,6 +410,22 @@ export function mlflowEndpoints(client: StoreTrackingClient): Map<string, Map<st
           pageToken: f.string("page_token"),
         });
         return withToken({ metrics: page.items.map(metricToJson) }, page.nextPageToken);
+      },
+    ],
+    [
+      "metrics/get-history-bulk-interval",
+      ["GET"],
+      async (f) => {
+        const runIds = f.ids("run_ids");
+        if (runIds.length === 0) throw missing("run_ids");
+        const metrics = await metricHistoryBulkInterval(tracking, {
+          runIds,
+          metricKey: f.requiredString("metric_key"),
+          startStep: f.int("start_step"),
+          endStep: f.int("end_step"),
+          maxResults: f.int("max_results"),
+        });
+        return { metrics: metrics.map((m) => ({ ...metricToJson(m), run_id: m.runId })) };
       },
     ],
     [
@@ -480,7 +547,7 @@ export function mlflowEndpoints(client: StoreTrackingClient): Map<string, Map<st
           await registry.createModelVersion({
             name: f.requiredString("name"),
             source: f.requiredString("source"),
-            runId: f.string("run_id") || undefined,
+            runId: f.id("run_id") || undefined,
             runLink: f.string("run_link"),
             description: f.string("description"),
             tags: f.tags(),
@@ -556,6 +623,20 @@ export function mlflowEndpoints(client: StoreTrackingClient): Map<string, Map<st
             f.requiredString("key"),
           ),
         ),
+    ],
+    [
+      "model-versions/transition-stage",
+      WRITE,
+      async (f) => ({
+        model_version: modelVersionToJson(
+          await registry.transitionModelVersionStage(
+            f.requiredString("name"),
+            f.requiredString("version"),
+            f.requiredString("stage"),
+            f.bool("archive_existing_versions") ?? false,
+          ),
+        ),
+      }),
     ],
     [
       "model-versions/get-download-uri",

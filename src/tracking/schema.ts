@@ -96,6 +96,10 @@ export interface ModelVersionsTable {
   run_link: string;
   status: string;
   status_message: string;
+  /** MLflow 2.x's stage: None, Staging, Production or Archived. */
+  current_stage: Generated<string>;
+  /** Where the files are, when not derived from the source (a models:/ source's resolved URI). */
+  storage_location: string | null;
 }
 
 export interface ModelVersionTagsTable {

@@ -16,6 +16,11 @@ import { type Handler, mlflowEndpoints, RequestFields } from "./rest-api.ts";
 
 export const API_PREFIX = "/api/2.0/mlflow/";
 export const ARTIFACTS_API_PREFIX = "/api/2.0/mlflow-artifacts/artifacts";
+/** MLflow's multipart proxy upload: `…/mpu/create|complete|abort/<artifact path>`. */
+const MULTIPART_UPLOAD = /^\/api\/2\.0\/mlflow-artifacts\/mpu\/(create|complete|abort)(\/|$)/;
+/** MLflow's answer when the artifact store cannot take multipart uploads; its clients then upload in one piece. */
+export const MULTIPART_UNSUPPORTED =
+  "Multipart upload is not supported for the current artifact repository";
 const MAX_JSON_BODY_BYTES = 16 * 1024 * 1024;
 
 export interface TrackingServerOptions {
@@ -97,6 +102,11 @@ export async function startTrackingServer(
     }
     if (rawPath === ARTIFACTS_API_PREFIX || rawPath.startsWith(`${ARTIFACTS_API_PREFIX}/`))
       return handleArtifacts(request, response, url, rawPath, method);
+    if (method === "POST" && MULTIPART_UPLOAD.test(rawPath))
+      return sendJson(response, 501, {
+        error_code: "NOT_IMPLEMENTED",
+        message: MULTIPART_UNSUPPORTED,
+      });
     if (!url.pathname.startsWith(API_PREFIX))
       return endpointNotFound(response, method, url.pathname);
     const byMethod = endpoints.get(url.pathname.slice(API_PREFIX.length));
@@ -129,14 +139,14 @@ export async function startTrackingServer(
       if (method !== "GET") return endpointNotFound(response, method, url.pathname);
       const path = url.searchParams.get("path") ?? "";
       const location = path === "" ? "" : checkArtifactPath(path.replace(/\/+$/, ""), "path", true);
-      const entries = await artifacts.list(location);
+      const entries = await artifacts.list(artifacts.proxied(location));
       return sendJson(response, 200, {
         files: entries.map((e) =>
           fileInfoToJson({ path: e.name, isDir: e.isDir, fileSize: e.size }),
         ),
       });
     }
-    const location = checkArtifactPath(decodePath(rest), "artifact path");
+    const location = artifacts.proxied(checkArtifactPath(decodePath(rest), "artifact path"));
     if (method === "PUT") {
       await artifacts.put(location, request);
       return sendJson(response, 200, {});

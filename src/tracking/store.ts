@@ -4,7 +4,11 @@
 import { randomUUID } from "node:crypto";
 import { userInfo } from "node:os";
 import { type RawBuilder, type Selectable, sql } from "kysely";
-import { artifactRootPath, experimentArtifactLocation, runArtifactUri } from "./artifact-uri.ts";
+import {
+  checkArtifactLocation,
+  experimentArtifactLocation,
+  runArtifactUri,
+} from "./artifact-uri.ts";
 import {
   isUniqueViolation,
   type SqlDialect,
@@ -167,7 +171,7 @@ export class TrackingStore {
     options: { artifactLocation?: string | undefined; tags?: Tag[] | undefined } = {},
   ): Promise<string> {
     checkName(name, "experiment name");
-    if (options.artifactLocation) artifactRootPath(options.artifactLocation);
+    if (options.artifactLocation) checkArtifactLocation(options.artifactLocation);
     const tags = lastByKey((options.tags ?? []).map((t) => checkTag(t, "experiment tag")));
     const now = Date.now();
     try {

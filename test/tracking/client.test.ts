@@ -449,7 +449,7 @@ for (const variant of variants) {
         "RESOURCE_DOES_NOT_EXIST",
       );
       await rejectsWith(
-        client.createModelVersion({ name: "genre-forest", source: "s3://elsewhere/model" }),
+        client.createModelVersion({ name: "genre-forest", source: "s3://elsewhere/../model" }),
         "INVALID_PARAMETER_VALUE",
       );
 

@@ -42,7 +42,8 @@ for (const backend of backends) {
         }>`select name from ${sql.table(MIGRATION_TABLE)}`.execute(database.db);
         assert.deepEqual(
           migrations.rows.map((r) => r.name),
-          ["0001_tracking_and_registry"],
+          ["0001_tracking_and_registry", "0002_model_version_stage_and_storage_location"],
+          "each migration applied once",
         );
         await database.close();
       } finally {

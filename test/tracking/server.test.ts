@@ -532,7 +532,17 @@ for (const backend of backends) {
         name: "dup-model",
         alias: "champion",
       });
-      assert.deepEqual([noAlias.status, noAlias.body.error_code], [404, "RESOURCE_DOES_NOT_EXIST"]);
+      assert.deepEqual(
+        [noAlias.status, noAlias.body],
+        [
+          400,
+          {
+            error_code: "INVALID_PARAMETER_VALUE",
+            message: "Registered model alias champion not found.",
+          },
+        ],
+        "MLflow answers an unknown alias with 400",
+      );
 
       const unknownEndpoint = await client.get("runs/frobnicate", {});
       assert.deepEqual(
