@@ -479,21 +479,34 @@ export class RunStore {
     return run;
   }
 
-  /** A run by its id or a unique prefix of it. */
-  async findFlowRun(idOrPrefix: string): Promise<FlowRunRow | undefined> {
-    const exact = await this.db
-      .selectFrom("orch_flow_runs")
-      .selectAll()
-      .where("id", "=", idOrPrefix)
-      .executeTakeFirst();
-    if (exact || idOrPrefix.length < 4) return exact;
+  /** A run by its whole id (resolveFlowRun takes prefixes). */
+  async findFlowRun(id: string): Promise<FlowRunRow | undefined> {
+    return this.db.selectFrom("orch_flow_runs").selectAll().where("id", "=", id).executeTakeFirst();
+  }
+
+  /**
+   * The flow run a person named: its whole id, or a prefix of at least 4 characters that no
+   * other run's id starts with. Anything else is an InputError saying which.
+   */
+  async resolveFlowRun(idOrPrefix: string): Promise<FlowRunRow> {
+    const exact = await this.findFlowRun(idOrPrefix);
+    if (exact) return exact;
+    const prefix = idOrPrefix.toLowerCase();
+    // Ids are UUIDs: a prefix of anything else (LIKE's % and _ included) names no run.
+    if (prefix.length < 4 || !/^[0-9a-f-]+$/.test(prefix))
+      throw new InputError(`no flow run ${JSON.stringify(idOrPrefix)}`);
     const matches = await this.db
       .selectFrom("orch_flow_runs")
       .selectAll()
-      .where("id", "like", `${idOrPrefix}%`)
+      .where("id", "like", `${prefix}%`)
       .limit(2)
       .execute();
-    return matches.length === 1 ? matches[0] : undefined;
+    if (matches.length === 0) throw new InputError(`no flow run ${JSON.stringify(idOrPrefix)}`);
+    if (matches.length > 1)
+      throw new InputError(
+        `flow run prefix ${JSON.stringify(idOrPrefix)} matches more than one run: give more of the id`,
+      );
+    return matches[0] as FlowRunRow;
   }
 
   async listFlowRuns(filter: FlowRunFilter = {}): Promise<FlowRunRow[]> {
@@ -505,6 +518,17 @@ export class RunStore {
       .orderBy("created_at", "desc")
       .orderBy("id")
       .limit(filter.limit ?? 100)
+      .execute();
+  }
+
+  /** The flow runs started as subflows of `parentFlowRunId`, oldest first. */
+  async listSubflows(parentFlowRunId: string): Promise<FlowRunRow[]> {
+    return this.db
+      .selectFrom("orch_flow_runs")
+      .selectAll()
+      .where("parent_flow_run_id", "=", parentFlowRunId)
+      .orderBy("created_at")
+      .orderBy("id")
       .execute();
   }
 

@@ -24,7 +24,14 @@ import { ConcurrencyLimiter } from "./limiter.ts";
 import { RunLogBuffer } from "./log-buffer.ts";
 import { cacheKeyOf, retryDelayMs } from "./policy.ts";
 import { cachedResultKey, flowResultKey, ResultStore } from "./results.ts";
-import { HOST, type LogLine, RunStore, type StateWrite } from "./run-store.ts";
+import {
+  type FlowRunRow,
+  HOST,
+  type LogLine,
+  type RunLogRow,
+  RunStore,
+  type StateWrite,
+} from "./run-store.ts";
 import { CancelledError, isFinal, type RunState } from "./states.ts";
 import {
   executeTaskRun,
@@ -148,6 +155,47 @@ export class Orchestrator {
    * idempotency key) to end, marking crashed runs on the way so a dead owner cannot hang it.
    */
   async waitForEnd(flowRunId: string, pollMs = 250): Promise<FlowRunOutcome<unknown>> {
+    const row = await this.pollUntilEnded(flowRunId, pollMs);
+    return {
+      flowRunId,
+      state: row.state as RunState,
+      created: false,
+      ...(row.error_message ? { error: row.error_message } : {}),
+    };
+  }
+
+  /**
+   * Gives the log lines of a flow run to `print`, in order, in batches. With `follow`, keeps
+   * reading new lines until the run has ended (waiting as waitForEnd does) and its last lines
+   * are read.
+   */
+  async followLogs(
+    flowRunId: string,
+    print: (lines: RunLogRow[]) => void,
+    options: { follow?: boolean | undefined; pollMs?: number } = {},
+  ): Promise<void> {
+    let after = 0;
+    const readNew = async (): Promise<void> => {
+      for (;;) {
+        const lines = await this.runs.logs(flowRunId, after);
+        const last = lines.at(-1);
+        if (last === undefined) return;
+        print(lines);
+        after = last.id;
+      }
+    };
+    await readNew();
+    if (!options.follow) return;
+    await this.pollUntilEnded(flowRunId, options.pollMs ?? 250, readNew);
+    await readNew();
+  }
+
+  /** Polls a flow run until it is in a final state, calling `onPoll` between checks. */
+  private async pollUntilEnded(
+    flowRunId: string,
+    pollMs: number,
+    onPoll?: () => Promise<void>,
+  ): Promise<FlowRunRow> {
     let checkedCrashes = 0;
     for (;;) {
       if (Date.now() - checkedCrashes >= this.heartbeatMs) {
@@ -155,15 +203,26 @@ export class Orchestrator {
         checkedCrashes = Date.now();
       }
       const row = await this.runs.getFlowRun(flowRunId);
-      if (isFinal(row.state))
-        return {
-          flowRunId,
-          state: row.state as RunState,
-          created: false,
-          ...(row.error_message ? { error: row.error_message } : {}),
-        };
+      if (isFinal(row.state)) return row;
+      await onPoll?.();
       await new Promise((resolve) => setTimeout(resolve, pollMs));
     }
+  }
+
+  /**
+   * A run that did not complete and, while it is one that ended on a subflow's failure, that
+   * subflow, and so on down: the run itself first, the subflow that failed first last.
+   */
+  async failureChain(flowRunId: string): Promise<FlowRunRow[]> {
+    const chain = [await this.runs.getFlowRun(flowRunId)];
+    for (let depth = 0; depth < 20; depth++) {
+      const row = chain[chain.length - 1] as FlowRunRow;
+      const subflowId = failedSubflowId(row.error_message);
+      const child = subflowId === undefined ? undefined : await this.runs.findFlowRun(subflowId);
+      if (child === undefined || child.parent_flow_run_id !== row.id) break;
+      chain.push(child);
+    }
+    return chain;
   }
 
   /** Records a flow run and starts it; `outcome` settles when it ends. */
@@ -253,6 +312,8 @@ export class Orchestrator {
             ),
           );
           await scope.settled();
+          // Every line is recorded before the run is seen ended (followLogs reads to that point).
+          await this.flushLogs();
           let resultKey: string | undefined;
           if (options.persistResult) {
             resultKey = flowResultKey(flowRunId);
@@ -263,6 +324,7 @@ export class Orchestrator {
           return { flowRunId, state: "completed", result, created: true };
         } catch (error) {
           await scope.settled();
+          await this.flushLogs();
           if (controller.signal.aborted && controller.signal.reason instanceof CancelledError) {
             const end = await this.runs.setFlowState(flowRunId, {
               state: "cancelled",
@@ -453,10 +515,7 @@ class RunScope implements FlowRunScope {
       parentFlowRunId: this.flowRunId,
     });
     const outcome = await currentScope.exit(() => started.outcome);
-    if (outcome.state !== "completed")
-      throw new Error(
-        `subflow ${definition.name} (${outcome.flowRunId}) ended ${outcome.state}: ${outcome.error ?? ""}`,
-      );
+    if (outcome.state !== "completed") throw new Error(subflowFailure(definition.name, outcome));
     return outcome.result as R;
   }
 
@@ -474,6 +533,16 @@ class RunScope implements FlowRunScope {
   async settled(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
+}
+
+/** The error a flow run ends with when a subflow it called did not complete. */
+function subflowFailure(name: string, outcome: FlowRunOutcome<unknown>): string {
+  return `subflow ${name} (${outcome.flowRunId}) ended ${outcome.state}: ${outcome.error ?? ""}`;
+}
+
+/** The subflow's id in an error made by subflowFailure. */
+function failedSubflowId(errorMessage: string | null): string | undefined {
+  return /^subflow \S+ \(([0-9a-f-]{36})\) ended /.exec(errorMessage ?? "")?.[1];
 }
 
 let consoleCaptured = false;
