@@ -5,6 +5,7 @@ import { Command, CommanderError } from "commander";
 import { isKnownError } from "../common/errors.ts";
 import { registerConfigCommands } from "./commands/config.ts";
 import { registerDemoCommand } from "./commands/demo.ts";
+import { registerDeploymentsCommands } from "./commands/deployments.ts";
 import { registerDriftCommand } from "./commands/drift.ts";
 import { registerExperimentsCommands } from "./commands/experiments.ts";
 import { registerFlowsCommands } from "./commands/flows.ts";
@@ -15,6 +16,7 @@ import { registerMonitorCommand } from "./commands/monitor.ts";
 import { registerPredictCommand } from "./commands/predict.ts";
 import { registerPreprocessCommand } from "./commands/preprocess.ts";
 import { registerRunsCommands } from "./commands/runs.ts";
+import { registerSchedulerCommand } from "./commands/scheduler.ts";
 import { registerSplitCommand } from "./commands/split.ts";
 import { registerStorageCommands } from "./commands/storage.ts";
 import { registerSynthCommand } from "./commands/synth.ts";
@@ -73,6 +75,8 @@ export function buildProgram(): Command {
   registerModelsCommands(program);
   registerTrackingCommands(program);
   registerFlowsCommands(program);
+  registerDeploymentsCommands(program);
+  registerSchedulerCommand(program);
   registerWorkerCommand(program);
   return program;
 }

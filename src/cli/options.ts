@@ -29,3 +29,21 @@ export function commaList(value: string): string[] {
     throw new InvalidArgumentError("expected names separated by commas.");
   return names;
 }
+
+/**
+ * A repeatable `--param key=value`, gathered into one object; the value is read as JSON when it
+ * is JSON (`3`, `true`, `[1,2]`), else kept as text.
+ */
+export function keyValueParameter(
+  pair: string,
+  previous: Record<string, unknown> | undefined,
+): Record<string, unknown> {
+  const at = pair.indexOf("=");
+  if (at < 1) throw new InvalidArgumentError("expected key=value.");
+  const raw = pair.slice(at + 1);
+  let value: unknown = raw;
+  try {
+    value = JSON.parse(raw);
+  } catch {}
+  return { ...previous, [pair.slice(0, at)]: value };
+}

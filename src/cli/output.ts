@@ -30,3 +30,15 @@ export function formatBytes(bytes: number): string {
   }
   return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
+
+/** Milliseconds since the epoch as `2024-05-01 06:00:00.000` (UTC), or — for none. */
+export function formatTime(ms: number | null): string {
+  return ms === null ? "—" : new Date(ms).toISOString().replace("T", " ").replace("Z", "");
+}
+
+/** From `start` to `end` (or now, while running) in ms below a second, else in seconds. */
+export function formatDuration(start: number | null, end: number | null): string {
+  if (start === null) return "—";
+  const ms = (end ?? Date.now()) - start;
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}

@@ -11,8 +11,8 @@ import type { DailyInferenceResult } from "../../flows/daily.ts";
 import type { CompleteTrainingResult } from "../../flows/pipeline.ts";
 import type { Metrics } from "../../training/tables.ts";
 import { positiveInteger } from "../options.ts";
+import { runFlowToEnd, withOrchestrator } from "../orchestrator.ts";
 import { printLine } from "../output.ts";
-import { runFlowToEnd, withOrchestrator } from "./flows.ts";
 import { parseTrendStrength, runSynth } from "./synth.ts";
 
 interface DemoFlags {

@@ -4,8 +4,8 @@
 import type { Command } from "commander";
 import type { MonitorResult } from "../../flows/monitor.ts";
 import { positiveInteger } from "../options.ts";
+import { runFlowForCommand } from "../orchestrator.ts";
 import { printJson, printLine } from "../output.ts";
-import { runFlowForCommand } from "./flows.ts";
 
 export function registerMonitorCommand(program: Command): void {
   program

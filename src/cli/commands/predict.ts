@@ -3,8 +3,8 @@
 import type { Command } from "commander";
 import type { PredictResult } from "../../flows/predict.ts";
 import { positiveInteger } from "../options.ts";
+import { runFlowForCommand } from "../orchestrator.ts";
 import { printJson, printLine } from "../output.ts";
-import { runFlowForCommand } from "./flows.ts";
 
 export function registerPredictCommand(program: Command): void {
   program

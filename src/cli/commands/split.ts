@@ -4,8 +4,8 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import type { SplitResult } from "../../flows/pipeline.ts";
 import { nonNegativeInteger, positiveInteger } from "../options.ts";
+import { runFlowForCommand } from "../orchestrator.ts";
 import { printJson, printLine } from "../output.ts";
-import { runFlowForCommand } from "./flows.ts";
 
 interface SplitFlags {
   testYears?: number;

@@ -4,8 +4,8 @@
 import type { Command } from "commander";
 import type { TrainResult } from "../../flows/train.ts";
 import type { Metrics } from "../../training/tables.ts";
+import { runFlowForCommand } from "../orchestrator.ts";
 import { printJson, printLine } from "../output.ts";
-import { runFlowForCommand } from "./flows.ts";
 
 interface TrainFlags {
   trees?: string;
