@@ -1,6 +1,8 @@
-// A small seeded pseudo-random generator (xoshiro128**, seeded through splitmix32) for the
-// synthetic MSD: the same seed gives the same numbers on every platform, and independent
-// streams (one per artist, one per track) come from hashing the seed with a stream id.
+// The synthetic MSD's draws (uniform, normal by ziggurat, exponential, picks and samples) on the
+// project's seeded generator (common/xoshiro.ts): the same seed gives the same numbers on every
+// platform, and independent streams (one per artist, one per track) come from hashing the seed
+// with a stream id.
+import { fmix32, Xoshiro128 } from "../common/xoshiro.ts";
 
 /** Mixes a seed with a stream name and indices into an independent 32-bit seed. */
 export function deriveSeed(seed: number, stream: string, ...indices: number[]): number {
@@ -12,47 +14,7 @@ export function deriveSeed(seed: number, stream: string, ...indices: number[]): 
   return h >>> 0;
 }
 
-function fmix32(value: number): number {
-  let h = value >>> 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
-export class Random {
-  /** xoshiro128** state; a typed array keeps the 32-bit words unboxed. */
-  private readonly state = new Uint32Array(4);
-
-  constructor(seed: number) {
-    let s = seed >>> 0;
-    const splitmix = () => {
-      s = (s + 0x9e3779b9) >>> 0;
-      let z = s;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-      return (z ^ (z >>> 16)) >>> 0;
-    };
-    for (let i = 0; i < 4; i++) this.state[i] = splitmix();
-  }
-
-  /** The next 32 random bits as an unsigned integer. */
-  uint32(): number {
-    const s = this.state;
-    const s1 = s[1] as number;
-    const result = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
-    const t = s1 << 9;
-    s[2] = (s[2] as number) ^ (s[0] as number);
-    s[3] = (s[3] as number) ^ s1;
-    s[1] = s1 ^ (s[2] as number);
-    s[0] = (s[0] as number) ^ (s[3] as number);
-    s[2] = (s[2] as number) ^ t;
-    s[3] = rotl(s[3] as number, 11);
-    return result;
-  }
-
+export class Random extends Xoshiro128 {
   /** Uniform in [0, 1). */
   next(): number {
     return this.uint32() / 4294967296;
@@ -130,10 +92,6 @@ export class Random {
     }
     return pool.slice(0, n);
   }
-}
-
-function rotl(x: number, k: number): number {
-  return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
 
 const ZIGGURAT_R = 3.442619855899;
