@@ -1,47 +1,28 @@
 ;; Split search kernel of tree.ts: sorts a node's rows by bin on one feature and scans the
 ;; boundaries between bins for the best unweighted split. Works on the buffers of one
-;; TreeWorkspace, which lie in the imported memory at the offsets given to `layout`.
+;; TreeWorkspace, which lie in the imported memory at the offsets imported as `layout`.
 (module
   (import "env" "memory" (memory 1))
-  (global $idx (mut i32) (i32.const 0))        ;; i32 per row: the node's rows, node by node
-  (global $binned (mut i32) (i32.const 0))     ;; u8, column-major: binned[col + i]
-  (global $mult (mut i32) (i32.const 0))       ;; f64 per row: times drawn
-  (global $labelStart (mut i32) (i32.const 0)) ;; i32 per row + 1
-  (global $labelIndex (mut i32) (i32.const 0)) ;; u16 per positive label
-  (global $rowTotal (mut i32) (i32.const 0))   ;; f64 per row: Σ node total over its labels
-  (global $posL (mut i32) (i32.const 0))       ;; f64 per label: positives left of the boundary
-  (global $nodeTotal (mut i32) (i32.const 0))  ;; f64 per label: the node's positives
-  (global $sortedIdx (mut i32) (i32.const 0))  ;; i32 per row of a node
-  (global $sortedBin (mut i32) (i32.const 0))  ;; u8 per row of a node
-  (global $bucket (mut i32) (i32.const 0))     ;; u8 per row of a node
-  (global $histC (mut i32) (i32.const 0))      ;; i32 × 256, all 0 between calls
-  (global $binStart (mut i32) (i32.const 0))   ;; i32 × 256
-  (global $tmp (mut i32) (i32.const 0))        ;; i32 per row
-  (global $fillTotal (mut i32) (i32.const 0))  ;; f64 per label, all 0 between calls
-  (global $fillLabel (mut i32) (i32.const 0))  ;; i32 per label: `fill`'s labels
-  (global $fillSum (mut i32) (i32.const 0))    ;; f64 per label: `fill`'s totals
-  (global $out (mut i32) (i32.const 0))        ;; f64 × 2: results
-
-  (func (export "layout")
-    (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32)
-    (global.set $idx (local.get 0))
-    (global.set $binned (local.get 1))
-    (global.set $mult (local.get 2))
-    (global.set $labelStart (local.get 3))
-    (global.set $labelIndex (local.get 4))
-    (global.set $rowTotal (local.get 5))
-    (global.set $posL (local.get 6))
-    (global.set $nodeTotal (local.get 7))
-    (global.set $sortedIdx (local.get 8))
-    (global.set $sortedBin (local.get 9))
-    (global.set $bucket (local.get 10))
-    (global.set $histC (local.get 11))
-    (global.set $binStart (local.get 12))
-    (global.set $tmp (local.get 13))
-    (global.set $fillTotal (local.get 14))
-    (global.set $fillLabel (local.get 15))
-    (global.set $fillSum (local.get 16))
-    (global.set $out (local.get 17)))
+  ;; The byte offset of each buffer, given at instantiation by name (KERNEL_BUFFERS in
+  ;; split-kernel.ts, which lays them out).
+  (import "layout" "idx" (global $idx i32))               ;; i32 per row: the node's rows, node by node
+  (import "layout" "binned" (global $binned i32))         ;; u8, column-major: binned[col + i]
+  (import "layout" "mult" (global $mult i32))             ;; f64 per row: times drawn
+  (import "layout" "labelStart" (global $labelStart i32)) ;; i32 per row + 1
+  (import "layout" "labelIndex" (global $labelIndex i32)) ;; u16 per positive label
+  (import "layout" "rowTotal" (global $rowTotal i32))     ;; f64 per row: Σ node total over its labels
+  (import "layout" "posL" (global $posL i32))             ;; f64 per label: positives left of the boundary
+  (import "layout" "nodeTotal" (global $nodeTotal i32))   ;; f64 per label: the node's positives
+  (import "layout" "sortedIdx" (global $sortedIdx i32))   ;; i32 per row of a node
+  (import "layout" "sortedBin" (global $sortedBin i32))   ;; u8 per row of a node
+  (import "layout" "bucket" (global $bucket i32))         ;; u8 per row of a node
+  (import "layout" "histC" (global $histC i32))           ;; i32 × 256, all 0 between calls
+  (import "layout" "binStart" (global $binStart i32))     ;; i32 × 256
+  (import "layout" "tmp" (global $tmp i32))               ;; i32 per row
+  (import "layout" "fillTotal" (global $fillTotal i32))   ;; f64 per label, all 0 between calls
+  (import "layout" "fillLabel" (global $fillLabel i32))   ;; i32 per label: `fill`'s labels
+  (import "layout" "fillSum" (global $fillSum i32))       ;; f64 per label: `fill`'s totals
+  (import "layout" "out" (global $out i32))               ;; f64 × 2: results
 
   ;; Rows idx[start…end) by bin of the column at `col` into sortedIdx/sortedBin; 0 when all
   ;; share one bin. Insertion sort while it moves fewer rows than a counting sort costs.

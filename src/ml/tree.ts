@@ -190,53 +190,43 @@ export class TreeWorkspace {
     this.histW = new Float64Array(256);
     this.histC = new Int32Array(256);
     this.histP = new Float64Array(256 * L);
-    // The buffers the split kernel reads and writes, laid out in its memory, each 8-aligned.
+    // The buffers the split kernel reads and writes, in its memory.
     const small = Math.min(m, HIST_MIN_SAMPLES);
-    const nLabelIndex = Math.max(Math.min(nnz, m * L), 1);
-    const sizes = [
-      4 * m, // idx
-      m * d, // binned
-      8 * m, // mult
-      4 * (m + 1), // labelStart
-      2 * nLabelIndex, // labelIndex
-      8 * m, // rowTotal
-      8 * L, // posL
-      8 * L, // nodeTotal
-      4 * small, // sortedIdx
-      small, // sortedBin
-      small, // bucket
-      4 * 256, // histC
-      4 * 256, // binStart
-      4 * m, // tmp
-      8 * L, // fillTotal
-      4 * L, // fillLabel
-      8 * L, // fillSum
-      16, // out
-    ];
-    const at: number[] = [];
-    let bytes = 0;
-    for (const size of sizes) {
-      at.push(bytes);
-      bytes += Math.ceil(size / 8) * 8;
-    }
-    const { kernel, buffer } = splitKernel(bytes);
-    const o = (k: number): number => at[k] as number;
-    kernel.layout(...(at as Parameters<SplitKernel["layout"]>));
+    const { kernel, views } = splitKernel({
+      idx: m,
+      binned: m * d,
+      mult: m,
+      labelStart: m + 1,
+      labelIndex: Math.max(Math.min(nnz, m * L), 1),
+      rowTotal: m,
+      posL: L,
+      nodeTotal: L,
+      sortedIdx: small,
+      sortedBin: small,
+      bucket: small,
+      histC: 256,
+      binStart: 256,
+      tmp: m,
+      fillTotal: L,
+      fillLabel: L,
+      fillSum: L,
+      out: 2,
+    });
     this.kernel = kernel;
-    this.idx = new Int32Array(buffer, o(0), m);
-    this.binned = new Uint8Array(buffer, o(1), m * d);
-    this.mult = new Float64Array(buffer, o(2), m);
-    this.labelStart = new Int32Array(buffer, o(3), m + 1);
-    this.labelIndex = new Uint16Array(buffer, o(4), nLabelIndex);
-    this.rowTotal = new Float64Array(buffer, o(5), m);
-    this.posL = new Float64Array(buffer, o(6), L);
-    this.nodeTotal = new Float64Array(buffer, o(7), L);
-    this.sortedIdx = new Int32Array(buffer, o(8), small);
-    this.sortedBin = new Uint8Array(buffer, o(9), small);
-    this.bucket = new Uint8Array(buffer, o(10), small);
-    this.fillLabel = new Int32Array(buffer, o(15), L);
-    this.fillSum = new Float64Array(buffer, o(16), L);
-    this.kernelOut = new Float64Array(buffer, o(17), 2);
+    this.idx = views.idx;
+    this.binned = views.binned;
+    this.mult = views.mult;
+    this.labelStart = views.labelStart;
+    this.labelIndex = views.labelIndex;
+    this.rowTotal = views.rowTotal;
+    this.posL = views.posL;
+    this.nodeTotal = views.nodeTotal;
+    this.sortedIdx = views.sortedIdx;
+    this.sortedBin = views.sortedBin;
+    this.bucket = views.bucket;
+    this.fillLabel = views.fillLabel;
+    this.fillSum = views.fillSum;
+    this.kernelOut = views.out;
     const maxLeaves = Math.max(
       1,
       Math.min(Math.floor(m / params.minSamplesLeaf), 2 ** Math.min(params.maxDepth, 30)),
