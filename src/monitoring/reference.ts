@@ -143,7 +143,7 @@ const MAX_NAME_BYTES = 4096;
 export const PAGE_VALUES = 512;
 const PAGE_BLOCKS = PAGE_VALUES / AREA_BLOCK;
 const FULL_PAGE_BYTES = 8 * PAGE_VALUES + 16 * PAGE_BLOCKS;
-/** Pages of an opened summary kept in memory at once (about 8.5 MiB). */
+/** Pages of an opened summary kept in memory at once by default (about 8.5 MiB). */
 const CACHED_PAGES = 2048;
 /** Rows are counted in doubles: beyond 2^53 counts stop being exact. */
 const MAX_ROWS = 2 ** 53;
@@ -446,6 +446,9 @@ interface Page {
   values: Float64Array;
   areaHi: Float64Array;
   areaLo: Float64Array;
+  /** An opened summary's page: the buffer it was read into, and whether that went to another. */
+  buffer?: Uint8Array;
+  evicted?: boolean;
 }
 
 /**
@@ -458,8 +461,10 @@ function readPage(layout: NumericLayout, j: number, bytes: Uint8Array): Page {
   checkCrc(bytes, layout.crcs[j] as number, what);
   const { values: count, blocks } = pageShape(layout.n, j);
   const read = (from: number, length: number) => {
+    const offset = bytes.byteOffset + from;
+    if (littleEndian && offset % 8 === 0) return new Float64Array(bytes.buffer, offset, length);
     const out = new Float64Array(length);
-    const view = new DataView(bytes.buffer, bytes.byteOffset + from, 8 * length);
+    const view = new DataView(bytes.buffer, offset, 8 * length);
     for (let i = 0; i < length; i++) out[i] = view.getFloat64(8 * i, true);
     return out;
   };
@@ -832,7 +837,16 @@ export interface OpenedReferenceSummary extends ReferenceSummary {
  * InputError then). Statistics kept for the whole column (distinct values, moments, areas) are
  * checked to be possible, not recomputed: parseReferenceSummary checks everything.
  */
-export function openReferenceSummary(path: string): OpenedReferenceSummary {
+export function openReferenceSummary(
+  path: string,
+  options: { cachedPages?: number } = {},
+): OpenedReferenceSummary {
+  const cachedPages = options.cachedPages ?? CACHED_PAGES;
+  if (!(Number.isInteger(cachedPages) && cachedPages >= 1)) {
+    throw new InputError(
+      `reference summary option cachedPages: expected a whole number ≥ 1, got ${cachedPages}`,
+    );
+  }
   let fd: number;
   try {
     fd = openSync(path, "r");
@@ -848,16 +862,20 @@ export function openReferenceSummary(path: string): OpenedReferenceSummary {
     readFully(fd, directoryBytes, HEADER_BYTES);
     const directory = readDirectory(header, directoryBytes);
     const reads = { pages: 0, bytes: HEADER_BYTES + header.directoryBytes };
-    const cache = new PageCache();
+    const cache = new PageCache(cachedPages);
     let open = true;
     const readPageAt = (layout: NumericLayout, j: number, at: number): Page => {
       if (!open) throw new Error(`reference summary ${path} was closed`);
-      const bytes = new Uint8Array(pageBytesOf(layout.n, j));
+      const buffer = cache.take();
+      const bytes = buffer.subarray(0, pageBytesOf(layout.n, j));
       try {
         readFully(fd, bytes, at);
         reads.pages++;
         reads.bytes += bytes.length;
-        return readPage(layout, j, bytes);
+        const page = readPage(layout, j, bytes);
+        page.buffer = buffer;
+        cache.set(at, page);
+        return page;
       } catch (error) {
         throw naming(path, error);
       }
@@ -906,9 +924,15 @@ function readFully(fd: number, into: Uint8Array, position: number): void {
   }
 }
 
-/** The most recently used pages of an opened summary, at most CACHED_PAGES. */
+/**
+ * The most recently used pages of an opened summary, at most `capacity`; a page read past that
+ * takes the buffer of the least recently used one (so a day's run allocates at most `capacity`
+ * buffers, whatever the number of pages it reads).
+ */
 class PageCache {
   private readonly pages = new Map<number, Page>();
+
+  constructor(private readonly capacity: number) {}
 
   get(at: number): Page | undefined {
     const page = this.pages.get(at);
@@ -919,10 +943,16 @@ class PageCache {
     return page;
   }
 
+  /** A buffer to read a page into. */
+  take(): Uint8Array {
+    if (this.pages.size < this.capacity) return new Uint8Array(FULL_PAGE_BYTES);
+    const [at, oldest] = this.pages.entries().next().value as [number, Page];
+    this.pages.delete(at);
+    oldest.evicted = true;
+    return oldest.buffer as Uint8Array;
+  }
+
   set(at: number, page: Page): void {
-    if (this.pages.size >= CACHED_PAGES) {
-      this.pages.delete(this.pages.keys().next().value as number);
-    }
     this.pages.set(at, page);
   }
 }
@@ -942,13 +972,9 @@ class PagedColumn implements PagedSorted {
   }
 
   page(j: number): Page {
-    if (j === this.lastIndex) return this.lastPage as Page;
+    if (j === this.lastIndex && !this.lastPage?.evicted) return this.lastPage as Page;
     const at = this.layout.pagesAt + j * FULL_PAGE_BYTES;
-    let page = this.cache.get(at);
-    if (!page) {
-      page = this.load(this.layout, j, at);
-      this.cache.set(at, page);
-    }
+    const page = this.cache.get(at) ?? this.load(this.layout, j, at);
     this.lastIndex = j;
     this.lastPage = page;
     return page;

@@ -420,8 +420,9 @@ describe("a summary opened from a file", () => {
         columnTypes: { key: "cat" },
       },
     ];
-    for (const options of choices) {
-      const opened = openReferenceSummary(path);
+    for (const [k, options] of choices.entries()) {
+      // the last with a cache of two pages: read again, each into the buffer of another
+      const opened = openReferenceSummary(path, k === 2 ? { cachedPages: 2 } : {});
       try {
         assert.equal(
           JSON.stringify(driftAgainstSummary(opened, current, options)),
