@@ -32,10 +32,70 @@ function unsupported(why: string): never {
 }
 
 const SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
+
+/**
+ * Object header message types. The HDF5 File Format Specification (version 3.0) describes each
+ * in section IV.A.2.<letter>, the letters in type order: IV.A.2.a for NIL (0x0000) through
+ * IV.A.2.w for the object reference count (0x0016).
+ */
+const MESSAGE = {
+  /** IV.A.2.a: space to be ignored. */
+  NIL: 0x0000,
+  /** IV.A.2.b: the dataset's rank and dimensions. */
+  DATASPACE: 0x0001,
+  /** IV.A.2.c: link info, in new-style groups. */
+  LINK_INFO: 0x0002,
+  /** IV.A.2.d */
+  DATATYPE: 0x0003,
+  /** IV.A.2.e */
+  FILL_VALUE_OLD: 0x0004,
+  /** IV.A.2.f */
+  FILL_VALUE: 0x0005,
+  /** IV.A.2.g: a link of a new-style group. */
+  LINK: 0x0006,
+  /** IV.A.2.h: raw data kept in other files. */
+  EXTERNAL_DATA_FILES: 0x0007,
+  /** IV.A.2.i: compact, contiguous, chunked or virtual storage. */
+  DATA_LAYOUT: 0x0008,
+  /** IV.A.2.k: group info, in new-style groups. */
+  GROUP_INFO: 0x000a,
+  /** IV.A.2.l: the filters applied to each chunk. */
+  FILTER_PIPELINE: 0x000b,
+  /** IV.A.2.m */
+  ATTRIBUTE: 0x000c,
+  /** IV.A.2.n */
+  OBJECT_COMMENT: 0x000d,
+  /** IV.A.2.o */
+  MODIFICATION_TIME_OLD: 0x000e,
+  /** IV.A.2.q: where the header goes on. */
+  CONTINUATION: 0x0010,
+  /** IV.A.2.r: an old-style group's B-tree and local heap. */
+  SYMBOL_TABLE: 0x0011,
+  /** IV.A.2.s */
+  MODIFICATION_TIME: 0x0012,
+  /** IV.A.2.t */
+  BTREE_K_VALUES: 0x0013,
+  /** IV.A.2.v: dense attributes. */
+  ATTRIBUTE_INFO: 0x0015,
+  /** IV.A.2.w */
+  REFERENCE_COUNT: 0x0016,
+} as const;
+
+/** Messages that may be shared (stored once elsewhere, flag bit 1), which this reader refuses. */
+const SHAREABLE: readonly number[] = [
+  MESSAGE.DATASPACE,
+  MESSAGE.DATATYPE,
+  MESSAGE.DATA_LAYOUT,
+  MESSAGE.FILTER_PIPELINE,
+  MESSAGE.SYMBOL_TABLE,
+];
+
+/** Datatype classes (IV.A.2.d, the datatype message's class bits). */
 const H5T_INTEGER = 0;
 const H5T_FLOAT = 1;
 const H5T_STRING = 3;
 const H5T_COMPOUND = 6;
+/** Filter identifiers (IV.A.2.l, the filter pipeline message). */
 const FILTER_DEFLATE = 1;
 const FILTER_SHUFFLE = 2;
 
@@ -435,40 +495,40 @@ export class NativeHdf5File implements Hdf5Source {
         seen++;
         at = data + size;
         try {
-          if (flags & 0x02 && [1, 3, 8, 11, 17].includes(type)) unsupported("shared message");
+          if (flags & 0x02 && SHAREABLE.includes(type)) unsupported("shared message");
           switch (type) {
-            case 0x01:
+            case MESSAGE.DATASPACE:
               dataspace = this.parseDataspace(data);
               break;
-            case 0x03:
+            case MESSAGE.DATATYPE:
               datatype = this.datatype(data, data + size);
               break;
-            case 0x07:
+            case MESSAGE.EXTERNAL_DATA_FILES:
               refused ??= {
                 kind: "refused",
                 reason: `keeps its data in another file (${this.externalFiles(data, size)}) through HDF5 external storage: ${OUT_OF_FILE}`,
               };
               break;
-            case 0x08:
+            case MESSAGE.DATA_LAYOUT:
               layout = this.parseLayout(data, size);
               break;
-            case 0x0b:
+            case MESSAGE.FILTER_PIPELINE:
               filters = this.parseFilters(data);
               break;
-            case 0x10: {
+            case MESSAGE.CONTINUATION: {
               const next = this.address(data);
               if (next === undefined) unsupported("undefined continuation");
               blocks.push([next, next + this.number(data + this.offsetSize, this.lengthSize)]);
               break;
             }
-            case 0x11: {
+            case MESSAGE.SYMBOL_TABLE: {
               const btree = this.address(data);
               const heap = this.address(data + this.offsetSize);
               if (btree === undefined || heap === undefined) unsupported("bad symbol table");
               symbolTable = { btree, heap };
               break;
             }
-            case 0x06: {
+            case MESSAGE.LINK: {
               // A link of a new-style group: one to another file is refused, the group is
               // left to the HDF5 library otherwise.
               const link = this.parseLink(data, size);
@@ -488,20 +548,20 @@ export class NativeHdf5File implements Hdf5Source {
               unsupported(`object header message ${type}`);
               break;
             }
-            case 0x02: // link info: a new-style group
-            case 0x0a: // group info
-            case 0x15: // attribute info: dense attributes
+            case MESSAGE.LINK_INFO:
+            case MESSAGE.GROUP_INFO:
+            case MESSAGE.ATTRIBUTE_INFO:
               unsupported(`object header message ${type}`);
               break;
-            case 0x00: // NIL
-            case 0x04: // fill value (old)
-            case 0x05: // fill value: only chunks never written read it, and those are refused
-            case 0x0c: // attribute
-            case 0x0d: // comment
-            case 0x0e: // modification time (old)
-            case 0x12: // modification time
-            case 0x13: // B-tree 'K' values
-            case 0x16: // reference count
+            case MESSAGE.NIL:
+            case MESSAGE.FILL_VALUE_OLD:
+            case MESSAGE.FILL_VALUE: // only chunks never written read it, and those are refused
+            case MESSAGE.ATTRIBUTE:
+            case MESSAGE.OBJECT_COMMENT:
+            case MESSAGE.MODIFICATION_TIME_OLD:
+            case MESSAGE.MODIFICATION_TIME:
+            case MESSAGE.BTREE_K_VALUES:
+            case MESSAGE.REFERENCE_COUNT:
               break;
             default: // the rest: not understood here
               unsupported(`object header message ${type}`);
