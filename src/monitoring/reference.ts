@@ -854,7 +854,9 @@ export function openReferenceSummary(
     throw new InputError(`reference summary ${path}: ${(error as Error).message}`);
   }
   try {
-    const size = fstatSync(fd).size;
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw bad("expected a file, got a folder or device");
+    const size = stat.size;
     const head = new Uint8Array(HEADER_BYTES);
     readSync(fd, head, 0, Math.min(HEADER_BYTES, size), 0);
     const header = readHeader(head, size);

@@ -476,6 +476,10 @@ describe("a summary opened from a file", () => {
     );
     opened.close();
     assert.throws(
+      () => openReferenceSummary(folder),
+      (e: unknown) => e instanceof InputError && /expected a file, got a folder/.test(e.message),
+    );
+    assert.throws(
       () => openReferenceSummary(join(folder, "no-such-summary.bin")),
       (e: unknown) => e instanceof InputError && /no-such-summary\.bin: ENOENT/.test(e.message),
     );
