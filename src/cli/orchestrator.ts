@@ -13,6 +13,7 @@ import type {
 import type { ObjectStore } from "../storage/object-store.ts";
 import { type CommandContext, createContext } from "./context.ts";
 import { loadFlowCatalog } from "./flow-catalog.ts";
+import { keyValueParameter } from "./options.ts";
 import { printLine } from "./output.ts";
 
 /** Runs `work` with an orchestrator on the configured tracking database, closed afterwards. */
@@ -30,17 +31,30 @@ export async function withOrchestrator<T>(
   }
 }
 
+/**
+ * The context of a command that records runs, with the flow catalogue loaded. Runs are recorded
+ * in the tracking database itself: a tracking server's URI is an InputError whose message starts
+ * with `recorded` ("flow runs are recorded", "workers record task runs").
+ */
+export async function recordingContext(
+  command: Command,
+  recorded: string,
+): Promise<{ context: CommandContext; databaseUri: string }> {
+  const context = createContext(command);
+  const databaseUri = context.config.tracking.uri as string;
+  if (/^https?:/i.test(databaseUri))
+    throw new InputError(
+      `${recorded} in the tracking database; tracking.uri ${databaseUri} is a server (use sqlite:///… or postgres://…)`,
+    );
+  await loadFlowCatalog(context);
+  return { context, databaseUri };
+}
+
 /** An orchestrator on the configured tracking database and object store, for the caller to close. */
 export async function openOrchestrator(
   command: Command,
 ): Promise<{ orchestrator: Orchestrator; context: CommandContext; store: ObjectStore }> {
-  const context = createContext(command);
-  const uri = context.config.tracking.uri as string;
-  if (/^https?:/i.test(uri))
-    throw new InputError(
-      `flow runs are recorded in the tracking database; tracking.uri ${uri} is a server (use sqlite:///… or postgres://…)`,
-    );
-  await loadFlowCatalog(context);
+  const { context, databaseUri: uri } = await recordingContext(command, "flow runs are recorded");
   const { Orchestrator } = await import("../orchestration/runtime.ts");
   const store = context.openStore();
   const settings = context.config.orchestration;
@@ -75,6 +89,21 @@ export async function flowNamed(name: string): Promise<AnyFlow> {
   const definition = findFlow(name);
   if (!definition) throw new InputError(`no flow named ${JSON.stringify(name)} (see flows list)`);
   return definition;
+}
+
+/** The options of a command that starts a flow run (`flows run`, `deployments run`). */
+export interface StartFlags {
+  param?: Record<string, unknown>;
+  idempotencyKey?: string;
+  wait?: boolean;
+}
+
+/** Adds the StartFlags options to `command`; `param` describes its `--param`. */
+export function withStartOptions(command: Command, param: string): Command {
+  return command
+    .option("--param <key=value>", param, keyValueParameter)
+    .option("--idempotency-key <key>", "start nothing when a run with this key exists")
+    .option("--wait", "wait for the run to end and print its result");
 }
 
 /**

@@ -8,7 +8,12 @@ import { deploymentToJson } from "../../orchestration/run-json.ts";
 import type { DeploymentSpec } from "../../orchestration/scheduler.ts";
 import { projectDeployments } from "../flow-catalog.ts";
 import { keyValueParameter } from "../options.ts";
-import { reportStartedRun, withOrchestrator } from "../orchestrator.ts";
+import {
+  reportStartedRun,
+  type StartFlags,
+  withOrchestrator,
+  withStartOptions,
+} from "../orchestrator.ts";
 import { formatTime, printJson, printLine, printTable } from "../output.ts";
 
 /** The deployments a `deploy --file` names: a list, or an object with a `deployments` list. */
@@ -107,33 +112,27 @@ export function registerDeploymentsCommands(program: Command): void {
         );
       }),
     );
-  deployments
-    .command("run")
-    .description(
-      "start a run of a deployment now, with its parameters; with --wait, exit 1 unless it completed",
-    )
-    .argument("<name>", "deployment name")
-    .option("--param <key=value>", "override a parameter (repeatable)", keyValueParameter)
-    .option("--idempotency-key <key>", "start nothing when a run with this key exists")
-    .option("--wait", "wait for the run to end and print its result")
-    .action(
-      (
-        name: string,
-        flags: { param?: Record<string, unknown>; idempotencyKey?: string; wait?: boolean },
-        command: Command,
-      ) =>
-        withOrchestrator(command, async (orchestrator) => {
-          const { trigger } = await import("../../orchestration/scheduler.ts");
-          const deployment = await orchestrator.runs.getDeployment(name);
-          const started = await trigger(
-            orchestrator,
-            deployment,
-            flags.idempotencyKey,
-            flags.param ?? {},
-          );
-          await reportStartedRun(orchestrator, deployment.flow_name, started, flags.wait);
-        }),
-    );
+  withStartOptions(
+    deployments
+      .command("run")
+      .description(
+        "start a run of a deployment now, with its parameters; with --wait, exit 1 unless it completed",
+      )
+      .argument("<name>", "deployment name"),
+    "override a parameter (repeatable)",
+  ).action((name: string, flags: StartFlags, command: Command) =>
+    withOrchestrator(command, async (orchestrator) => {
+      const { trigger } = await import("../../orchestration/scheduler.ts");
+      const deployment = await orchestrator.runs.getDeployment(name);
+      const started = await trigger(
+        orchestrator,
+        deployment,
+        flags.idempotencyKey,
+        flags.param ?? {},
+      );
+      await reportStartedRun(orchestrator, deployment.flow_name, started, flags.wait);
+    }),
+  );
   for (const [action, paused] of [
     ["pause", true],
     ["resume", false],

@@ -7,7 +7,8 @@ import {
   runStateToJson,
   taskRunToJson,
 } from "../../orchestration/run-json.ts";
-import type { RunStateRow, TaskRunRow } from "../../orchestration/run-store.ts";
+import type { FlowRunRow, RunStateRow, TaskRunRow } from "../../orchestration/run-store.ts";
+import type { Orchestrator } from "../../orchestration/runtime.ts";
 import { positiveInteger } from "../options.ts";
 import { withOrchestrator } from "../orchestrator.ts";
 import { formatDuration, formatTime, printJson, printLine, printTable } from "../output.ts";
@@ -45,16 +46,14 @@ export function registerFlowRunsCommands(flows: Command): void {
         }),
     );
 
-  runs
-    .command("show")
-    .description(
-      "one flow run: parameters, state history, and its task runs and subflows as a tree",
-    )
-    .argument("<id>", "flow run id (or a unique prefix)")
+  flowRunCommand(
+    runs,
+    "show",
+    "one flow run: parameters, state history, and its task runs and subflows as a tree",
+  )
     .option("--json", "print JSON")
     .action((id: string, flags: { json?: boolean }, command: Command) =>
-      withOrchestrator(command, async (orchestrator) => {
-        const run = await orchestrator.runs.resolveFlowRun(id);
+      withFlowRun(command, id, async (orchestrator, run) => {
         const [history, taskRuns, subflows] = await Promise.all([
           orchestrator.runs.stateHistory(run.id),
           orchestrator.runs.listTaskRuns(run.id),
@@ -96,14 +95,14 @@ export function registerFlowRunsCommands(flows: Command): void {
       }),
     );
 
-  runs
-    .command("logs")
-    .description("the log lines of a flow run and its task runs; --follow until it ends")
-    .argument("<id>", "flow run id (or a unique prefix)")
+  flowRunCommand(
+    runs,
+    "logs",
+    "the log lines of a flow run and its task runs; --follow until it ends",
+  )
     .option("--follow", "keep printing new lines until the run ends")
     .action((id: string, flags: { follow?: boolean }, command: Command) =>
-      withOrchestrator(command, async (orchestrator) => {
-        const run = await orchestrator.runs.resolveFlowRun(id);
+      withFlowRun(command, id, async (orchestrator, run) => {
         await orchestrator.followLogs(
           run.id,
           (lines) => {
@@ -117,21 +116,38 @@ export function registerFlowRunsCommands(flows: Command): void {
       }),
     );
 
-  runs
-    .command("cancel")
-    .description("cancel a flow run: at once if not started, at its next heartbeat if running")
-    .argument("<id>", "flow run id (or a unique prefix)")
-    .action((id: string, _flags: object, command: Command) =>
-      withOrchestrator(command, async (orchestrator) => {
-        const run = await orchestrator.runs.resolveFlowRun(id);
-        const was = await orchestrator.runs.requestCancel(run.id);
-        const { isFinal } = await import("../../orchestration/states.ts");
-        if (isFinal(was)) printLine(`flow run ${run.id} already ended ${was}`);
-        else if (was === "scheduled" || was === "pending")
-          printLine(`flow run ${run.id} cancelled`);
-        else printLine(`flow run ${run.id}: cancel requested; it stops at its next heartbeat`);
-      }),
-    );
+  flowRunCommand(
+    runs,
+    "cancel",
+    "cancel a flow run: at once if not started, at its next heartbeat if running",
+  ).action((id: string, _flags: object, command: Command) =>
+    withFlowRun(command, id, async (orchestrator, run) => {
+      const was = await orchestrator.runs.requestCancel(run.id);
+      const { isFinal } = await import("../../orchestration/states.ts");
+      if (isFinal(was)) printLine(`flow run ${run.id} already ended ${was}`);
+      else if (was === "scheduled" || was === "pending") printLine(`flow run ${run.id} cancelled`);
+      else printLine(`flow run ${run.id}: cancel requested; it stops at its next heartbeat`);
+    }),
+  );
+}
+
+/** A `flows runs` command on one flow run, named by its `<id>` argument. */
+function flowRunCommand(runs: Command, name: string, description: string): Command {
+  return runs
+    .command(name)
+    .description(description)
+    .argument("<id>", "flow run id (or a unique prefix)");
+}
+
+/** Runs `work` on the flow run that `id` names: its id or a unique prefix of it. */
+function withFlowRun(
+  command: Command,
+  id: string,
+  work: (orchestrator: Orchestrator, run: FlowRunRow) => Promise<void>,
+): Promise<void> {
+  return withOrchestrator(command, async (orchestrator) =>
+    work(orchestrator, await orchestrator.runs.resolveFlowRun(id)),
+  );
 }
 
 function printHistory(history: RunStateRow[]): void {

@@ -3,8 +3,13 @@
 import type { Command } from "commander";
 import { createContext } from "../context.ts";
 import { loadFlowCatalog } from "../flow-catalog.ts";
-import { keyValueParameter } from "../options.ts";
-import { flowNamed, reportStartedRun, withOrchestrator } from "../orchestrator.ts";
+import {
+  flowNamed,
+  reportStartedRun,
+  type StartFlags,
+  withOrchestrator,
+  withStartOptions,
+} from "../orchestrator.ts";
 import { printJson, printTable } from "../output.ts";
 import { registerFlowRunsCommands } from "./flow-runs.ts";
 
@@ -72,30 +77,20 @@ export function registerFlowsCommands(program: Command): void {
       );
     });
 
-  flows
-    .command("run")
-    .description("start a flow run; with --wait, wait for its end and exit 1 unless it completed")
-    .argument("<name>", "flow name (see flows list)")
-    .option(
-      "--param <key=value>",
-      "a parameter (repeatable; values are JSON or text)",
-      keyValueParameter,
-    )
-    .option("--wait", "wait for the run to end and print its result")
-    .option("--idempotency-key <key>", "start nothing when a run with this key exists")
-    .action(
-      (
-        name: string,
-        flags: { param?: Record<string, unknown>; wait?: boolean; idempotencyKey?: string },
-        command: Command,
-      ) =>
-        withOrchestrator(command, async (orchestrator) => {
-          const started = await orchestrator.start(await flowNamed(name), flags.param ?? {}, {
-            idempotencyKey: flags.idempotencyKey,
-          });
-          await reportStartedRun(orchestrator, name, started, flags.wait);
-        }),
-    );
+  withStartOptions(
+    flows
+      .command("run")
+      .description("start a flow run; with --wait, wait for its end and exit 1 unless it completed")
+      .argument("<name>", "flow name (see flows list)"),
+    "a parameter (repeatable; values are JSON or text)",
+  ).action((name: string, flags: StartFlags, command: Command) =>
+    withOrchestrator(command, async (orchestrator) => {
+      const started = await orchestrator.start(await flowNamed(name), flags.param ?? {}, {
+        idempotencyKey: flags.idempotencyKey,
+      });
+      await reportStartedRun(orchestrator, name, started, flags.wait);
+    }),
+  );
 
   registerFlowRunsCommands(flows);
 }

@@ -6,9 +6,8 @@ import { doneBy } from "../../common/deadline.ts";
 import { InputError, OperationError } from "../../common/errors.ts";
 import { Progress } from "../../common/progress.ts";
 import { maskPassword } from "../../tracking/uri.ts";
-import { createContext } from "../context.ts";
-import { loadFlowCatalog } from "../flow-catalog.ts";
 import { positiveInteger } from "../options.ts";
+import { recordingContext } from "../orchestrator.ts";
 import { printLine } from "../output.ts";
 import { DEFAULT_SHUTDOWN_SECONDS, SHUTDOWN_OPTION, watchStopSignals } from "../shutdown.ts";
 
@@ -48,13 +47,10 @@ export function registerWorkerCommand(program: Command): void {
         flags: { queues?: string[]; concurrency?: number; name?: string; shutdownTimeout?: number },
         command: Command,
       ) => {
-        const context = createContext(command);
-        const uri = context.config.tracking.uri as string;
-        if (/^https?:/i.test(uri))
-          throw new InputError(
-            `workers record task runs in the tracking database; tracking.uri ${uri} is a server (use sqlite:///… or postgres://…)`,
-          );
-        await loadFlowCatalog(context);
+        const { context, databaseUri: uri } = await recordingContext(
+          command,
+          "workers record task runs",
+        );
         const { queueSettings } = await import("../../orchestration/queue.ts");
         const { TaskWorker } = await import("../../orchestration/queue-worker.ts");
         const settings = queueSettings(context.config);
