@@ -184,11 +184,17 @@ function runChild(mode: string, folder: string, choice: string): void {
   const layout = JSON.parse(readFileSync(join(folder, "columns.json"), "utf8")) as Layout;
   const options: DriftOptions = { testChoice: choice as "evidently" | "p-values", charts: false };
   const peakMiB = peakResidentMiB;
+  const cpuSeconds = () => {
+    const { user, system } = process.cpuUsage();
+    return (user + system) / 1e6;
+  };
   if (mode === "summary") {
     const reference = readTable(folder, "reference", layout.columns);
     const bytes = serializeReferenceSummary(summarizeReference(reference));
     writeFileSync(join(folder, "reference.summary"), bytes);
-    process.stdout.write(JSON.stringify({ bytes: bytes.length, peakMiB: peakMiB() }));
+    process.stdout.write(
+      JSON.stringify({ bytes: bytes.length, peakMiB: peakMiB(), cpuSeconds: cpuSeconds() }),
+    );
     return;
   }
   if (mode === "full") {
@@ -203,6 +209,7 @@ function runChild(mode: string, folder: string, choice: string): void {
         readSeconds: (read - started) / 1000,
         testSeconds: (done - read) / 1000,
         peakMiB: peakMiB(),
+        cpuSeconds: cpuSeconds(),
       }),
     );
     return;
@@ -220,6 +227,7 @@ function runChild(mode: string, folder: string, choice: string): void {
       testSeconds: (done - read) / 1000,
       summaryBytesRead: summary.reads.bytes,
       peakMiB: peakMiB(),
+      cpuSeconds: cpuSeconds(),
     }),
   );
 }
@@ -235,6 +243,8 @@ interface Outcome {
     readSeconds?: number;
     testSeconds?: number;
     peakMiB: number;
+    /** The process's CPU time, user and system: what it would take on an idle core. */
+    cpuSeconds: number;
     bytes?: number;
     summaryBytesRead?: number;
   };
@@ -376,6 +386,7 @@ function main(): void {
         );
         for (const choice of choices) {
           const times = { ours: [] as number[], scipy: [] as number[], daily: [] as number[] };
+          const cpu = { ours: [] as number[], scipy: [] as number[], daily: [] as number[] };
           const peak = { ours: 0, scipy: 0, daily: 0 };
           let read = 0;
           let full: Outcome | undefined;
@@ -388,10 +399,12 @@ function main(): void {
             report(choice, problems);
             times.ours.push(full.seconds);
             times.scipy.push(reference.seconds);
+            cpu.ours.push(full.output.cpuSeconds);
+            cpu.scipy.push(reference.output.cpuSeconds);
             peak.ours = Math.max(peak.ours, full.output.peakMiB);
             peak.scipy = Math.max(peak.scipy, reference.output.peakMiB);
             console.log(
-              `  ${choice} run ${r + 1}: full ours ${full.seconds.toFixed(2)} s (read ${full.output.readSeconds?.toFixed(2)}, test ${full.output.testSeconds?.toFixed(2)}), scipy ${reference.seconds.toFixed(2)} s (read ${reference.output.readSeconds?.toFixed(2)}, test ${reference.output.testSeconds?.toFixed(2)}), ours/scipy ${(full.seconds / reference.seconds).toFixed(2)}; load ${load.toFixed(1)} before${problems.length === 0 ? "; results agree" : ""}`,
+              `  ${choice} run ${r + 1}: full ours ${full.seconds.toFixed(2)} s (read ${full.output.readSeconds?.toFixed(2)}, test ${full.output.testSeconds?.toFixed(2)}, CPU ${full.output.cpuSeconds.toFixed(2)}), scipy ${reference.seconds.toFixed(2)} s (read ${reference.output.readSeconds?.toFixed(2)}, test ${reference.output.testSeconds?.toFixed(2)}, CPU ${reference.output.cpuSeconds.toFixed(2)}), ours/scipy ${(full.seconds / reference.seconds).toFixed(2)}; load ${load.toFixed(1)} before${problems.length === 0 ? "; results agree" : ""}`,
             );
           }
           const dailyLines: string[] = [];
@@ -400,10 +413,11 @@ function main(): void {
             const daily = ours("daily", folder, choice);
             report(choice, disagreements(daily.output, (full as Outcome).output, true));
             times.daily.push(daily.seconds);
+            cpu.daily.push(daily.output.cpuSeconds);
             peak.daily = Math.max(peak.daily, daily.output.peakMiB);
             read = daily.output.summaryBytesRead ?? 0;
             dailyLines.push(
-              `${daily.seconds.toFixed(3)} s (drift ${daily.output.testSeconds?.toFixed(3)}, load ${load.toFixed(1)})`,
+              `${daily.seconds.toFixed(3)} s (drift ${daily.output.testSeconds?.toFixed(3)}, CPU ${daily.output.cpuSeconds.toFixed(3)}, load ${load.toFixed(1)})`,
             );
           }
           console.log(`  ${choice} daily runs: ${dailyLines.join(", ")}`);
@@ -413,11 +427,11 @@ function main(): void {
           figures.push([
             rows.toLocaleString("en"),
             `${choice} (${[...tested].join(", ")})`,
-            `${median(times.ours).toFixed(2)} s, ${peak.ours.toFixed(0)} MiB`,
-            `${median(times.scipy).toFixed(2)} s, ${peak.scipy.toFixed(0)} MiB`,
+            `${median(times.ours).toFixed(2)} s (CPU ${median(cpu.ours).toFixed(2)}), ${peak.ours.toFixed(0)} MiB`,
+            `${median(times.scipy).toFixed(2)} s (CPU ${median(cpu.scipy).toFixed(2)}), ${peak.scipy.toFixed(0)} MiB`,
             (median(times.ours) / median(times.scipy)).toFixed(2),
-            `${median(times.daily).toFixed(3)} s, ${peak.daily.toFixed(0)} MiB, read ${(read / 2 ** 20).toFixed(1)} of ${(fileBytes / 2 ** 20).toFixed(1)} MiB`,
-            `${summary.seconds.toFixed(2)} s`,
+            `${median(times.daily).toFixed(3)} s (CPU ${median(cpu.daily).toFixed(3)}), ${peak.daily.toFixed(0)} MiB, read ${(read / 2 ** 20).toFixed(1)} of ${(fileBytes / 2 ** 20).toFixed(1)} MiB`,
+            `${summary.seconds.toFixed(2)} s (CPU ${summary.output.cpuSeconds.toFixed(2)})`,
           ]);
         }
       } finally {
@@ -444,7 +458,7 @@ function main(): void {
   console.log(`\n${line(head)}\n${line(widths.map((w) => "-".repeat(w)))}`);
   for (const f of figures) console.log(line(f));
   console.log(
-    "\nwhole processes from spawn to exit, medians; MiB: the process's peak resident set. full: read both tables and test every column (ours summarizes the reference first); daily: open the kept summary, read the batch, test with the report's chart data; summary: read the reference table, summarize, write the summary file",
+    "\nwhole processes from spawn to exit, medians (CPU: the process's user + system time, about what it takes on an idle core); MiB: the process's peak resident set. full: read both tables and test every column (ours summarizes the reference first); daily: open the kept summary, read the batch, test with the report's chart data; summary: read the reference table, summarize, write the summary file",
   );
   if (failed) {
     console.log("\nTHE RESULTS DISAGREED in at least one run (see above)");

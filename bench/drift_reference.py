@@ -37,6 +37,11 @@ def peak_resident_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def default_test(reference_rows, unique, choice):
     if reference_rows <= 1000 or choice == "p-values":
         if unique > 5:
@@ -133,6 +138,7 @@ def main(folder, choice):
             "readSeconds": read - started,
             "testSeconds": done - read,
             "peakMiB": peak_resident_mib(),
+            "cpuSeconds": cpu_seconds(),
         },
         sys.stdout,
     )

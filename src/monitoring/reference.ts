@@ -143,6 +143,8 @@ const MAX_NAME_BYTES = 4096;
 export const PAGE_VALUES = 512;
 const PAGE_BLOCKS = PAGE_VALUES / AREA_BLOCK;
 const FULL_PAGE_BYTES = 8 * PAGE_VALUES + 16 * PAGE_BLOCKS;
+/** An opened summary up to this size is read whole at once (its pages checked when used). */
+const READ_WHOLE_UP_TO = 16 * 2 ** 20;
 /** Pages of an opened summary kept in memory at once by default (about 8.5 MiB). */
 const CACHED_PAGES = 2048;
 /** Rows are counted in doubles: beyond 2^53 counts stop being exact. */
@@ -825,7 +827,10 @@ function readText(reader: BodyReader, rows: number, name: string, missing: numbe
 
 /** A reference summary read from a file page by page; close it when done. */
 export interface OpenedReferenceSummary extends ReferenceSummary {
-  /** Pages read from the file so far, and their bytes (with the header and directory). */
+  /**
+   * Pages read from the file so far, and the bytes read (with the header and directory; the
+   * whole file for one read in one go).
+   */
   readonly reads: { pages: number; bytes: number };
   close(): void;
 }
@@ -835,16 +840,24 @@ export interface OpenedReferenceSummary extends ReferenceSummary {
  * header and directory are read and checked now (a few bytes per 512 values), each page when a
  * drift test first looks into it (its checksum, order and bounds; a damaged page is an
  * InputError then). Statistics kept for the whole column (distinct values, moments, areas) are
- * checked to be possible, not recomputed: parseReferenceSummary checks everything.
+ * checked to be possible, not recomputed: parseReferenceSummary checks everything. A file up to
+ * `readWholeUpTo` bytes (16 MiB) is read in one go, its pages still checked as they are used;
+ * a larger one page by page, keeping at most `cachedPages` (2048, about 8.5 MiB) in memory.
  */
 export function openReferenceSummary(
   path: string,
-  options: { cachedPages?: number } = {},
+  options: { cachedPages?: number; readWholeUpTo?: number } = {},
 ): OpenedReferenceSummary {
   const cachedPages = options.cachedPages ?? CACHED_PAGES;
+  const readWholeUpTo = options.readWholeUpTo ?? READ_WHOLE_UP_TO;
   if (!(Number.isInteger(cachedPages) && cachedPages >= 1)) {
     throw new InputError(
       `reference summary option cachedPages: expected a whole number ≥ 1, got ${cachedPages}`,
+    );
+  }
+  if (!(readWholeUpTo >= 0)) {
+    throw new InputError(
+      `reference summary option readWholeUpTo: expected a number of bytes ≥ 0, got ${readWholeUpTo}`,
     );
   }
   let fd: number;
@@ -857,20 +870,34 @@ export function openReferenceSummary(
     const stat = fstatSync(fd);
     if (!stat.isFile()) throw bad("expected a file, got a folder or device");
     const size = stat.size;
-    const head = new Uint8Array(HEADER_BYTES);
-    readSync(fd, head, 0, Math.min(HEADER_BYTES, size), 0);
+    // A small summary is read in one go: a page read each would cost more than the bytes.
+    const whole = size <= readWholeUpTo ? new Uint8Array(size) : undefined;
+    if (whole) readFully(fd, whole, 0);
+    const head = whole ?? new Uint8Array(HEADER_BYTES);
+    if (!whole) readSync(fd, head, 0, Math.min(HEADER_BYTES, size), 0);
     const header = readHeader(head, size);
-    const directoryBytes = new Uint8Array(header.directoryBytes);
-    readFully(fd, directoryBytes, HEADER_BYTES);
+    const directoryEnd = HEADER_BYTES + header.directoryBytes;
+    let directoryBytes: Uint8Array;
+    if (whole) directoryBytes = whole.subarray(HEADER_BYTES, directoryEnd);
+    else {
+      directoryBytes = new Uint8Array(header.directoryBytes);
+      readFully(fd, directoryBytes, HEADER_BYTES);
+    }
     const directory = readDirectory(header, directoryBytes);
-    const reads = { pages: 0, bytes: HEADER_BYTES + header.directoryBytes };
+    const reads = { pages: 0, bytes: whole ? size : directoryEnd };
     const cache = new PageCache(cachedPages);
     let open = true;
     const readPageAt = (layout: NumericLayout, j: number, at: number): Page => {
       if (!open) throw new Error(`reference summary ${path} was closed`);
-      const buffer = cache.take();
-      const bytes = buffer.subarray(0, pageBytesOf(layout.n, j));
+      const length = pageBytesOf(layout.n, j);
       try {
+        if (whole) {
+          const page = readPage(layout, j, whole.subarray(at, at + length));
+          cache.set(at, page);
+          return page;
+        }
+        const buffer = cache.take();
+        const bytes = buffer.subarray(0, length);
         readFully(fd, bytes, at);
         reads.pages++;
         reads.bytes += bytes.length;

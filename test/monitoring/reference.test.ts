@@ -421,8 +421,12 @@ describe("a summary opened from a file", () => {
       },
     ];
     for (const [k, options] of choices.entries()) {
-      // the last with a cache of two pages: read again, each into the buffer of another
-      const opened = openReferenceSummary(path, k === 2 ? { cachedPages: 2 } : {});
+      // read whole (the file is small), page by page, and page by page with a cache of two
+      // pages (read again, each into the buffer of another)
+      const opened = openReferenceSummary(
+        path,
+        [{}, { readWholeUpTo: 0 }, { readWholeUpTo: 0, cachedPages: 2 }][k],
+      );
       try {
         assert.equal(
           JSON.stringify(driftAgainstSummary(opened, current, options)),
@@ -434,7 +438,7 @@ describe("a summary opened from a file", () => {
       }
     }
     // a batch of a few rows without charts reads a few pages of each column
-    const opened = openReferenceSummary(path);
+    const opened = openReferenceSummary(path, { readWholeUpTo: 0 });
     const few = withTies(3, 12, 8);
     const pages = checksums(bytes).length - 1;
     for (const options of [{ charts: false }, { charts: false, testChoice: "p-values" as const }]) {
@@ -465,16 +469,19 @@ describe("a summary opened from a file", () => {
     );
     const damagedPage = bytes.slice();
     damagedPage[directoryEnd + 100] = (damagedPage[directoryEnd + 100] as number) ^ 1;
-    const opened = openReferenceSummary(writeSummary(damagedPage));
-    assert.throws(
-      () => driftAgainstSummary(opened, withTies(100, 5)),
-      (e: unknown) =>
-        e instanceof InputError &&
-        /^reference summary \S+summary-\d+\.bin: column "tempo" page 1: checksum mismatch/.test(
-          e.message,
-        ),
-    );
-    opened.close();
+    const damagedPath = writeSummary(damagedPage);
+    for (const readWholeUpTo of [0, Number.POSITIVE_INFINITY]) {
+      const opened = openReferenceSummary(damagedPath, { readWholeUpTo });
+      assert.throws(
+        () => driftAgainstSummary(opened, withTies(100, 5)),
+        (e: unknown) =>
+          e instanceof InputError &&
+          /^reference summary \S+summary-\d+\.bin: column "tempo" page 1: checksum mismatch/.test(
+            e.message,
+          ),
+      );
+      opened.close();
+    }
     assert.throws(
       () => openReferenceSummary(folder),
       (e: unknown) => e instanceof InputError && /expected a file, got a folder/.test(e.message),
@@ -503,7 +510,7 @@ describe("a summary opened from a file", () => {
       const cut = next() < 0.2 ? Math.floor(next() * bytes.length) : bytes.length;
       const path = writeSummary(reseal(bytes.slice(0, Math.max(cut, 64)), original));
       try {
-        const opened = openReferenceSummary(path);
+        const opened = openReferenceSummary(path, trial % 2 === 0 ? {} : { readWholeUpTo: 0 });
         try {
           driftAgainstSummary(opened, withTies(30, 5), { charts: true });
           driftAgainstSummary(opened, withTies(30, 5), { testChoice: "p-values" });
