@@ -145,8 +145,8 @@ const PAGE_BLOCKS = PAGE_VALUES / AREA_BLOCK;
 const FULL_PAGE_BYTES = 8 * PAGE_VALUES + 16 * PAGE_BLOCKS;
 /** An opened summary up to this size is read whole at once (its pages checked when used). */
 const READ_WHOLE_UP_TO = 16 * 2 ** 20;
-/** Pages of an opened summary kept in memory at once by default (about 8.5 MiB). */
-const CACHED_PAGES = 2048;
+/** Pages of an opened summary kept in memory at once by default (about 2.1 MiB). */
+const CACHED_PAGES = 512;
 /** Rows are counted in doubles: beyond 2^53 counts stop being exact. */
 const MAX_ROWS = 2 ** 53;
 const littleEndian = endianness() === "LE";
@@ -448,8 +448,7 @@ interface Page {
   values: Float64Array;
   areaHi: Float64Array;
   areaLo: Float64Array;
-  /** An opened summary's page: the buffer it was read into, and whether that went to another. */
-  buffer?: Uint8Array;
+  /** An opened summary's page whose bytes went to another page. */
   evicted?: boolean;
 }
 
@@ -842,7 +841,7 @@ export interface OpenedReferenceSummary extends ReferenceSummary {
  * InputError then). Statistics kept for the whole column (distinct values, moments, areas) are
  * checked to be possible, not recomputed: parseReferenceSummary checks everything. A file up to
  * `readWholeUpTo` bytes (16 MiB) is read in one go, its pages still checked as they are used;
- * a larger one page by page, keeping at most `cachedPages` (2048, about 8.5 MiB) in memory.
+ * a larger one page by page, keeping at most `cachedPages` (512, about 2.1 MiB) in memory.
  */
 export function openReferenceSummary(
   path: string,
@@ -886,6 +885,9 @@ export function openReferenceSummary(
     const directory = readDirectory(header, directoryBytes);
     const reads = { pages: 0, bytes: whole ? size : directoryEnd };
     const cache = new PageCache(cachedPages);
+    /** The pages of a summary read whole, once checked. */
+    const checked = new Map<number, Page>();
+    const cached = (at: number) => (whole ? checked.get(at) : cache.get(at));
     let open = true;
     const readPageAt = (layout: NumericLayout, j: number, at: number): Page => {
       if (!open) throw new Error(`reference summary ${path} was closed`);
@@ -893,17 +895,16 @@ export function openReferenceSummary(
       try {
         if (whole) {
           const page = readPage(layout, j, whole.subarray(at, at + length));
-          cache.set(at, page);
+          checked.set(at, page);
           return page;
         }
-        const buffer = cache.take();
-        const bytes = buffer.subarray(0, length);
-        readFully(fd, bytes, at);
+        const { slot, bytes } = cache.take();
+        const pageBytes = bytes.subarray(0, length);
+        readFully(fd, pageBytes, at);
         reads.pages++;
-        reads.bytes += bytes.length;
-        const page = readPage(layout, j, bytes);
-        page.buffer = buffer;
-        cache.set(at, page);
+        reads.bytes += length;
+        const page = readPage(layout, j, pageBytes);
+        cache.set(at, slot, page);
         return page;
       } catch (error) {
         throw naming(path, error);
@@ -912,7 +913,7 @@ export function openReferenceSummary(
     const columns = directory.columns.map((layout): ColumnReference => {
       if (layout.kind === "text") return layout;
       if (layout.n === 0) return numericColumn(layout, new Float64Array(0));
-      const paged = new PagedColumn(layout, cache, readPageAt);
+      const paged = new PagedColumn(layout, cached, readPageAt);
       const column = numericColumn(layout, paged);
       column.prefix = {
         sorted: paged,
@@ -954,35 +955,43 @@ function readFully(fd: number, into: Uint8Array, position: number): void {
 }
 
 /**
- * The most recently used pages of an opened summary, at most `capacity`; a page read past that
- * takes the buffer of the least recently used one (so a day's run allocates at most `capacity`
- * buffers, whatever the number of pages it reads).
+ * The pages of an opened summary read last, at most `capacity`, in one buffer allocated on first
+ * use: a page read past that takes the slot of the one read longest ago (a day's run reads a
+ * column's pages, then the next column's, so the oldest is the one done with).
  */
 class PageCache {
-  private readonly pages = new Map<number, Page>();
+  private readonly slots = new Map<number, number>();
+  private readonly keys: (number | undefined)[] = [];
+  private readonly pages: Page[] = [];
+  private buffer: Uint8Array | undefined;
+  private next = 0;
 
   constructor(private readonly capacity: number) {}
 
   get(at: number): Page | undefined {
-    const page = this.pages.get(at);
-    if (page) {
-      this.pages.delete(at);
-      this.pages.set(at, page);
+    const slot = this.slots.get(at);
+    return slot === undefined ? undefined : this.pages[slot];
+  }
+
+  /** The slot for a page about to be read, and its bytes. */
+  take(): { slot: number; bytes: Uint8Array } {
+    this.buffer ??= new Uint8Array(this.capacity * FULL_PAGE_BYTES);
+    const slot = this.next;
+    this.next = (slot + 1) % this.capacity;
+    const old = this.keys[slot];
+    if (old !== undefined) {
+      this.slots.delete(old);
+      (this.pages[slot] as Page).evicted = true;
+      this.keys[slot] = undefined;
     }
-    return page;
+    const from = slot * FULL_PAGE_BYTES;
+    return { slot, bytes: this.buffer.subarray(from, from + FULL_PAGE_BYTES) };
   }
 
-  /** A buffer to read a page into. */
-  take(): Uint8Array {
-    if (this.pages.size < this.capacity) return new Uint8Array(FULL_PAGE_BYTES);
-    const [at, oldest] = this.pages.entries().next().value as [number, Page];
-    this.pages.delete(at);
-    oldest.evicted = true;
-    return oldest.buffer as Uint8Array;
-  }
-
-  set(at: number, page: Page): void {
-    this.pages.set(at, page);
+  set(at: number, slot: number, page: Page): void {
+    this.keys[slot] = at;
+    this.pages[slot] = page;
+    this.slots.set(at, slot);
   }
 }
 
@@ -994,7 +1003,7 @@ class PagedColumn implements PagedSorted {
 
   constructor(
     private readonly layout: NumericLayout,
-    private readonly cache: PageCache,
+    private readonly cached: (at: number) => Page | undefined,
     private readonly load: (layout: NumericLayout, j: number, at: number) => Page,
   ) {
     this.length = layout.n;
@@ -1003,7 +1012,7 @@ class PagedColumn implements PagedSorted {
   page(j: number): Page {
     if (j === this.lastIndex && !this.lastPage?.evicted) return this.lastPage as Page;
     const at = this.layout.pagesAt + j * FULL_PAGE_BYTES;
-    const page = this.cache.get(at) ?? this.load(this.layout, j, at);
+    const page = this.cached(at) ?? this.load(this.layout, j, at);
     this.lastIndex = j;
     this.lastPage = page;
     return page;
