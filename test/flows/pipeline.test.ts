@@ -32,6 +32,18 @@ const TRACKS = 240;
 /** The synthetic subset's newest two years hold 10 tracks: days of 4, the last one of 2. */
 const SPLIT = { test_years: 2, batch_size: 4 };
 
+/** `flows run complete-training` on ./msd with the small split and `trees` trees, waiting. */
+function completeTrainingArgs(trees: number): string[] {
+  const parameters = { source: "msd", ...SPLIT, trees };
+  return [
+    "flows",
+    "run",
+    "complete-training",
+    ...Object.entries(parameters).flatMap(([k, v]) => ["--param", `${k}=${v}`]),
+    "--wait",
+  ];
+}
+
 describe("pipeline flows", () => {
   let cwd: string;
   let source: string;
@@ -297,15 +309,7 @@ describe("complete-training with its tasks on a worker (BullMQ)", {
     });
     worker = startCli(["worker", "--name", "pipeline-worker", "--concurrency", "2"], { cwd, env });
     await worker.waitFor(/^worker pipeline-worker:/, 30_000);
-    const args = [
-      "flows",
-      "run",
-      "complete-training",
-      "--param",
-      "source=msd",
-      ...Object.entries({ ...SPLIT, trees: 5 }).flatMap(([k, v]) => ["--param", `${k}=${v}`]),
-      "--wait",
-    ];
+    const args = completeTrainingArgs(5);
     const first = await runCli(args, { cwd, env });
     assert.equal(first.code, 0, first.stderr + first.stdout);
     const result = JSON.parse(/^result: (.*)$/m.exec(first.stdout)?.[1] ?? "null");
@@ -362,15 +366,7 @@ describe("complete-training killed with SIGKILL midway, then run again (in-proce
   });
 
   it("completes the second time, reusing the cached ingest and preprocess, and registers one version", async () => {
-    const args = [
-      "flows",
-      "run",
-      "complete-training",
-      "--param",
-      "source=msd",
-      ...Object.entries({ ...SPLIT, trees: 300 }).flatMap(([k, v]) => ["--param", `${k}=${v}`]),
-      "--wait",
-    ];
+    const args = completeTrainingArgs(300);
     const killed = startCli(args, { cwd });
     await killed.waitFor(/growing the forest/, 60_000);
     killed.child.kill("SIGKILL");

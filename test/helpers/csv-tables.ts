@@ -1,7 +1,7 @@
 // CSV tables for tests: read a whole file into a header and rows of cells, and write rows back
 // (fields quoted when they hold a comma, a quote or a line break).
 import { writeFileSync } from "node:fs";
-import { readCsv } from "../../src/features/csv.ts";
+import { csvField, readCsv } from "../../src/features/csv.ts";
 
 export async function readCsvRows(path: string): Promise<{ header: string[]; rows: string[][] }> {
   const rows: string[][] = [];
@@ -11,10 +11,6 @@ export async function readCsvRows(path: string): Promise<{ header: string[]; row
     else rows.push(fields);
   });
   return { header, rows };
-}
-
-function csvField(value: string): string {
-  return /[",\n\r]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
 }
 
 export function writeCsvRows(path: string, header: string[], rows: string[][]): void {

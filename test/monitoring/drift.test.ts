@@ -5,12 +5,11 @@
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { InputError } from "../../src/common/errors.ts";
-import { csvField, readCsv } from "../../src/features/csv.ts";
 import type { DriftTable, TextValues } from "../../src/monitoring/columns.ts";
 import {
   computeDrift,
@@ -25,10 +24,10 @@ import type {
   Histogram,
   ValueCount,
 } from "../../src/monitoring/types.ts";
+import { readCsvRows, writeCsvRows } from "../helpers/csv-tables.ts";
+import { hasPythonModules, PYTHON } from "../helpers/python.ts";
 
-const PYTHON = "/usr/bin/python3";
-const hasScipy =
-  existsSync(PYTHON) && spawnSync(PYTHON, ["-c", "import numpy, scipy"]).status === 0;
+const hasScipy = hasPythonModules("numpy", "scipy");
 const TRACKS = new URL("../../../shared/msd-10k-dev/tracks.csv", import.meta.url).pathname;
 
 /** n numbers cycling through `distinct` values 0..distinct-1. */
@@ -548,16 +547,6 @@ print(json.dumps(out))`;
 // ---------------------------------------------------------------------------------------------
 // Against scipy on real MSD tracks
 
-async function readTracks(): Promise<{ header: string[]; rows: string[][] }> {
-  const rows: string[][] = [];
-  let header: string[] = [];
-  await readCsv(TRACKS, (fields, line) => {
-    if (line === 1) header = fields;
-    else rows.push(fields);
-  });
-  return { header, rows };
-}
-
 /** Columns as the Python script reads them: numeric when every non-empty cell is a number. */
 function columnsOf(header: string[], rows: string[][]): Record<string, Float64Array | string[]> {
   const table: Record<string, Float64Array | string[]> = {};
@@ -569,10 +558,6 @@ function columnsOf(header: string[], rows: string[][]): Record<string, Float64Ar
       : cells;
   });
   return table;
-}
-
-function writeCsv(path: string, header: string[], rows: string[][]): void {
-  writeFileSync(path, `${[header, ...rows].map((r) => r.map(csvField).join(",")).join("\n")}\n`);
 }
 
 interface PythonColumn {
@@ -606,14 +591,14 @@ describe("against a scipy implementation of the spec on MSD tracks", {
   ];
   for (const [title, inReference, inCurrent, expectTests] of splits) {
     it(title, async () => {
-      const { header, rows } = await readTracks();
+      const { header, rows } = await readCsvRows(TRACKS);
       const year = header.indexOf("year");
       const referenceRows = rows.filter((r) => inReference(Number(r[year])));
       const currentRows = rows.filter((r) => inCurrent(Number(r[year])));
       const dir = mkdtempSync(join(tmpdir(), "drift-msd-"));
       try {
-        writeCsv(join(dir, "reference.csv"), header, referenceRows);
-        writeCsv(join(dir, "current.csv"), header, currentRows);
+        writeCsvRows(join(dir, "reference.csv"), header, referenceRows);
+        writeCsvRows(join(dir, "current.csv"), header, currentRows);
         const script = new URL("../../scripts/drift-reference.py", import.meta.url).pathname;
         const run = spawnSync(
           PYTHON,

@@ -12,10 +12,9 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { runCli } from "../../helpers/cli.ts";
 import { readCsvRows, writeCsvRows } from "../../helpers/csv-tables.ts";
+import { hasPythonModules, PYTHON } from "../../helpers/python.ts";
 
-const PYTHON = "/usr/bin/python3";
-const hasScipy =
-  existsSync(PYTHON) && spawnSync(PYTHON, ["-c", "import numpy, scipy"]).status === 0;
+const hasScipy = hasPythonModules("numpy", "scipy");
 const TRACKS = new URL("../../../../shared/msd-10k-dev/tracks.csv", import.meta.url).pathname;
 const SCRIPT = new URL("../../../scripts/drift-reference.py", import.meta.url).pathname;
 
