@@ -36,6 +36,10 @@ export function notFound(message: string): TrackingError {
   return new TrackingError("RESOURCE_DOES_NOT_EXIST", message);
 }
 
+export function runNotFound(runId: string): TrackingError {
+  return notFound(`Run with id ${runId} not found`);
+}
+
 export function alreadyExists(message: string): TrackingError {
   return new TrackingError("RESOURCE_ALREADY_EXISTS", message);
 }

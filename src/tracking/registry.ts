@@ -27,26 +27,12 @@ import {
   alreadyExists,
   invalidParameter,
   notFound,
+  runNotFound,
   TrackingError,
 } from "./errors.ts";
-import {
-  checkMaxResults,
-  decodePageToken,
-  encodePageToken,
-  parseFilter,
-  parseOrderBy,
-  type SearchGrammar,
-} from "./filter.ts";
+import { chunks, lastByKey, push } from "./rows.ts";
 import type { ModelVersionsTable, RegisteredModelsTable } from "./schema.ts";
-import {
-  chunks,
-  columnComparison,
-  keyValueConditions,
-  lastByKey,
-  orderByValue,
-  push,
-  runNotFound,
-} from "./store.ts";
+import { MODEL_SEARCH, parseSearch, searchPage, VERSION_SEARCH } from "./search-sql.ts";
 import {
   checkAlias,
   checkName,
@@ -59,54 +45,12 @@ import {
 type ModelRow = Selectable<RegisteredModelsTable>;
 type VersionRow = Selectable<ModelVersionsTable>;
 
-const MODELS_PAGE_DEFAULT = 100;
-const MODELS_PAGE_LIMIT = 1000;
-const VERSIONS_PAGE_DEFAULT = 10_000;
-const VERSIONS_PAGE_LIMIT = 200_000;
 const MAX_DESCRIPTION_LENGTH = 100_000;
 const RUNS_SOURCE = /^runs:\/([^/]+)(?:\/(.*))?$/;
 /** `models:/<name>/<version|stage|latest>` or `models:/<name>@<alias>`. */
 const MODELS_SOURCE = /^models:\/([^/@]+)(?:@([^/]+)|\/([^/]+))$/;
 const STAGES = ["None", "Staging", "Production", "Archived"] as const;
 const ACTIVE_STAGES = ["Staging", "Production"];
-
-const MODEL_GRAMMAR: SearchGrammar = {
-  subject: "registered models",
-  attributes: { name: "string", creation_timestamp: "number", last_updated_timestamp: "number" },
-  attributeAliases: { timestamp: "last_updated_timestamp" },
-  orderable: ["name", "creation_timestamp", "last_updated_timestamp"],
-  entities: ["tag"],
-};
-
-const VERSION_GRAMMAR: SearchGrammar = {
-  subject: "model versions",
-  attributes: {
-    name: "string",
-    run_id: "string",
-    source_path: "string",
-    version_number: "number",
-    creation_timestamp: "number",
-    last_updated_timestamp: "number",
-  },
-  attributeAliases: { source: "source_path" },
-  orderable: ["name", "version_number", "creation_timestamp", "last_updated_timestamp", "run_id"],
-  entities: ["tag"],
-};
-
-const MODEL_COLUMNS: Record<string, string> = {
-  name: "m.name",
-  creation_timestamp: "m.creation_time",
-  last_updated_timestamp: "m.last_updated_time",
-};
-
-const VERSION_COLUMNS: Record<string, string> = {
-  name: "v.name",
-  run_id: "v.run_id",
-  source_path: "v.source",
-  version_number: "v.version",
-  creation_timestamp: "v.creation_time",
-  last_updated_timestamp: "v.last_updated_time",
-};
 
 export class RegistryStore {
   /**
@@ -175,40 +119,9 @@ export class RegistryStore {
   }
 
   async searchRegisteredModels(query: SearchQuery = {}): Promise<Page<RegisteredModel>> {
-    const conditions = parseFilter(query.filter, MODEL_GRAMMAR);
-    const order = parseOrderBy(query.orderBy, MODEL_GRAMMAR);
-    const limit = checkMaxResults(query.maxResults, MODELS_PAGE_DEFAULT, MODELS_PAGE_LIMIT);
-    const offset = decodePageToken(query.pageToken);
-    const where = [
-      ...conditions
-        .filter((c) => c.entity !== "tag")
-        .map((c) => columnComparison(sql.ref(MODEL_COLUMNS[c.key] as string), c)),
-      ...keyValueConditions(
-        "registered_model_tags",
-        "name",
-        sql.ref("m.name"),
-        conditions.filter((c) => c.entity === "tag"),
-      ),
-    ];
-    const orderBy = order.map((t) =>
-      t.entity === "tag"
-        ? orderByValue(
-            sql`(select t.value from registered_model_tags t where t.name = m.name and t.key = ${t.key})`,
-            t.ascending,
-          )
-        : orderByValue(sql.ref(MODEL_COLUMNS[t.key] as string), t.ascending),
+    return searchPage(this.db, MODEL_SEARCH, parseSearch(MODEL_SEARCH, query), (page: ModelRow[]) =>
+      this.hydrateModels(page),
     );
-    orderBy.push(sql`m.name asc`);
-    const { rows } = await sql<ModelRow>`
-      select m.* from registered_models m
-      where ${where.length > 0 ? sql.join(where, sql` and `) : sql`1 = 1`}
-      order by ${sql.join(orderBy)}
-      limit ${limit + 1} offset ${offset}`.execute(this.db);
-    const items = await this.hydrateModels(rows.slice(0, limit));
-    return {
-      items,
-      nextPageToken: rows.length > limit ? encodePageToken(offset + limit) : undefined,
-    };
   }
 
   async updateRegisteredModel(
@@ -524,41 +437,12 @@ export class RegistryStore {
   }
 
   async searchModelVersions(query: SearchQuery = {}): Promise<Page<ModelVersion>> {
-    const conditions = parseFilter(query.filter, VERSION_GRAMMAR);
-    const order = parseOrderBy(query.orderBy, VERSION_GRAMMAR);
-    const limit = checkMaxResults(query.maxResults, VERSIONS_PAGE_DEFAULT, VERSIONS_PAGE_LIMIT);
-    const offset = decodePageToken(query.pageToken);
-    const where = [
-      ...conditions
-        .filter((c) => c.entity !== "tag")
-        .map((c) => columnComparison(sql.ref(VERSION_COLUMNS[c.key] as string), c)),
-      ...keyValueConditions(
-        "model_version_tags",
-        "name",
-        sql.ref("v.name"),
-        conditions.filter((c) => c.entity === "tag"),
-        sql`kv.version = v.version`,
-      ),
-    ];
-    const orderBy = order.map((t) =>
-      t.entity === "tag"
-        ? orderByValue(
-            sql`(select t.value from model_version_tags t where t.name = v.name and t.version = v.version and t.key = ${t.key})`,
-            t.ascending,
-          )
-        : orderByValue(sql.ref(VERSION_COLUMNS[t.key] as string), t.ascending),
+    return searchPage(
+      this.db,
+      VERSION_SEARCH,
+      parseSearch(VERSION_SEARCH, query),
+      (page: VersionRow[]) => this.hydrateVersions(page),
     );
-    orderBy.push(sql`v.name asc`, sql`v.version desc`);
-    const { rows } = await sql<VersionRow>`
-      select v.* from model_versions v
-      where ${where.length > 0 ? sql.join(where, sql` and `) : sql`1 = 1`}
-      order by ${sql.join(orderBy)}
-      limit ${limit + 1} offset ${offset}`.execute(this.db);
-    const items = await this.hydrateVersions(rows.slice(0, limit));
-    return {
-      items,
-      nextPageToken: rows.length > limit ? encodePageToken(offset + limit) : undefined,
-    };
   }
 
   async updateModelVersion(

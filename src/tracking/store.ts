@@ -17,7 +17,6 @@ import {
 } from "./database.ts";
 import {
   type CreateRunOptions,
-  DATASET_CONTEXT_TAG,
   type DatasetInput,
   type Experiment,
   type LifecycleStage,
@@ -33,20 +32,12 @@ import {
   type SearchRunsQuery,
   type Tag,
   type UpdateRunOptions,
-  type ViewType,
 } from "./entities.ts";
-import { alreadyExists, invalidParameter, notFound, TrackingError } from "./errors.ts";
-import {
-  type Condition,
-  checkMaxResults,
-  decodePageToken,
-  encodePageToken,
-  type OrderTerm,
-  parseFilter,
-  parseOrderBy,
-  type SearchGrammar,
-} from "./filter.ts";
+import { alreadyExists, invalidParameter, notFound, runNotFound, TrackingError } from "./errors.ts";
+import { checkMaxResults, decodePageToken, encodePageToken } from "./filter.ts";
+import { chunks, lastByKey, push } from "./rows.ts";
 import type { ExperimentsTable, MetricsTable, RunsTable } from "./schema.ts";
+import { EXPERIMENT_SEARCH, parseSearch, RUN_SEARCH, searchPage } from "./search-sql.ts";
 
 type ExperimentRow = Selectable<ExperimentsTable>;
 
@@ -69,60 +60,10 @@ import {
 } from "./validation.ts";
 
 export const DEFAULT_EXPERIMENT_ID = "0";
-const RUNS_PAGE_DEFAULT = 1000;
-const RUNS_PAGE_LIMIT = 50_000;
-const EXPERIMENTS_PAGE_DEFAULT = 1000;
-const EXPERIMENTS_PAGE_LIMIT = 50_000;
-const ID_CHUNK = 5000;
 /** Experiments one run search may name (MLflow sets no limit). */
 export const MAX_SEARCH_EXPERIMENT_IDS = 10_000;
 const MODEL_HISTORY_TAG = "mlflow.log-model.history";
 const MAX_MODEL_HISTORY_LENGTH = 1_048_576;
-
-const RUN_GRAMMAR: SearchGrammar = {
-  subject: "runs",
-  attributes: {
-    run_id: "string",
-    run_name: "string",
-    status: "string",
-    user_id: "string",
-    artifact_uri: "string",
-    start_time: "number",
-    end_time: "number",
-  },
-  attributeAliases: { created: "start_time", Created: "start_time", run_uuid: "run_id" },
-  orderable: ["start_time", "end_time", "run_name", "status", "run_id", "user_id", "artifact_uri"],
-  entities: ["metric", "param", "tag", "dataset"],
-};
-
-const EXPERIMENT_GRAMMAR: SearchGrammar = {
-  subject: "experiments",
-  attributes: {
-    name: "string",
-    experiment_id: "string",
-    creation_time: "number",
-    last_update_time: "number",
-  },
-  orderable: ["name", "experiment_id", "creation_time", "last_update_time"],
-  entities: ["tag"],
-};
-
-const RUN_COLUMNS: Record<string, string> = {
-  run_id: "r.run_uuid",
-  run_name: "r.name",
-  status: "r.status",
-  user_id: "r.user_id",
-  artifact_uri: "r.artifact_uri",
-  start_time: "r.start_time",
-  end_time: "r.end_time",
-};
-
-const EXPERIMENT_COLUMNS: Record<string, string> = {
-  name: "e.name",
-  experiment_id: "e.experiment_id",
-  creation_time: "e.creation_time",
-  last_update_time: "e.last_update_time",
-};
 
 const ADJECTIVES = [
   "brisk",
@@ -235,49 +176,10 @@ export class TrackingStore {
   }
 
   async searchExperiments(query: SearchExperimentsQuery = {}): Promise<Page<Experiment>> {
-    const conditions = parseFilter(query.filter, EXPERIMENT_GRAMMAR);
-    const order = parseOrderBy(query.orderBy, EXPERIMENT_GRAMMAR);
-    const limit = checkMaxResults(
-      query.maxResults,
-      EXPERIMENTS_PAGE_DEFAULT,
-      EXPERIMENTS_PAGE_LIMIT,
+    const search = parseSearch(EXPERIMENT_SEARCH, query);
+    return searchPage(this.db, EXPERIMENT_SEARCH, search, (page: ExperimentRow[]) =>
+      this.withExperimentTags(page),
     );
-    const offset = decodePageToken(query.pageToken);
-    const where = [lifecycleCondition(sql.ref("e.lifecycle_stage"), query.viewType)];
-    for (const condition of conditions) {
-      if (condition.entity === "tag") continue;
-      const column = sql.ref(EXPERIMENT_COLUMNS[condition.key] as string);
-      where.push(
-        condition.key === "experiment_id"
-          ? stringComparison(sql`cast(${column} as text)`, condition)
-          : columnComparison(column, condition),
-      );
-    }
-    where.push(
-      ...keyValueConditions(
-        "experiment_tags",
-        "experiment_id",
-        sql.ref("e.experiment_id"),
-        conditions.filter((c) => c.entity === "tag"),
-      ),
-    );
-    const orderBy = order.map((term) => {
-      if (term.entity === "tag")
-        return orderByValue(
-          sql`(select t.value from experiment_tags t where t.experiment_id = e.experiment_id and t.key = ${term.key})`,
-          term.ascending,
-        );
-      return orderByValue(sql.ref(EXPERIMENT_COLUMNS[term.key] as string), term.ascending);
-    });
-    if (!order.some((t) => t.entity === "attribute" && t.key === "creation_time"))
-      orderBy.push(sql`e.creation_time desc`);
-    orderBy.push(sql`e.experiment_id desc`);
-    const { rows } = await sql<ExperimentRow>`
-      select e.* from experiments e
-      where ${sql.join(where, sql` and `)}
-      order by ${sql.join(orderBy)}
-      limit ${limit + 1} offset ${offset}`.execute(this.db);
-    return pageOf(rows, limit, offset, (page) => this.withExperimentTags(page));
   }
 
   async renameExperiment(experimentId: string, newName: string): Promise<void> {
@@ -373,23 +275,11 @@ export class TrackingStore {
   }
 
   async getRun(runId: string): Promise<Run> {
-    const row = await this.db
-      .selectFrom("runs")
-      .selectAll()
-      .where("run_uuid", "=", checkRunId(runId))
-      .executeTakeFirst();
-    if (!row) throw runNotFound(runId);
-    return (await this.hydrateRuns([row]))[0] as Run;
+    return (await this.hydrateRuns([await this.runRow(runId)]))[0] as Run;
   }
 
   async getRunInfo(runId: string): Promise<RunInfo> {
-    const row = await this.db
-      .selectFrom("runs")
-      .selectAll()
-      .where("run_uuid", "=", checkRunId(runId))
-      .executeTakeFirst();
-    if (!row) throw runNotFound(runId);
-    return toRunInfo(row);
+    return toRunInfo(await this.runRow(runId));
   }
 
   async updateRun(runId: string, update: UpdateRunOptions): Promise<RunInfo> {
@@ -615,29 +505,24 @@ export class TrackingStore {
     const experimentIds = [
       ...new Set(query.experimentIds.map((id) => Number(checkExperimentId(id)))),
     ];
-    const conditions = parseFilter(query.filter, RUN_GRAMMAR);
-    const order = parseOrderBy(query.orderBy, RUN_GRAMMAR);
-    const limit = checkMaxResults(query.maxResults, RUNS_PAGE_DEFAULT, RUNS_PAGE_LIMIT);
-    const offset = decodePageToken(query.pageToken);
+    const search = parseSearch(RUN_SEARCH, query);
     if (experimentIds.length === 0) return { items: [] };
-    const where = [
+    return searchPage(this.db, RUN_SEARCH, search, (page: RunsTable[]) => this.hydrateRuns(page), [
       sql`r.experiment_id in (${sql.join(experimentIds)})`,
-      lifecycleCondition(sql.ref("r.lifecycle_stage"), query.viewType),
-      ...runConditions(conditions),
-    ];
-    const orderBy = order.map(runOrder);
-    if (!order.some((t) => t.entity === "attribute" && t.key === "start_time"))
-      orderBy.push(sql`r.start_time desc`);
-    orderBy.push(sql`r.run_uuid asc`);
-    const { rows } = await sql<RunsTable>`
-      select r.* from runs r
-      where ${sql.join(where, sql` and `)}
-      order by ${sql.join(orderBy)}
-      limit ${limit + 1} offset ${offset}`.execute(this.db);
-    return pageOf(rows, limit, offset, (page) => this.hydrateRuns(page));
+    ]);
   }
 
   // ---- internals
+
+  private async runRow(runId: string): Promise<RunsTable> {
+    const row = await this.db
+      .selectFrom("runs")
+      .selectAll()
+      .where("run_uuid", "=", checkRunId(runId))
+      .executeTakeFirst();
+    if (!row) throw runNotFound(runId);
+    return row;
+  }
 
   private async setExperimentStage(experimentId: string, stage: LifecycleStage): Promise<void> {
     const id = Number(checkExperimentId(experimentId));
@@ -782,12 +667,6 @@ export class TrackingStore {
       inputs: { datasetInputs: inputs.get(row.run_uuid) ?? [] },
     }));
   }
-}
-
-// ---- helpers shared with the registry store
-
-export function runNotFound(runId: string) {
-  return notFound(`Run with id ${runId} not found`);
 }
 
 export async function activeRun(db: TrackingDb, runId: string): Promise<RunsTable> {
@@ -954,218 +833,6 @@ function generatedRunName(): string {
   return `${pick(ADJECTIVES)}-${pick(NOUNS)}-${Math.floor(Math.random() * 1000)}`;
 }
 
-export function lastByKey<T extends { key: string }>(items: T[]): T[] {
-  const byKey = new Map<string, T>();
-  for (const item of items) byKey.set(item.key, item);
-  return [...byKey.values()];
-}
-
 function byKey(a: { key: string }, b: { key: string }): number {
   return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
-}
-
-export function chunks<T>(items: T[], size = ID_CHUNK): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
-export function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
-  const list = map.get(key);
-  if (list) list.push(value);
-  else map.set(key, [value]);
-}
-
-// ---- SQL for searches
-
-export function lifecycleCondition(
-  column: RawBuilder<unknown>,
-  viewType: ViewType | undefined,
-): RawBuilder<unknown> {
-  switch (viewType ?? "ACTIVE_ONLY") {
-    case "ACTIVE_ONLY":
-      return sql`${column} = 'active'`;
-    case "DELETED_ONLY":
-      return sql`${column} = 'deleted'`;
-    case "ALL":
-      return sql`1 = 1`;
-    default:
-      throw invalidParameter(
-        `view type ${JSON.stringify(viewType)} must be ACTIVE_ONLY, DELETED_ONLY or ALL`,
-      );
-  }
-}
-
-const SQL_OPERATORS: Record<string, string> = {
-  "=": "=",
-  "!=": "<>",
-  ">": ">",
-  ">=": ">=",
-  "<": "<",
-  "<=": "<=",
-};
-
-/** A comparison of a string or number column with the condition's value. */
-export function columnComparison(
-  column: RawBuilder<unknown>,
-  condition: Condition,
-): RawBuilder<unknown> {
-  if (typeof condition.value === "number")
-    return sql`${column} ${sql.raw(SQL_OPERATORS[condition.operator] as string)} ${condition.value}`;
-  return stringComparison(column, condition);
-}
-
-export function stringComparison(
-  column: RawBuilder<unknown>,
-  condition: Condition,
-): RawBuilder<unknown> {
-  const value = condition.value;
-  switch (condition.operator) {
-    case "LIKE":
-      return sql`${column} like ${value} escape '\\'`;
-    case "ILIKE":
-      return sql`lower(${column}) like lower(${value}) escape '\\'`;
-    case "IN":
-      return sql`${column} in (${sql.join(value as string[])})`;
-    case "NOT IN":
-      return sql`${column} not in (${sql.join(value as string[])})`;
-    case "=":
-    case "!=":
-      return sql`${column} ${sql.raw(SQL_OPERATORS[condition.operator] as string)} ${value}`;
-    default:
-      throw invalidParameter(`${condition.operator} does not apply to strings`);
-  }
-}
-
-/**
- * Whether a child row exists: a scalar subquery rather than EXISTS, because PostgreSQL turns each
- * EXISTS into a semi-join and searches their join orders, a search that grows exponentially with
- * their number (66 s to plan 300 of them), whereas a scalar subquery stays one cheap sub-plan.
- */
-function rowTest(from: RawBuilder<unknown>, match: RawBuilder<unknown>[], present: boolean) {
-  const row = sql`(select 1 from ${from} where ${sql.join(match, sql` and `)} limit 1)`;
-  return present ? sql`${row} is not null` : sql`${row} is null`;
-}
-
-/** Conditions grouped by key, IS NULL apart: a child table holds one row per owner and key. */
-function byKeyAndPresence(conditions: Condition[]): Condition[][] {
-  const groups = new Map<string, Condition[]>();
-  for (const condition of conditions)
-    push(groups, `${condition.operator === "IS NULL"}:${condition.key}`, condition);
-  return [...groups.values()];
-}
-
-function isNullTest(condition: Condition): boolean {
-  return condition.operator === "IS NULL" || condition.operator === "IS NOT NULL";
-}
-
-/**
- * Conditions on a key-value child table (params, tags, experiment tags, model tags), one test
- * per key: `params.a > '1' and params.a < '5'` looks up the param once.
- */
-export function keyValueConditions(
-  table: string,
-  ownerColumn: string,
-  owner: RawBuilder<unknown> | ReturnType<typeof sql.ref>,
-  conditions: Condition[],
-  extraMatch: RawBuilder<unknown> = sql`1 = 1`,
-): RawBuilder<unknown>[] {
-  return byKeyAndPresence(conditions).map((group) => {
-    const first = group[0] as Condition;
-    return rowTest(
-      sql`${sql.table(table)} kv`,
-      [
-        sql`kv.${sql.ref(ownerColumn)} = ${owner}`,
-        extraMatch,
-        sql`kv.key = ${first.key}`,
-        ...group.filter((c) => !isNullTest(c)).map((c) => stringComparison(sql.ref("kv.value"), c)),
-      ],
-      first.operator !== "IS NULL",
-    );
-  });
-}
-
-function runConditions(conditions: Condition[]): RawBuilder<unknown>[] {
-  const of = (entity: Condition["entity"]) => conditions.filter((c) => c.entity === entity);
-  const metrics = byKeyAndPresence(of("metric")).map((group) =>
-    rowTest(
-      sql`latest_metrics m`,
-      [
-        sql`m.run_uuid = r.run_uuid`,
-        sql`m.key = ${(group[0] as Condition).key}`,
-        sql`m.is_nan = 0`,
-        ...group.map((c) => columnComparison(sql.ref("m.value"), c)),
-      ],
-      true,
-    ),
-  );
-  const datasets = of("dataset").map((condition) =>
-    condition.key === "context"
-      ? rowTest(
-          sql`run_input_tags it`,
-          [
-            sql`it.run_uuid = r.run_uuid`,
-            sql`it.key = ${DATASET_CONTEXT_TAG}`,
-            stringComparison(sql.ref("it.value"), condition),
-          ],
-          true,
-        )
-      : rowTest(
-          sql`run_inputs i join datasets d on d.dataset_uuid = i.dataset_uuid`,
-          [
-            sql`i.run_uuid = r.run_uuid`,
-            stringComparison(sql.ref(`d.${condition.key}`), condition),
-          ],
-          true,
-        ),
-  );
-  return [
-    ...of("attribute").map((c) => columnComparison(sql.ref(RUN_COLUMNS[c.key] as string), c)),
-    ...keyValueConditions("params", "run_uuid", sql.ref("r.run_uuid"), of("param")),
-    ...keyValueConditions("tags", "run_uuid", sql.ref("r.run_uuid"), of("tag")),
-    ...metrics,
-    ...datasets,
-  ];
-}
-
-export function orderByValue(
-  value: RawBuilder<unknown> | ReturnType<typeof sql.ref>,
-  ascending: boolean,
-): RawBuilder<unknown> {
-  return sql`${value} ${sql.raw(ascending ? "asc" : "desc")} nulls last`;
-}
-
-function runOrder(term: OrderTerm): RawBuilder<unknown> {
-  switch (term.entity) {
-    case "metric":
-      return orderByValue(
-        sql`(select m.value from latest_metrics m where m.run_uuid = r.run_uuid and m.key = ${term.key} and m.is_nan = 0)`,
-        term.ascending,
-      );
-    case "param":
-      return orderByValue(
-        sql`(select p.value from params p where p.run_uuid = r.run_uuid and p.key = ${term.key})`,
-        term.ascending,
-      );
-    case "tag":
-      return orderByValue(
-        sql`(select t.value from tags t where t.run_uuid = r.run_uuid and t.key = ${term.key})`,
-        term.ascending,
-      );
-    default:
-      return orderByValue(sql.ref(RUN_COLUMNS[term.key] as string), term.ascending);
-  }
-}
-
-/** A page of `limit` items from rows fetched with one extra, which tells whether more follow. */
-async function pageOf<R, T>(
-  rows: R[],
-  limit: number,
-  offset: number,
-  hydrate: (rows: R[]) => Promise<T[]>,
-): Promise<Page<T>> {
-  return {
-    items: await hydrate(rows.slice(0, limit)),
-    nextPageToken: rows.length > limit ? encodePageToken(offset + limit) : undefined,
-  };
 }
