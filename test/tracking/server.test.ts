@@ -7,10 +7,20 @@ import { mkdir, mkdtemp, readdir, rm, symlink } from "node:fs/promises";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Readable } from "node:stream";
+import { text } from "node:stream/consumers";
 import { after, before, describe, it } from "node:test";
 import { InputError } from "../../src/common/errors.ts";
+import { silentLogger } from "../../src/common/logger.ts";
+import { type ApiRequest, trackingApi } from "../../src/tracking/api-router.ts";
 import { startTrackingServer } from "../../src/tracking/server.ts";
-import { backends, type ServerFixture, startServerFixture } from "./backends.ts";
+import {
+  backends,
+  openFixture,
+  type ServerFixture,
+  startServerFixture,
+  type TrackingFixture,
+} from "./backends.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: answers are JSON, checked field by field below
 type JsonBody = Record<string, any>;
@@ -749,5 +759,59 @@ describe("tracking server with a token", () => {
         startTrackingServer({ client: fixture.client, host: "0.0.0.0", port: 0, token }),
         (error: unknown) => error instanceof InputError && /token is blank/.test(error.message),
       );
+  });
+});
+
+describe("the MLflow API router without an HTTP server", () => {
+  let fixture: TrackingFixture;
+  before(async () => {
+    fixture = await openFixture(backends[0] as (typeof backends)[0]);
+  });
+  after(() => fixture?.close());
+
+  it("answers requests handed to it as values, the token checked first", async () => {
+    const handle = trackingApi({
+      client: fixture.client,
+      token: "s3cret-token",
+      log: silentLogger,
+    });
+    const call = (method: string, path: string, body = "", authorization = "Bearer s3cret-token") =>
+      handle({
+        method,
+        path,
+        query: new URLSearchParams(),
+        headers: authorization ? { authorization } : {},
+        body: Readable.from([Buffer.from(body)]),
+      } satisfies ApiRequest);
+    const create = "/api/2.0/mlflow/experiments/create";
+    const artifact = "/api/2.0/mlflow-artifacts/artifacts/0/notes/a%20b.txt";
+
+    assert.deepEqual(await call("GET", "/health", "", ""), {
+      status: 200,
+      headers: { "Content-Type": "text/plain" },
+      body: "OK",
+    });
+    const refused = await call("POST", create, '{"name":"x"}', "");
+    assert.equal(refused.status, 401);
+    assert.equal(refused.headers["WWW-Authenticate"], 'Bearer realm="genre-classifier tracking"');
+
+    const created = await call("POST", create, '{"name":"routed"}');
+    assert.equal(created.status, 200);
+    assert.equal(created.headers["Content-Type"], "application/json");
+    const { experiment_id } = JSON.parse(created.body as string);
+    assert.equal((await fixture.client.getExperiment(experiment_id)).name, "routed");
+
+    assert.equal((await call("PUT", artifact, "streamed")).status, 200);
+    const got = await call("GET", artifact);
+    assert.equal(got.status, 200);
+    assert.ok(got.body instanceof Readable, "an artifact download is a stream");
+    assert.equal(await text(got.body), "streamed");
+
+    const wrongMethod = await call("DELETE", create);
+    assert.equal(wrongMethod.status, 405);
+    assert.equal(wrongMethod.headers.Allow, "POST");
+    const bad = await call("POST", create, "{");
+    assert.equal(bad.status, 400);
+    assert.equal(JSON.parse(bad.body as string).error_code, "INVALID_PARAMETER_VALUE");
   });
 });
