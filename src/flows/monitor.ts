@@ -6,7 +6,8 @@
 // reports/monitoring/index.html. The reference side is summarized once, when the model is
 // trained, and kept as the training run's artifacts monitoring/*.reference.
 import { createHash } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
@@ -151,7 +152,7 @@ async function localCopy(store: ObjectStore, key: string, path: string): Promise
 async function loadReference(
   client: TrackingClient,
   lineage: Lineage,
-  dir: string,
+  cacheDir: string,
 ): Promise<{ features: OpenedReferenceSummary; predictions: OpenedReferenceSummary }> {
   const names = (await client.listArtifacts(lineage.runId, REFERENCE_ARTIFACT_DIR)).map((f) =>
     f.path.split("/").pop(),
@@ -160,7 +161,31 @@ async function loadReference(
     throw new InputError(
       `${lineage.name} version ${lineage.version} (run ${lineage.runId}) has no monitoring reference (${REFERENCE_ARTIFACT_DIR}/${FEATURES_REFERENCE}): it was trained before monitoring existed; train it again (complete-training with retrain=true)`,
     );
-  const local = await client.downloadArtifacts(lineage.runId, REFERENCE_ARTIFACT_DIR, dir);
+  // A model version's summaries never change: they are downloaded once into the local cache
+  // (a temporary folder renamed into place) and opened from there on every later day.
+  if (!/^[0-9a-zA-Z_-]{1,64}$/.test(lineage.runId))
+    throw new InputError(
+      `run id ${JSON.stringify(lineage.runId)} of the day's predictions is not a run id`,
+    );
+  const local = join(cacheDir, lineage.runId);
+  if (
+    !existsSync(join(local, FEATURES_REFERENCE)) ||
+    !existsSync(join(local, PREDICTIONS_REFERENCE))
+  ) {
+    await mkdir(cacheDir, { recursive: true });
+    const incoming = await mkdtemp(join(cacheDir, `.incoming-${lineage.runId}-`));
+    try {
+      const downloaded = await client.downloadArtifacts(
+        lineage.runId,
+        REFERENCE_ARTIFACT_DIR,
+        incoming,
+      );
+      await rm(local, { recursive: true, force: true });
+      await rename(downloaded, local);
+    } finally {
+      await rm(incoming, { recursive: true, force: true });
+    }
+  }
   // Opened, not read: a day's drift reads only the pages of the summary its searches touch.
   const features = openReferenceSummary(join(local, FEATURES_REFERENCE));
   try {
@@ -372,7 +397,11 @@ export const monitorDay = task(
           `${store.uri}/${predictionsKey} does not hold the tracks of ${store.uri}/${batch.tracks.key} in order: run predict --day ${day} --force`,
         );
 
-      const reference = await loadReference(client, lineage, join(dir, "reference"));
+      const reference = await loadReference(
+        client,
+        lineage,
+        join(config.dataDir, "cache", "monitoring-reference"),
+      );
       const options = monitorDriftOptions(settings);
       const current = new Map<string, Float64Array>();
       for (const column of reference.features.columns)

@@ -5,7 +5,7 @@
 // labelled days added, recording the outcome; the cooldown holds the next retrain back; and a
 // day without predictions or a model without a reference is refused in one line.
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -107,6 +107,10 @@ describe("daily-inference with monitoring and retraining", () => {
     assert.equal(typeof monitor.jaccard, "number");
     assert.equal(monitor.retrain.retrain, true);
     assert.match(monitor.retrain.reasons[0] ?? "", /^data drift: \d+ of \d+ columns drifted/);
+
+    // The champion's summaries are downloaded once, into the local cache, for every later day.
+    const cached = join(cwd, "cache", "monitoring-reference", monitor.model.runId);
+    assert.deepEqual((await readdir(cached)).sort(), [FEATURES_REFERENCE, PREDICTIONS_REFERENCE]);
 
     const report = await json<MonitoringReport>(monitoringKey(1, "report.json"));
     assert.equal(report.day, 1);
