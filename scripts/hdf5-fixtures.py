@@ -1,18 +1,18 @@
 #!/usr/bin/python3
-"""Writes test/msd/fixtures/filters.h5 and filters.json: a small HDF5 file in the part of the format
+"""Writes DIR/filters.h5 and DIR/filters.json: a small HDF5 file in the part of the format
 MSD track files use (superblock 0, version 1 object headers, old-style groups, chunked datasets with
 a version 1 B-tree index) whose chunked datasets go through the shuffle filter, alone and before
 deflate, with chunks that do not divide the rows; and, as JSON, what h5py wrote in it: each
 dataset's element type, shape, chunks, filters and values. test/msd/hdf5-fixture.test.ts reads the
-file with the project's own reader (src/msd/hdf5-native.ts) and compares. After regenerating, lay
-the JSON out with `npx biome format --write test/msd/fixtures/filters.json`. This project's writer
-never applies shuffle, so without this file only the outside MSD sample would test it.
+file with the project's own reader (src/msd/hdf5-native.ts) and compares; it writes them into a
+temporary folder on every run. This project's writer never applies shuffle, so without this file
+only the outside MSD sample would test it.
 
 Run with Debian's /usr/bin/python3 (python3-h5py). The values come from fixed formulas, so the
 JSON is the same on every run; the .h5 bytes may differ between HDF5 versions, which the test
 does not care about.
 
-Usage: /usr/bin/python3 scripts/hdf5-fixtures.py [--out DIR]
+Usage: /usr/bin/python3 scripts/hdf5-fixtures.py --out DIR
 """
 
 import argparse
@@ -22,8 +22,6 @@ import os
 import h5py
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_OUT = os.path.join(HERE, "..", "test", "msd", "fixtures")
 
 
 def datasets():
@@ -70,7 +68,7 @@ def values(array):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", default=DEFAULT_OUT)
+    parser.add_argument("--out", required=True)
     out = parser.parse_args().out
     os.makedirs(out, exist_ok=True)
     described = []

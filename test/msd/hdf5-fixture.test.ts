@@ -1,22 +1,18 @@
-// The own HDF5 reader (hdf5-native.ts) on a committed file that h5py wrote with the shuffle
-// filter, alone and before deflate, on chunked datasets whose chunks do not divide the rows
-// (float64 and float32 matrices, int32, a compound of a string and numbers): its values must be
-// those h5py wrote (filters.json), and its bytes those of the HDF5 library. The file and the
-// JSON come from scripts/hdf5-fixtures.py, which is run again here when h5py is present.
+// The own HDF5 reader (hdf5-native.ts) on a file h5py writes here (scripts/hdf5-fixtures.py) with
+// the shuffle filter, alone and before deflate, on chunked datasets whose chunks do not divide the
+// rows (float64 and float32 matrices, int32, a compound of a string and numbers): its values must
+// be those h5py wrote (filters.json), and its bytes those of the HDF5 library. Skipped without h5py.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { Hdf5File, loadHdf5 } from "../../src/msd/hdf5.ts";
 import { NativeHdf5File } from "../../src/msd/hdf5-native.ts";
 import { h5pyMissing, PYTHON } from "./hostile-files.ts";
 
-const FIXTURE = fileURLToPath(new URL("fixtures/filters.h5", import.meta.url));
-const EXPECTED = fileURLToPath(new URL("fixtures/filters.json", import.meta.url));
 const GENERATOR = fileURLToPath(new URL("../../scripts/hdf5-fixtures.py", import.meta.url));
 
 type Value = number | string;
@@ -38,8 +34,14 @@ interface ExpectedDataset {
   values: Value[] | Value[][];
 }
 
-const expected = (JSON.parse(readFileSync(EXPECTED, "utf8")) as { datasets: ExpectedDataset[] })
-  .datasets;
+/** Runs the generator into a new folder and gives the folder and what h5py wrote. */
+async function generate(): Promise<{ dir: string; datasets: ExpectedDataset[] }> {
+  const dir = await mkdtemp(join(tmpdir(), "msd-hdf5-fixture-"));
+  const run = spawnSync(PYTHON, [GENERATOR, "--out", dir], { encoding: "utf8" });
+  assert.equal(run.status, 0, run.stderr);
+  const written = JSON.parse(await readFile(join(dir, "filters.json"), "utf8"));
+  return { dir, datasets: (written as { datasets: ExpectedDataset[] }).datasets };
+}
 
 /** One element of numpy type `dtype` ("<f8", "<i4", "|S12", …) at `at`. */
 function element(view: DataView, at: number, dtype: string): Value {
@@ -74,7 +76,18 @@ function decode(bytes: Uint8Array, dataset: ExpectedDataset): Value[] | Value[][
   );
 }
 
-describe("the own HDF5 reader on h5py's shuffled, chunked fixture", () => {
+describe("the own HDF5 reader on h5py's shuffled, chunked fixture", { skip: h5pyMissing }, () => {
+  let FIXTURE: string;
+  let expected: ExpectedDataset[];
+  let dir: string;
+  before(async () => {
+    ({ dir, datasets: expected } = await generate());
+    FIXTURE = join(dir, "filters.h5");
+  });
+  after(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
   it("holds chunked datasets with shuffle alone and before deflate, and edge chunks", () => {
     const shuffled = expected.filter((d) => d.filters[0] === "shuffle");
     assert.ok(shuffled.some((d) => d.filters.length === 1));
@@ -125,15 +138,12 @@ describe("the own HDF5 reader on h5py's shuffled, chunked fixture", () => {
     }
   });
 
-  it("is what scripts/hdf5-fixtures.py writes", { skip: h5pyMissing }, async () => {
-    const out = await mkdtemp(join(tmpdir(), "msd-hdf5-fixture-"));
+  it("is written the same by every run of scripts/hdf5-fixtures.py", async () => {
+    const again = await generate();
     try {
-      const run = spawnSync(PYTHON, [GENERATOR, "--out", out], { encoding: "utf8" });
-      assert.equal(run.status, 0, run.stderr);
-      const written = JSON.parse(await readFile(join(out, "filters.json"), "utf8"));
-      assert.deepEqual(written, { datasets: expected });
+      assert.deepEqual(again.datasets, expected);
     } finally {
-      await rm(out, { recursive: true, force: true });
+      await rm(again.dir, { recursive: true, force: true });
     }
   });
 });
