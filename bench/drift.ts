@@ -33,11 +33,11 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { computeDrift, type DriftOptions, driftAgainstSummary } from "../src/monitoring/drift.ts";
+import { summarizeReference } from "../src/monitoring/reference.ts";
 import {
   openReferenceSummary,
   serializeReferenceSummary,
-  summarizeReference,
-} from "../src/monitoring/reference.ts";
+} from "../src/monitoring/reference-file.ts";
 import type { DriftResult } from "../src/monitoring/types.ts";
 
 const { values: args } = parseArgs({

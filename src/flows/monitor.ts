@@ -19,13 +19,12 @@ import { readTable } from "../features/table.ts";
 import type { GenreModel } from "../ml/model.ts";
 import { type DriftOptions, driftAgainstSummary } from "../monitoring/drift.ts";
 import { dayQuality, predictionColumns } from "../monitoring/quality.ts";
+import { type ReferenceSummary, summarizeReference } from "../monitoring/reference.ts";
 import {
   type OpenedReferenceSummary,
   openReferenceSummary,
-  type ReferenceSummary,
   serializeReferenceSummary,
-  summarizeReference,
-} from "../monitoring/reference.ts";
+} from "../monitoring/reference-file.ts";
 import { renderDayReport, renderIndex } from "../monitoring/report.ts";
 import type {
   DriftTestName,

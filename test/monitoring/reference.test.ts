@@ -16,15 +16,14 @@ import {
   type DriftOptions,
   driftAgainstSummary,
 } from "../../src/monitoring/drift.ts";
+import { KEEP_COUNTS_UP_TO, summarizeReference } from "../../src/monitoring/reference.ts";
 import {
-  KEEP_COUNTS_UP_TO,
   openReferenceSummary,
   PAGE_VALUES,
   parseReferenceSummary,
   REFERENCE_FORMAT_VERSION,
   serializeReferenceSummary,
-  summarizeReference,
-} from "../../src/monitoring/reference.ts";
+} from "../../src/monitoring/reference-file.ts";
 import { wassersteinReference } from "../../src/monitoring/stattests.ts";
 
 /** A deterministic pseudo-random stream (xorshift32) in [0, 1). */
