@@ -11,3 +11,14 @@ export function hasPythonModules(...modules: string[]): boolean {
     existsSync(PYTHON) && spawnSync(PYTHON, ["-c", `import ${modules.join(", ")}`]).status === 0
   );
 }
+
+/** A column of the drift JSON, as scripts/drift-reference.py prints it and `drift --json` writes it. */
+export interface DriftScriptColumn {
+  column: string;
+  type: string;
+  test: string | null;
+  score: number | string | null;
+  drift: boolean;
+  referenceRows: number;
+  currentRows: number;
+}

@@ -25,7 +25,7 @@ import type {
   ValueCount,
 } from "../../src/monitoring/types.ts";
 import { readCsvRows, writeCsvRows } from "../helpers/csv-tables.ts";
-import { hasPythonModules, PYTHON } from "../helpers/python.ts";
+import { type DriftScriptColumn, hasPythonModules, PYTHON } from "../helpers/python.ts";
 
 const hasScipy = hasPythonModules("numpy", "scipy");
 const TRACKS = new URL("../../../shared/msd-10k-dev/tracks.csv", import.meta.url).pathname;
@@ -560,16 +560,6 @@ function columnsOf(header: string[], rows: string[][]): Record<string, Float64Ar
   return table;
 }
 
-interface PythonColumn {
-  column: string;
-  type: string;
-  test: string | null;
-  score: number | string | null;
-  drift: boolean;
-  referenceRows: number;
-  currentRows: number;
-}
-
 describe("against a scipy implementation of the spec on MSD tracks", {
   skip:
     !(hasScipy && existsSync(TRACKS)) &&
@@ -609,7 +599,10 @@ describe("against a scipy implementation of the spec on MSD tracks", {
           },
         );
         assert.equal(run.status, 0, run.stderr);
-        const expected = JSON.parse(run.stdout) as { dataset: object; columns: PythonColumn[] };
+        const expected = JSON.parse(run.stdout) as {
+          dataset: object;
+          columns: DriftScriptColumn[];
+        };
         const ours = computeDrift(
           columnsOf(header, referenceRows),
           columnsOf(header, currentRows),

@@ -12,21 +12,11 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { runCli } from "../../helpers/cli.ts";
 import { readCsvRows, writeCsvRows } from "../../helpers/csv-tables.ts";
-import { hasPythonModules, PYTHON } from "../../helpers/python.ts";
+import { type DriftScriptColumn, hasPythonModules, PYTHON } from "../../helpers/python.ts";
 
 const hasScipy = hasPythonModules("numpy", "scipy");
 const TRACKS = new URL("../../../../shared/msd-10k-dev/tracks.csv", import.meta.url).pathname;
 const SCRIPT = new URL("../../../scripts/drift-reference.py", import.meta.url).pathname;
-
-interface JsonColumn {
-  column: string;
-  type: string;
-  test: string | null;
-  score: number | string | null;
-  drift: boolean;
-  referenceRows: number;
-  currentRows: number;
-}
 
 describe("drift command", () => {
   let dir: string;
@@ -74,14 +64,14 @@ describe("drift command", () => {
     );
     const got = JSON.parse(await readFile(out, "utf8")) as {
       dataset: object;
-      columns: JsonColumn[];
+      columns: DriftScriptColumn[];
     };
     const python = spawnSync(PYTHON, [SCRIPT, reference, current], {
       encoding: "utf8",
       maxBuffer: 1 << 26,
     });
     assert.equal(python.status, 0, python.stderr);
-    const want = JSON.parse(python.stdout) as { dataset: object; columns: JsonColumn[] };
+    const want = JSON.parse(python.stdout) as { dataset: object; columns: DriftScriptColumn[] };
     assert.deepEqual(got.dataset, want.dataset);
     const byName = new Map(got.columns.map((c) => [c.column, c]));
     assert.equal(byName.size, want.columns.length);
