@@ -17,6 +17,7 @@ import { registerPredictCommand } from "./commands/predict.ts";
 import { registerPreprocessCommand } from "./commands/preprocess.ts";
 import { registerRunsCommands } from "./commands/runs.ts";
 import { registerSchedulerCommand } from "./commands/scheduler.ts";
+import { registerServeCommand } from "./commands/serve.ts";
 import { registerSplitCommand } from "./commands/split.ts";
 import { registerStorageCommands } from "./commands/storage.ts";
 import { registerSynthCommand } from "./commands/synth.ts";
@@ -74,6 +75,7 @@ export function buildProgram(): Command {
   registerRunsCommands(program);
   registerModelsCommands(program);
   registerTrackingCommands(program);
+  registerServeCommand(program);
   registerFlowsCommands(program);
   registerDeploymentsCommands(program);
   registerSchedulerCommand(program);

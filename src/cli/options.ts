@@ -47,3 +47,11 @@ export function keyValueParameter(
   } catch {}
   return { ...previous, [pair.slice(0, at)]: value };
 }
+
+/** A TCP port option: an integer from 0 (any free port) to 65535. */
+export function portNumber(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535)
+    throw new InvalidArgumentError("expected a port number from 0 to 65535.");
+  return parsed;
+}

@@ -332,6 +332,60 @@ export const configSchema = z.strictObject({
         .describe("Days after a retrain during which no other retrain starts."),
     })
     .prefault({}),
+  server: z
+    .strictObject({
+      host: z
+        .string()
+        .min(1)
+        .default("127.0.0.1")
+        .describe(
+          "Address `serve` listens on; without a token only loopback addresses are allowed.",
+        ),
+      port: z.number().int().min(0).max(65535).default(8080).describe("Port `serve` listens on."),
+      token: z
+        .string()
+        .min(1)
+        .regex(
+          /^\S(?:.*\S)?$/s,
+          "expected a token without leading or trailing whitespace (a blank token would be no token at all)",
+        )
+        .optional()
+        .describe(
+          "Token `serve` requires on every page and API (default: tracking.token): a bearer header for APIs, a login for the UI.",
+        ),
+      maxBodyBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(1024 * 1024 * 1024)
+        .default(64 * 1024 * 1024)
+        .describe(
+          "Largest request body `serve` accepts (artifact uploads, track files); larger is a 413.",
+        ),
+      predict: z
+        .strictObject({
+          alias: z
+            .string()
+            .min(1)
+            .default("champion")
+            .describe("Alias of the registered model the online prediction API serves."),
+          maxBatch: z
+            .number()
+            .int()
+            .min(1)
+            .max(100_000)
+            .default(1000)
+            .describe("Most tracks one online prediction request may hold."),
+          refreshSeconds: z
+            .number()
+            .positive()
+            .max(3600)
+            .default(2)
+            .describe("How often the online prediction API checks whether the alias moved."),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
   log: z
     .strictObject({
       level: z.enum(logLevels).default("info").describe("Lowest level written to the terminal."),

@@ -1,13 +1,14 @@
 // `tracking serve`: the MLflow-compatible tracking server over the configured store; and the
 // helper the experiments, runs and models commands use to open the configured tracking client.
 // The tracking modules (database drivers) load only when a tracking command runs.
-import { type Command, InvalidArgumentError } from "commander";
+import type { Command } from "commander";
 import { doneBy } from "../../common/deadline.ts";
 import { InputError, OperationError } from "../../common/errors.ts";
 import type { ObjectStore } from "../../storage/object-store.ts";
 import type { StoreTrackingClient, TrackingClient } from "../../tracking/client.ts";
 import { parseTrackingUri } from "../../tracking/uri.ts";
 import { type CommandContext, createContext } from "../context.ts";
+import { portNumber } from "../options.ts";
 import { printLine } from "../output.ts";
 import { DEFAULT_SHUTDOWN_SECONDS, SHUTDOWN_OPTION, watchStopSignals } from "../shutdown.ts";
 
@@ -34,13 +35,6 @@ export async function withTracking<T>(
   }
 }
 
-function port(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535)
-    throw new InvalidArgumentError("expected a port number from 0 to 65535.");
-  return parsed;
-}
-
 interface ServeFlags {
   host?: string;
   port?: number;
@@ -59,7 +53,7 @@ export function registerTrackingCommands(program: Command): void {
     .option(
       "--port <port>",
       "port to listen on, 0 for any free port (config tracking.server.port)",
-      port,
+      portNumber,
     )
     .option(
       "--allow-no-token",

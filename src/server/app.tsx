@@ -1,0 +1,104 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
+// The server's one application: security headers, authentication and the origin rule in front
+// of the UI pages, the /api/v1 JSON API, the online prediction API, the monitoring reports and
+// MLflow's API under /api/2.0. Routes call the areas; they hold no logic of their own.
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { InputError } from "../common/errors.ts";
+import { ObjectNotFoundError } from "../storage/object-store.ts";
+import { trackingApi } from "../tracking/api-router.ts";
+import { authentication, sameOrigin } from "./auth.ts";
+import type { ServerContext, ServerEnv } from "./context.ts";
+import { mountMlflowApi } from "./mlflow.ts";
+import { assetRoutes } from "./routes/assets.ts";
+import { deploymentsRoutes } from "./routes/deployments.tsx";
+import { experimentsRoutes } from "./routes/experiments.tsx";
+import { flowRunsRoutes } from "./routes/flow-runs.tsx";
+import { loginRoutes } from "./routes/login.tsx";
+import { modelsRoutes } from "./routes/models.tsx";
+import { overviewRoutes } from "./routes/overview.tsx";
+import { predictRoutes } from "./routes/predict.tsx";
+import { predictionsRoutes } from "./routes/predictions.tsx";
+import { reportsRoutes } from "./routes/reports.tsx";
+import { Page } from "./ui/layout.tsx";
+
+/**
+ * The pages' content security policy: everything from this server only; inline style attributes
+ * (the SVG charts use them) but no inline scripts.
+ */
+export const CONTENT_SECURITY_POLICY =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'self'; base-uri 'none'; object-src 'none'";
+
+export function createServerApp(context: ServerContext): Hono<ServerEnv> {
+  const app = new Hono<ServerEnv>();
+  const maxBodyBytes = context.config.server.maxBodyBytes;
+  app.use(async (c, next) => {
+    await next();
+    c.header("X-Content-Type-Options", "nosniff");
+    c.header("Referrer-Policy", "same-origin");
+    if (!c.res.headers.has("Content-Security-Policy"))
+      c.header("Content-Security-Policy", CONTENT_SECURITY_POLICY);
+  });
+  app.use(authentication(context.token));
+  app.use(sameOrigin());
+  app.use(async (c, next) => {
+    if (c.req.path.startsWith("/api/2.0/")) return next();
+    return bodyLimit({
+      maxSize: maxBodyBytes,
+      onError: (c) =>
+        c.json(
+          {
+            error: `request body larger than ${maxBodyBytes} bytes (the server.maxBodyBytes setting)`,
+          },
+          413,
+        ),
+    })(c, next);
+  });
+
+  app.route("/", assetRoutes());
+  app.route("/", loginRoutes(context));
+  app.route("/", overviewRoutes(context));
+  app.route("/", flowRunsRoutes(context));
+  app.route("/", deploymentsRoutes(context));
+  app.route("/", experimentsRoutes(context));
+  app.route("/", modelsRoutes(context));
+  app.route("/", predictionsRoutes(context));
+  app.route("/", reportsRoutes(context));
+  app.route("/", predictRoutes(context));
+  mountMlflowApi(
+    app,
+    trackingApi({ client: context.tracking, token: undefined, log: context.log }),
+    maxBodyBytes,
+  );
+
+  app.notFound((c) => {
+    if (wantsJson(c.req.path)) return c.json({ error: `no such resource: ${c.req.path}` }, 404);
+    return c.html(
+      <Page title="Not found" loggedIn={context.token !== undefined}>
+        <p>
+          Nothing here: <code>{c.req.path}</code>. <a href="/">Back to the overview</a>.
+        </p>
+      </Page>,
+      404,
+    );
+  });
+  app.onError((error, c) => {
+    const status =
+      error instanceof InputError ? 400 : error instanceof ObjectNotFoundError ? 404 : 500;
+    if (status === 500)
+      context.log.error({ err: error, path: c.req.path }, "serve: request failed");
+    const message = status === 500 ? "internal error (see the server's log)" : error.message;
+    if (wantsJson(c.req.path)) return c.json({ error: message }, status);
+    return c.html(
+      <Page title={status === 404 ? "Not found" : "Error"} loggedIn={context.token !== undefined}>
+        <p class="alert bad">{message}</p>
+      </Page>,
+      status,
+    );
+  });
+  return app;
+}
+
+function wantsJson(path: string): boolean {
+  return path.startsWith("/api/") || path.startsWith("/ajax/");
+}

@@ -1,0 +1,27 @@
+// What every route of the server reaches the areas through: the configuration, the object
+// store, the tracking store, the orchestrator and the logger, opened once by `serve`.
+import type { HttpBindings } from "@hono/node-server";
+import type { Logger } from "../common/logger.ts";
+import type { Config } from "../config/schema.ts";
+import type { Orchestrator } from "../orchestration/runtime.ts";
+import type { ObjectStore } from "../storage/object-store.ts";
+import type { StoreTrackingClient } from "../tracking/client.ts";
+
+export interface ServerContext {
+  config: Config;
+  store: ObjectStore;
+  tracking: StoreTrackingClient;
+  orchestrator: Orchestrator;
+  log: Logger;
+  /** server.token, else tracking.token; undefined when the server is open. */
+  token: string | undefined;
+}
+
+/** The Hono environment of every route: node's request and response beside the web ones. */
+export interface ServerEnv {
+  Bindings: HttpBindings;
+  Variables: {
+    /** How the request was let in: a bearer header, the login cookie, or no token configured. */
+    authenticatedBy: "bearer" | "cookie" | "open";
+  };
+}

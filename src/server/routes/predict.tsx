@@ -1,0 +1,8 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
+// The predict pages and their /api/v1 endpoints (being built).
+import { Hono } from "hono";
+import type { ServerContext, ServerEnv } from "../context.ts";
+
+export function predictRoutes(_context: ServerContext): Hono<ServerEnv> {
+  return new Hono<ServerEnv>();
+}
