@@ -512,6 +512,50 @@ export class TrackingStore {
     ]);
   }
 
+  /** Each experiment's active runs: how many, and when the latest one started. */
+  async runCountsByExperiment(
+    experimentIds: string[],
+  ): Promise<Map<string, { runs: number; lastStartTime: number | undefined }>> {
+    const counts = new Map<string, { runs: number; lastStartTime: number | undefined }>();
+    const ids = [...new Set(experimentIds.map((id) => Number(checkExperimentId(id))))];
+    for (const chunk of chunks(ids)) {
+      const rows = await this.db
+        .selectFrom("runs")
+        .select(["experiment_id"])
+        .select((eb) => [
+          eb.fn.countAll<number | string>().as("runs"),
+          eb.fn.max("start_time").as("last_start_time"),
+        ])
+        .where("experiment_id", "in", chunk)
+        .where("lifecycle_stage", "=", "active")
+        .groupBy("experiment_id")
+        .execute();
+      for (const row of rows)
+        counts.set(String(row.experiment_id), {
+          runs: Number(row.runs),
+          lastStartTime: row.last_start_time === null ? undefined : Number(row.last_start_time),
+        });
+    }
+    return counts;
+  }
+
+  /** The metric keys each run logged more than one value for (those worth a chart), sorted. */
+  async metricKeysWithHistory(runIds: string[]): Promise<Map<string, string[]>> {
+    const keys = new Map<string, string[]>();
+    for (const chunk of chunks([...new Set(runIds.map(checkRunId))])) {
+      const rows = await this.db
+        .selectFrom("metrics")
+        .select(["run_uuid", "key"])
+        .where("run_uuid", "in", chunk)
+        .groupBy(["run_uuid", "key"])
+        .having((eb) => eb.fn.countAll(), ">", 1)
+        .orderBy("key")
+        .execute();
+      for (const row of rows) push(keys, row.run_uuid, row.key);
+    }
+    return keys;
+  }
+
   // ---- internals
 
   private async runRow(runId: string): Promise<RunsTable> {
