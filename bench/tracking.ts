@@ -7,12 +7,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
+import { startTrackingServer } from "../src/server/tracking-server.ts";
 import { LocalObjectStore } from "../src/storage/local.ts";
 import { StoreTrackingClient, type TrackingClient } from "../src/tracking/client.ts";
 import { openTrackingDatabase, type TrackingDatabase } from "../src/tracking/database.ts";
 import type { SearchRunsQuery } from "../src/tracking/entities.ts";
 import { HttpTrackingClient } from "../src/tracking/http-client.ts";
-import { startTrackingServer } from "../src/tracking/server.ts";
 import { sqliteUri } from "../src/tracking/uri.ts";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10_000);

@@ -358,9 +358,18 @@ export const configSchema = z.strictObject({
         .int()
         .min(1024)
         .max(1024 * 1024 * 1024)
-        .default(64 * 1024 * 1024)
+        .default(16 * 1024 * 1024)
         .describe(
-          "Largest request body `serve` accepts (artifact uploads, track files); larger is a 413.",
+          "Largest request body `serve` accepts on its pages and APIs (track file uploads, JSON); larger is a 413.",
+        ),
+      maxArtifactBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(5 * 1024 ** 4)
+        .default(2 * 1024 ** 3)
+        .describe(
+          "Largest artifact upload through MLflow's artifact proxy (`serve` and `tracking serve`); larger is a 413.",
         ),
       predict: z
         .strictObject({

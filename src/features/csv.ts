@@ -22,6 +22,15 @@ export async function readCsv(
   parser.end();
 }
 
+/** The records of CSV text already in memory; `source` names it in messages. */
+export function parseCsv(text: string, source: string): string[][] {
+  const records: string[][] = [];
+  const parser = new CsvParser(source, (fields) => records.push(fields));
+  parser.push(text);
+  parser.end();
+  return records;
+}
+
 class CsvParser {
   private fields: string[] = [];
   private field = "";

@@ -36,6 +36,8 @@ export const SPLIT_MANIFEST_KEY = "datasets/split/manifest.json";
 export const MODEL_ARTIFACT_DIR = "model";
 export const CHAMPION = "champion";
 export const PREVIOUS = "previous";
+/** The train run's artifact with one row of validation scores per genre. */
+export const PER_GENRE_ARTIFACT = "per_genre.csv";
 
 const flag = z
   .union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")])
@@ -354,7 +356,7 @@ async function recordFit(
       ),
     ],
     [
-      "per_genre.csv",
+      PER_GENRE_ARTIFACT,
       [
         "genre,support,f1,precision,recall,roc_auc,threshold,baseline_f1,baseline_precision,baseline_recall",
         ...scores.perGenre.map((g, k) => {

@@ -68,7 +68,7 @@ export function createServerApp(context: ServerContext): Hono<ServerEnv> {
   mountMlflowApi(
     app,
     trackingApi({ client: context.tracking, token: undefined, log: context.log }),
-    maxBodyBytes,
+    { artifactBytes: context.config.server.maxArtifactBytes, otherBytes: maxBodyBytes },
   );
 
   app.notFound((c) => {

@@ -6,10 +6,13 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
+import {
+  type RunningTrackingServer,
+  startTrackingServer,
+} from "../../src/server/tracking-server.ts";
 import { LocalObjectStore } from "../../src/storage/local.ts";
 import { StoreTrackingClient } from "../../src/tracking/client.ts";
 import { openTrackingDatabase } from "../../src/tracking/database.ts";
-import { type RunningTrackingServer, startTrackingServer } from "../../src/tracking/server.ts";
 import { sqliteUri } from "../../src/tracking/uri.ts";
 
 export const POSTGRES_URL = process.env.POSTGRES_TEST_URL;

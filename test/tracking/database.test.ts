@@ -10,11 +10,11 @@ import { describe, it } from "node:test";
 import { sql } from "kysely";
 import pg from "pg";
 import { OperationError } from "../../src/common/errors.ts";
+import { startTrackingServer } from "../../src/server/tracking-server.ts";
 import { LocalObjectStore } from "../../src/storage/local.ts";
 import { StoreTrackingClient } from "../../src/tracking/client.ts";
 import { openTrackingDatabase } from "../../src/tracking/database.ts";
 import { MIGRATION_TABLE } from "../../src/tracking/migrations.ts";
-import { startTrackingServer } from "../../src/tracking/server.ts";
 import { backends } from "./backends.ts";
 import { runTogether } from "./processes.ts";
 

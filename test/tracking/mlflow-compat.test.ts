@@ -8,10 +8,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { pathToFileURL } from "node:url";
+import { startTrackingServer } from "../../src/server/tracking-server.ts";
 import { S3ObjectStore } from "../../src/storage/s3.ts";
 import { StoreTrackingClient } from "../../src/tracking/client.ts";
 import { openTrackingDatabase } from "../../src/tracking/database.ts";
-import { startTrackingServer } from "../../src/tracking/server.ts";
 import { type LocalS3Server, startLocalS3 } from "../helpers/s3-server.ts";
 import { backends, type ServerFixture, startServerFixture } from "./backends.ts";
 

@@ -12,8 +12,8 @@ import { text } from "node:stream/consumers";
 import { after, before, describe, it } from "node:test";
 import { InputError } from "../../src/common/errors.ts";
 import { silentLogger } from "../../src/common/logger.ts";
+import { startTrackingServer } from "../../src/server/tracking-server.ts";
 import { type ApiRequest, trackingApi } from "../../src/tracking/api-router.ts";
-import { startTrackingServer } from "../../src/tracking/server.ts";
 import {
   backends,
   openFixture,

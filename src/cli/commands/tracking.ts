@@ -69,7 +69,7 @@ export function registerTrackingCommands(program: Command): void {
           `tracking serve: tracking.uri ${uri} is a server; serve a database (sqlite:///… or postgres://…)`,
         );
       const { StoreTrackingClient } = await import("../../tracking/client.ts");
-      const { startTrackingServer } = await import("../../tracking/server.ts");
+      const { startTrackingServer } = await import("../../server/tracking-server.ts");
       const seconds = flags.shutdownTimeout ?? DEFAULT_SHUTDOWN_SECONDS;
       const stop = watchStopSignals("tracking serve", seconds, () => undefined);
       const store = context.openStore();
@@ -83,6 +83,10 @@ export function registerTrackingCommands(program: Command): void {
           port: flags.port ?? settings.server.port,
           token: settings.token,
           allowUnauthenticated: flags.allowNoToken === true,
+          limits: {
+            artifactBytes: context.config.server.maxArtifactBytes,
+            otherBytes: context.config.server.maxBodyBytes,
+          },
           log: context.log,
         });
         printLine(`tracking server listening on ${server.url}`);
