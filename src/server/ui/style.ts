@@ -56,5 +56,18 @@ pre.log{background:var(--card);border:1px solid var(--line);border-radius:10px;p
 svg text{fill:currentColor}
 .login{max-width:22rem;margin:4rem auto}
 .htmx-request .spinner{display:inline}.spinner{display:none}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,420px),1fr));gap:.8rem}
+figure.chart{margin:0;background:var(--card);border:1px solid var(--line);border-radius:10px;padding:.5rem .6rem}
+figure.chart figcaption{font-weight:600;font-size:.9rem;overflow-wrap:anywhere}
+figure.chart svg{width:100%;height:auto;display:block}
+svg .grid-line{stroke:var(--line)}svg .axis{stroke:var(--muted)}
+ul.legend{list-style:none;display:flex;flex-wrap:wrap;gap:.2rem .9rem;margin:.3rem 0 0;padding:0;font-size:.85rem}
+.swatch{display:inline-block;width:.8rem;height:.8rem;border-radius:2px;margin-right:.3rem;vertical-align:-.1rem}
+tr.differs>td,tr.differs>th{background:var(--warn-bg)}
+th a{color:inherit}th a.sorted{color:var(--accent)}
+td.select,th.select{width:1.6rem}
+details>summary{cursor:pointer;color:var(--accent);margin:.4rem 0}
+.columns-choice{display:flex;flex-wrap:wrap;gap:.1rem .9rem;max-height:16rem;overflow:auto}
+.columns-choice label{flex-direction:row;align-items:center;gap:.3rem;color:var(--fg)}
 @media (max-width:640px){main{padding:.6rem}th,td{padding:.35rem .4rem}h1{font-size:1.25rem}}
 `;
