@@ -54,6 +54,9 @@ pre.log{background:var(--card);border:1px solid var(--line);border-radius:10px;p
 .bar{height:.9rem;border-radius:3px;background:var(--run);min-width:2px}
 .bar.ok{background:var(--ok)}.bar.bad{background:var(--bad)}.bar.warn{background:var(--warn)}.bar.muted{background:var(--wait)}
 svg text{fill:currentColor}
+.gantt{position:relative;height:.9rem;min-width:8rem;background:var(--wait-bg);border-radius:3px}
+.gantt .bar{position:absolute;top:0;bottom:0;height:auto}
+td.tree{white-space:nowrap}
 .login{max-width:22rem;margin:4rem auto}
 .htmx-request .spinner{display:inline}.spinner{display:none}
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,420px),1fr));gap:.8rem}
