@@ -208,7 +208,7 @@ export function registerDemoCommand(program: Command): void {
         const index = daily.map((d) => d.result.monitor?.index).find((i) => i !== undefined);
         if (index !== undefined) printLine(`  reports   ${store}/${index}`);
         printLine(
-          `  next: genre-classifier predict (the next day) · models show ${r.registeredModel} · flows runs list · runs list`,
+          `  next: genre-classifier serve (the web UI at http://127.0.0.1:${context.config.server.port}/) · predict (the next day) · models show ${r.registeredModel} · flows runs list`,
         );
         printLine(`  all data under ${context.config.dataDir}/`);
       });
