@@ -1,9 +1,11 @@
 // What every route of the server reaches the areas through: the configuration, the object
-// store, the tracking store, the orchestrator and the logger, opened once by `serve`.
+// store, the tracking store, the orchestrator, the model served for online predictions and the
+// logger, opened once by `serve`.
 import type { HttpBindings } from "@hono/node-server";
 import type { Logger } from "../common/logger.ts";
 import type { Config } from "../config/schema.ts";
 import type { Orchestrator } from "../orchestration/runtime.ts";
+import type { OnlineModel } from "../serving/online-model.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
 import type { StoreTrackingClient } from "../tracking/client.ts";
 
@@ -12,6 +14,8 @@ export interface ServerContext {
   store: ObjectStore;
   tracking: StoreTrackingClient;
   orchestrator: Orchestrator;
+  /** The model behind server.predict.alias, kept loaded for /api/v1/predict. */
+  onlineModel: OnlineModel;
   log: Logger;
   /** server.token, else tracking.token; undefined when the server is open. */
   token: string | undefined;

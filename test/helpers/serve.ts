@@ -13,6 +13,7 @@ import { Orchestrator } from "../../src/orchestration/runtime.ts";
 import { createServerApp } from "../../src/server/app.tsx";
 import type { ServerContext } from "../../src/server/context.ts";
 import { listen } from "../../src/server/http.ts";
+import { OnlineModel } from "../../src/serving/online-model.ts";
 import type { ObjectStore } from "../../src/storage/object-store.ts";
 import { openObjectStore } from "../../src/storage/open.ts";
 import { StoreTrackingClient } from "../../src/tracking/client.ts";
@@ -51,7 +52,14 @@ export async function startTestServer(
   });
   const tracking = await StoreTrackingClient.open(config.tracking.uri as string, store);
   const token = config.server.token ?? config.tracking.token;
-  const context: ServerContext = { config, store, tracking, orchestrator, log, token };
+  const onlineModel = OnlineModel.start({
+    tracking,
+    name: config.pipeline.registeredModel,
+    alias: config.server.predict.alias,
+    refreshSeconds: config.server.predict.refreshSeconds,
+    log,
+  });
+  const context: ServerContext = { config, store, tracking, orchestrator, onlineModel, log, token };
   const server = await listen({
     app: createServerApp(context),
     host: "127.0.0.1",
@@ -71,6 +79,7 @@ export async function startTestServer(
     },
     async close() {
       await server.close(Date.now() + 2000);
+      await onlineModel.close();
       await orchestrator.close();
       await tracking.close();
       await closePipelineEnvironment();

@@ -45,7 +45,9 @@ export function registerServeCommand(program: Command): void {
       const { checkListenSecurity, listen } = await import("../../server/http.ts");
       const { StoreTrackingClient } = await import("../../tracking/client.ts");
       const { createServerApp } = await import("../../server/app.tsx");
+      const { OnlineModel } = await import("../../serving/online-model.ts");
       let tracking: InstanceType<typeof StoreTrackingClient> | undefined;
+      let onlineModel: InstanceType<typeof OnlineModel> | undefined;
       let server: Awaited<ReturnType<typeof listen>>;
       try {
         checkListenSecurity({
@@ -56,7 +58,22 @@ export function registerServeCommand(program: Command): void {
           allowUnauthenticated: flags.allowNoToken,
         });
         tracking = await StoreTrackingClient.open(config.tracking.uri as string, store);
-        const app = createServerApp({ config, store, tracking, orchestrator, log, token });
+        onlineModel = OnlineModel.start({
+          tracking,
+          name: config.pipeline.registeredModel,
+          alias: config.server.predict.alias,
+          refreshSeconds: config.server.predict.refreshSeconds,
+          log,
+        });
+        const app = createServerApp({
+          config,
+          store,
+          tracking,
+          orchestrator,
+          onlineModel,
+          log,
+          token,
+        });
         server = await listen({
           app,
           host,
@@ -66,6 +83,7 @@ export function registerServeCommand(program: Command): void {
         });
       } catch (error) {
         stop.finished();
+        await onlineModel?.close();
         await tracking?.close();
         await orchestrator.close();
         await store.close();
@@ -80,6 +98,7 @@ export function registerServeCommand(program: Command): void {
       log.info("serve: stopping");
       const deadline = stop.deadline - Math.min(1_000, seconds * 200);
       const { cutOff } = await server.close(deadline - Math.min(2_000, (seconds * 1000) / 3));
+      await doneBy(onlineModel.close(), deadline);
       const [trackingClosed] = await Promise.all([
         doneBy(tracking.close(), deadline),
         doneBy(orchestrator.close(), deadline),
