@@ -1,7 +1,8 @@
 // Uploaded MSD track files as feature rows: each file's bytes go to a private temporary file
-// (the HDF5 readers read paths), are read with the MSD reader (sizes bounded by msd/limits.ts)
-// and turned into a row exactly as preprocess does (features/extract.ts). A file that is not a
-// readable track file, or a track that gives no row, is refused naming the upload.
+// (the HDF5 readers read paths), its signature and length are checked, it is read with the MSD
+// reader (sizes bounded by msd/limits.ts) and turned into a row exactly as preprocess does
+// (features/extract.ts). A file that is not a readable track file, or a track that gives no
+// row, is refused naming the upload.
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,6 +10,7 @@ import { extractFeatures, FEATURE_ARRAYS } from "../features/extract.ts";
 import type { Row } from "../features/table.ts";
 import { defaultVocabulary, type GenreVocabulary } from "../features/vocabulary.ts";
 import { TrackReadError } from "../msd/errors.ts";
+import { checkHdf5File } from "../msd/hdf5.ts";
 import { openTrackFile, type TrackFile } from "../msd/reader.ts";
 import { PredictInputError } from "./errors.ts";
 
@@ -47,6 +49,8 @@ export async function readUploadedTracks(
       await writeFile(path, upload.bytes);
       let file: TrackFile | undefined;
       try {
+        // Not HDF5 at all, or cut short: refused before the HDF5 library is loaded for it.
+        checkHdf5File(path);
         file = await openTrackFile(path, { arrays: FEATURE_ARRAYS });
         if (tracks.length + file.trackCount > maxTracks)
           throw new PredictInputError(
