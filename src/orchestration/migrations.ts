@@ -1,7 +1,8 @@
 // Versioned migrations of the orchestration tables (flow runs, task runs, their state history
 // and log lines, deployments), applied on the tracking database next to tracking's own
 // migrations but recorded in their own table, orchestration_migrations, by the same runner
-// (tracking/migrate.ts).
+// (tracking/migrate.ts). 0002 adds the indexes the server's flow-run lists page through
+// (newest first, by deployment, the subflows of a run).
 import type { Kysely, Migration } from "kysely";
 import { applyMigrations, type SqlDialect } from "../tracking/migrate.ts";
 
@@ -116,6 +117,25 @@ function migrations(dialect: SqlDialect): Record<string, Migration> {
           .addColumn("last_scheduled_at", bigint)
           .addColumn("created_at", bigint, (c) => c.notNull())
           .addColumn("updated_at", bigint, (c) => c.notNull())
+          .execute();
+      },
+    },
+    "0002_flow_run_list_indexes": {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createIndex("orch_flow_runs_by_created")
+          .on("orch_flow_runs")
+          .columns(["created_at", "id"])
+          .execute();
+        await db.schema
+          .createIndex("orch_flow_runs_by_deployment")
+          .on("orch_flow_runs")
+          .columns(["deployment_name", "created_at"])
+          .execute();
+        await db.schema
+          .createIndex("orch_flow_runs_by_parent")
+          .on("orch_flow_runs")
+          .columns(["parent_flow_run_id", "created_at"])
           .execute();
       },
     },

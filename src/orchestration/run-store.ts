@@ -129,6 +129,27 @@ export interface FlowRunFilter {
   limit?: number | undefined;
 }
 
+/** Where a page of flow runs (newest first) ended: the next page starts after it. */
+export interface FlowRunPosition {
+  createdAt: number;
+  id: string;
+}
+
+export interface FlowRunPageQuery {
+  flowName?: string | undefined;
+  state?: string | undefined;
+  deploymentName?: string | undefined;
+  /** Only the runs no other run started (no subflows). */
+  topLevel?: boolean | undefined;
+  /** Runs created in this time or later (ms since the epoch). */
+  createdSince?: number | undefined;
+  /** States to keep (with `state`, both must hold). */
+  states?: readonly string[] | undefined;
+  limit: number;
+  /** Start after this run, as the previous page's `next` gave it. */
+  after?: FlowRunPosition | undefined;
+}
+
 export const HOST = hostname();
 
 /** Flow and task runs, logs and deployments in the tracking database the URI names. */
@@ -521,6 +542,83 @@ export class RunStore {
       .execute();
   }
 
+  /**
+   * One page of flow runs, newest first (ties by id, descending), and where the next page
+   * starts when there is one. Reads through the indexes of migration 0002: a page costs the
+   * same at the first run as at the ten-thousandth.
+   */
+  async pageFlowRuns(
+    query: FlowRunPageQuery,
+  ): Promise<{ runs: FlowRunRow[]; next?: FlowRunPosition | undefined }> {
+    let select = this.db.selectFrom("orch_flow_runs").selectAll();
+    if (query.flowName !== undefined) select = select.where("flow_name", "=", query.flowName);
+    if (query.state !== undefined) select = select.where("state", "=", query.state);
+    if (query.states !== undefined) select = select.where("state", "in", [...query.states]);
+    if (query.deploymentName !== undefined)
+      select = select.where("deployment_name", "=", query.deploymentName);
+    if (query.topLevel) select = select.where("parent_flow_run_id", "is", null);
+    if (query.createdSince !== undefined)
+      select = select.where("created_at", ">=", query.createdSince);
+    const after = query.after;
+    if (after !== undefined)
+      select = select
+        .where("created_at", "<=", after.createdAt)
+        .where((eb) => eb.or([eb("created_at", "<", after.createdAt), eb("id", "<", after.id)]));
+    const rows = await select
+      .orderBy("created_at", "desc")
+      .orderBy("id", "desc")
+      .limit(query.limit + 1)
+      .execute();
+    if (rows.length <= query.limit) return { runs: rows };
+    const runs = rows.slice(0, query.limit);
+    const last = runs[runs.length - 1] as FlowRunRow;
+    return { runs, next: { createdAt: Number(last.created_at), id: last.id } };
+  }
+
+  /** The flow names and deployment names that runs were recorded under, for filters. */
+  async flowRunNames(): Promise<{ flows: string[]; deployments: string[] }> {
+    const [flows, deployments] = await Promise.all([
+      this.db
+        .selectFrom("orch_flow_runs")
+        .select("flow_name")
+        .distinct()
+        .orderBy("flow_name")
+        .execute(),
+      this.db
+        .selectFrom("orch_flow_runs")
+        .select("deployment_name")
+        .distinct()
+        .where("deployment_name", "is not", null)
+        .orderBy("deployment_name")
+        .execute(),
+    ]);
+    return {
+      flows: flows.map((r) => r.flow_name),
+      deployments: deployments.map((r) => r.deployment_name as string),
+    };
+  }
+
+  /** The newest run of a deployment, if it has any. */
+  async latestDeploymentRun(deploymentName: string): Promise<FlowRunRow | undefined> {
+    return this.db
+      .selectFrom("orch_flow_runs")
+      .selectAll()
+      .where("deployment_name", "=", deploymentName)
+      .orderBy("created_at", "desc")
+      .orderBy("id", "desc")
+      .limit(1)
+      .executeTakeFirst();
+  }
+
+  async countTaskRuns(flowRunId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom("orch_task_runs")
+      .select((eb) => eb.fn.countAll<number | string>().as("count"))
+      .where("flow_run_id", "=", flowRunId)
+      .executeTakeFirst();
+    return Number(row?.count ?? 0);
+  }
+
   /** The flow runs started as subflows of `parentFlowRunId`, oldest first. */
   async listSubflows(parentFlowRunId: string): Promise<FlowRunRow[]> {
     return this.db
@@ -532,14 +630,16 @@ export class RunStore {
       .execute();
   }
 
-  async listTaskRuns(flowRunId: string): Promise<TaskRunRow[]> {
-    return this.db
+  /** The task runs of a flow run, oldest first; the first `limit` of them when given. */
+  async listTaskRuns(flowRunId: string, limit?: number): Promise<TaskRunRow[]> {
+    let query = this.db
       .selectFrom("orch_task_runs")
       .selectAll()
       .where("flow_run_id", "=", flowRunId)
       .orderBy("created_at")
-      .orderBy("task_index")
-      .execute();
+      .orderBy("task_index");
+    if (limit !== undefined) query = query.limit(limit);
+    return query.execute();
   }
 
   async getTaskRun(id: string): Promise<TaskRunRow | undefined> {
@@ -602,6 +702,14 @@ export class RunStore {
 
   async listDeployments(): Promise<DeploymentRow[]> {
     return this.db.selectFrom("orch_deployments").selectAll().orderBy("name").execute();
+  }
+
+  async findDeployment(name: string): Promise<DeploymentRow | undefined> {
+    return this.db
+      .selectFrom("orch_deployments")
+      .selectAll()
+      .where("name", "=", name)
+      .executeTakeFirst();
   }
 
   async getDeployment(name: string): Promise<DeploymentRow> {

@@ -79,6 +79,29 @@ export function dueTick(deployment: DeploymentRow, now: number): number | undefi
   return tick > since ? tick : undefined;
 }
 
+/**
+ * The schedule's first tick after `now`: when the scheduler starts the deployment's next run
+ * (unless paused); undefined for a deployment that runs only when triggered.
+ */
+export function nextTick(deployment: DeploymentRow, now: number): number | undefined {
+  if (deployment.interval_ms !== null) {
+    const anchor = Number(deployment.created_at);
+    const interval = Number(deployment.interval_ms);
+    return anchor + (Math.floor((now - anchor) / interval) + 1) * interval;
+  }
+  if (deployment.cron === null) return undefined;
+  try {
+    return CronExpressionParser.parse(deployment.cron, {
+      currentDate: new Date(now),
+      tz: deployment.timezone,
+    })
+      .next()
+      .getTime();
+  } catch {
+    return undefined;
+  }
+}
+
 export interface TickResult {
   deployment: string;
   tick: number;

@@ -24,7 +24,7 @@ for (const backend of backends) {
           }>`select name from ${sql.table(MIGRATION_TABLE)}`.execute(database.db);
           assert.deepEqual(
             applied.rows.map((r) => r.name),
-            ["0001_runs_and_deployments"],
+            ["0001_runs_and_deployments", "0002_flow_run_list_indexes"],
           );
         } finally {
           await database.close();
