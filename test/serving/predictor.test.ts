@@ -65,7 +65,7 @@ describe("online predictor", () => {
       [...values].sort((a, b) => b - a),
     );
     const thresholds = model.parts.decision.thresholds;
-    const above = labels.filter((g, k) => (expected[k] as number) > (thresholds[k] as number));
+    const above = labels.filter((_genre, k) => (expected[k] as number) > (thresholds[k] as number));
     if (above.length > 0) assert.deepEqual([...answer.genres].sort(), [...above].sort());
     else assert.ok(answer.genres.length <= 1);
   });
