@@ -69,6 +69,7 @@ ul.legend{list-style:none;display:flex;flex-wrap:wrap;gap:.2rem .9rem;margin:.3r
 tr.differs>td,tr.differs>th{background:var(--warn-bg)}
 th a{color:inherit}th a.sorted{color:var(--accent)}
 td.select,th.select{width:1.6rem}
+table.runs td{white-space:nowrap}table.compare th h3{margin:.3rem 0 0;font-size:.95rem;color:var(--fg)}
 details>summary{cursor:pointer;color:var(--accent);margin:.4rem 0}
 .columns-choice{display:flex;flex-wrap:wrap;gap:.1rem .9rem;max-height:16rem;overflow:auto}
 .columns-choice label{flex-direction:row;align-items:center;gap:.3rem;color:var(--fg)}
