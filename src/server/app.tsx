@@ -45,12 +45,15 @@ export function createServerApp(context: ServerContext): Hono<ServerEnv> {
     if (c.req.path.startsWith("/api/2.0/")) return next();
     return bodyLimit({
       maxSize: maxBodyBytes,
+      // The unread rest of the body is not drained: the connection closes after the answer,
+      // and says so, lest a client send its next request down a socket about to close.
       onError: (c) =>
         c.json(
           {
             error: `request body larger than ${maxBodyBytes} bytes (the server.maxBodyBytes setting)`,
           },
           413,
+          { Connection: "close" },
         ),
     })(c, next);
   });
