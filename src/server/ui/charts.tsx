@@ -56,6 +56,17 @@ export function niceTicks(low: number, high: number, count = 5): number[] {
   return ticks;
 }
 
+/** [low, high] widened to the round-number ticks around them. */
+function niceDomain(low: number, high: number, count: number): [number, number] {
+  const ticks = niceTicks(low, high, count);
+  const step = ticks.length > 1 ? (ticks[1] as number) - (ticks[0] as number) : 0;
+  if (step <= 0) return [low, high];
+  return [
+    Math.min(low, (ticks[0] as number) - ((ticks[0] as number) > low ? step : 0)),
+    Math.max(high, (ticks.at(-1) as number) + ((ticks.at(-1) as number) < high ? step : 0)),
+  ];
+}
+
 function thinned(points: ChartPoint[]): ChartPoint[] {
   const finite = points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
   if (finite.length <= MAX_POINTS) return finite;
@@ -86,13 +97,13 @@ export const LineChart: FC<{
   const all = drawn.flatMap((s) => s.points);
   if (all.length === 0) return <p class="empty">{title}: no finite values to draw.</p>;
   const [xLow, xHigh] = extent(all.map((p) => p.x));
-  const [yLow, yHigh] = extent(all.map((p) => p.y));
+  const [yLow, yHigh] = niceDomain(...extent(all.map((p) => p.y)), 4);
   const plotWidth = WIDTH - MARGIN.left - MARGIN.right;
   const plotHeight = HEIGHT - MARGIN.top - MARGIN.bottom;
   const xAt = (x: number) => MARGIN.left + ((x - xLow) / (xHigh - xLow)) * plotWidth;
   const yAt = (y: number) => MARGIN.top + (1 - (y - yLow) / (yHigh - yLow)) * plotHeight;
   const xTicks = niceTicks(xLow, xHigh, 6).filter((t) => t >= xLow && t <= xHigh);
-  const yTicks = niceTicks(yLow, yHigh, 4).filter((t) => t >= yLow && t <= yHigh);
+  const yTicks = niceTicks(yLow, yHigh, 4);
   return (
     <figure class="chart">
       <figcaption>{title}</figcaption>

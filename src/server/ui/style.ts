@@ -59,7 +59,7 @@ svg text{fill:currentColor}
 td.tree{white-space:nowrap}
 .login{max-width:22rem;margin:4rem auto}
 .htmx-request .spinner{display:inline}.spinner{display:none}
-.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,420px),1fr));gap:.8rem}
+.charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,420px),1fr));gap:.8rem}
 figure.chart{margin:0;background:var(--card);border:1px solid var(--line);border-radius:10px;padding:.5rem .6rem}
 figure.chart figcaption{font-weight:600;font-size:.9rem;overflow-wrap:anywhere}
 figure.chart svg{width:100%;height:auto;display:block}
