@@ -73,5 +73,5 @@ table.runs td{white-space:nowrap}table.compare th h3{margin:.3rem 0 0;font-size:
 details>summary{cursor:pointer;color:var(--accent);margin:.4rem 0}
 .columns-choice{display:flex;flex-wrap:wrap;gap:.1rem .9rem;max-height:16rem;overflow:auto}
 .columns-choice label{flex-direction:row;align-items:center;gap:.3rem;color:var(--fg)}
-@media (max-width:640px){main{padding:.6rem}th,td{padding:.35rem .4rem}h1{font-size:1.25rem}}
+@media (max-width:640px){main{padding:.6rem}th,td{padding:.35rem .4rem}h1{font-size:1.25rem}header.top nav{flex-wrap:wrap;flex-basis:100%}header.top nav a{padding:.25rem .45rem}}
 `;
