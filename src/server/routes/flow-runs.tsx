@@ -1,8 +1,601 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
-// The flow-runs pages and their /api/v1 endpoints (being built).
-import { Hono } from "hono";
+// The flow-run pages and their /api/v1 endpoints: the list of runs (filters by flow, state and
+// deployment, newest first, pages by a position token), a run's page (parameters, result or
+// error, state history, task runs and subflows as a tree beside a timeline, logs that follow
+// while it runs, cancel), and the same as JSON.
+import { type Context, Hono } from "hono";
+import type { FC } from "hono/jsx";
+import { flowRunToJson, runStateToJson, taskRunToJson } from "../../orchestration/run-json.ts";
+import type { FlowRunPosition, FlowRunRow, RunStateRow } from "../../orchestration/run-store.ts";
+import { flowRunTree, type RunTreeNode } from "../../orchestration/run-tree.ts";
+import { ACTIVE_STATES, isFinal, RUN_STATES } from "../../orchestration/states.ts";
 import type { ServerContext, ServerEnv } from "../context.ts";
+import { Empty, formatDuration, KeyValues, Pager, StateBadge, Time } from "../ui/components.tsx";
+import { Page } from "../ui/layout.tsx";
+import { LogLines, RunTreeTable, runDuration, shortId } from "../ui/runs.tsx";
+import { type FieldProblem, fieldError, isProblem, problemPage } from "./field-error.tsx";
 
-export function flowRunsRoutes(_context: ServerContext): Hono<ServerEnv> {
-  return new Hono<ServerEnv>();
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 100;
+const MAX_NAME = 200;
+const LOG_BATCH = 1000;
+const RESULT_SHOWN_CHARS = 20_000;
+const RUN_ID = /^[A-Za-z0-9-]{1,64}$/;
+const PAGE_TOKEN = /^(\d{1,16})\.([A-Za-z0-9-]{1,64})$/;
+
+export interface FlowRunListQuery {
+  flowName: string | undefined;
+  state: string | undefined;
+  deploymentName: string | undefined;
+  topLevel: boolean;
+  limit: number;
+  after: FlowRunPosition | undefined;
 }
+
+/** The list's query parameters checked: flow, state, deployment, top_level, max_results, page_token. */
+export function parseFlowRunListQuery(
+  read: (name: string) => string | undefined,
+  defaultLimit = DEFAULT_PAGE_SIZE,
+): FlowRunListQuery | FieldProblem {
+  const name = (field: string): string | undefined | FieldProblem => {
+    const value = read(field)?.trim();
+    if (value === undefined || value === "") return undefined;
+    if (value.length > MAX_NAME)
+      return { field, message: `${field}: at most ${MAX_NAME} characters` };
+    return value;
+  };
+  const flowName = name("flow");
+  if (isProblem(flowName)) return flowName;
+  const deploymentName = name("deployment");
+  if (isProblem(deploymentName)) return deploymentName;
+  const state = read("state")?.trim() || undefined;
+  if (state !== undefined && !(RUN_STATES as readonly string[]).includes(state))
+    return {
+      field: "state",
+      message: `state: expected one of ${RUN_STATES.join(", ")}, got ${JSON.stringify(state.slice(0, MAX_NAME))}`,
+    };
+  const topLevelText = read("top_level")?.trim() || undefined;
+  if (topLevelText !== undefined && !["1", "true", "0", "false"].includes(topLevelText))
+    return { field: "top_level", message: "top_level: expected true or false" };
+  let limit = defaultLimit;
+  const maxText = read("max_results")?.trim() || undefined;
+  if (maxText !== undefined) {
+    limit = Number(maxText);
+    if (!/^\d{1,4}$/.test(maxText) || limit < 1 || limit > MAX_PAGE_SIZE)
+      return {
+        field: "max_results",
+        message: `max_results: expected a whole number from 1 to ${MAX_PAGE_SIZE}`,
+      };
+  }
+  let after: FlowRunPosition | undefined;
+  const token = read("page_token")?.trim() || undefined;
+  if (token !== undefined) {
+    const match = PAGE_TOKEN.exec(token);
+    if (!match)
+      return {
+        field: "page_token",
+        message: "page_token: not a token a previous page gave (next_page_token)",
+      };
+    after = { createdAt: Number(match[1]), id: match[2] as string };
+  }
+  return {
+    flowName,
+    state,
+    deploymentName,
+    topLevel: topLevelText === "1" || topLevelText === "true",
+    limit,
+    after,
+  };
+}
+
+export function pageToken(position: FlowRunPosition | undefined): string | undefined {
+  return position === undefined ? undefined : `${position.createdAt}.${position.id}`;
+}
+
+function checkRunId(id: string): FieldProblem | undefined {
+  return RUN_ID.test(id)
+    ? undefined
+    : { field: "id", message: "id: a flow run id is letters, digits and dashes (at most 64)" };
+}
+
+interface RunView {
+  run: FlowRunRow;
+  history: RunStateRow[];
+  tree: RunTreeNode;
+  parent: FlowRunRow | undefined;
+  result: { shown: string; truncated: boolean } | undefined;
+  now: number;
+}
+
+export function flowRunsRoutes(context: ServerContext): Hono<ServerEnv> {
+  const app = new Hono<ServerEnv>();
+  const runs = context.orchestrator.runs;
+  const loggedIn = context.token !== undefined;
+
+  /** The run `:id` names, or the 400/404 answer (JSON for the API, a page otherwise). */
+  const runOr = async (c: Context<ServerEnv>, json: boolean): Promise<FlowRunRow | Response> => {
+    const id = c.req.param("id") ?? "";
+    const problem = checkRunId(id);
+    if (problem) return json ? fieldError(c, problem) : problemPage(c, problem, loggedIn);
+    const run = await runs.findFlowRun(id);
+    if (run) return run;
+    const missing = { field: "id", message: `no flow run ${JSON.stringify(id)}` };
+    return json ? fieldError(c, missing, 404) : problemPage(c, missing, loggedIn, 404);
+  };
+
+  const loadView = async (run: FlowRunRow): Promise<RunView> => {
+    const [history, tree, parent, stored] = await Promise.all([
+      runs.stateHistory(run.id),
+      flowRunTree(runs, run),
+      run.parent_flow_run_id ? runs.findFlowRun(run.parent_flow_run_id) : undefined,
+      run.result_key ? context.orchestrator.results.read(run.result_key) : undefined,
+    ]);
+    let result: RunView["result"];
+    if (stored !== undefined) {
+      const text = JSON.stringify(stored.value, null, 2) ?? "null";
+      result = {
+        shown: text.slice(0, RESULT_SHOWN_CHARS),
+        truncated: text.length > RESULT_SHOWN_CHARS,
+      };
+    }
+    return { run, history, tree, parent, result, now: Date.now() };
+  };
+
+  app.get("/flow-runs", async (c) => {
+    const started = performance.now();
+    const query = parseFlowRunListQuery((name) => c.req.query(name));
+    const [names, deployments] = await Promise.all([runs.flowRunNames(), runs.listDeployments()]);
+    const filters = isProblem(query) ? undefined : query;
+    const page = filters ? await runs.pageFlowRuns(filters) : { runs: [], next: undefined };
+    const flows = withSelected(names.flows, filters?.flowName);
+    const deploymentNames = withSelected(
+      [...new Set([...names.deployments, ...deployments.map((d) => d.name)])].sort(),
+      filters?.deploymentName,
+    );
+    const filtered = Boolean(
+      filters && (filters.flowName || filters.state || filters.deploymentName || filters.topLevel),
+    );
+    const current = new URL(c.req.url).searchParams;
+    current.delete("page_token");
+    return c.html(
+      <Page
+        title="Flow runs"
+        section="flow-runs"
+        subtitle="Every flow run recorded in the tracking database, newest first."
+        loggedIn={loggedIn}
+      >
+        <form method="get" action="/flow-runs" class="inline" aria-label="Filters">
+          <label>
+            Flow
+            <select name="flow">
+              <option value="">all flows</option>
+              {flows.map((name) => (
+                <option value={name} selected={name === filters?.flowName}>
+                  {name}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            State
+            <select name="state">
+              <option value="">all states</option>
+              {RUN_STATES.map((state) => (
+                <option value={state} selected={state === filters?.state}>
+                  {state}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Deployment
+            <select name="deployment">
+              <option value="">any or none</option>
+              {deploymentNames.map((name) => (
+                <option value={name} selected={name === filters?.deploymentName}>
+                  {name}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Runs
+            <select name="top_level">
+              <option value="">with subflows</option>
+              <option value="true" selected={filters?.topLevel === true}>
+                top-level only
+              </option>
+            </select>
+          </label>
+          <button type="submit">Filter</button>
+          {filtered ? (
+            <a class="button secondary" href="/flow-runs">
+              Clear
+            </a>
+          ) : null}
+        </form>
+        {isProblem(query) ? (
+          <p class="alert bad" role="alert">
+            {query.message}
+          </p>
+        ) : page.runs.length === 0 ? (
+          filtered || filters?.after ? (
+            <Empty>No flow runs match these filters.</Empty>
+          ) : (
+            <Empty>
+              No flow runs yet. Run <code>genre-classifier demo</code> to see the whole pipeline
+              run, or <code>genre-classifier flows run selfcheck</code> for a quick check.
+            </Empty>
+          )
+        ) : (
+          <FlowRunTable runs={page.runs} now={Date.now()} />
+        )}
+        <Pager base="/flow-runs" query={current} next={pageToken(page.next)} />
+        <p class="muted" style="font-size:.8rem">
+          {`${page.runs.length} shown · ${(performance.now() - started).toFixed(1)} ms`}
+        </p>
+      </Page>,
+      isProblem(query) ? 400 : 200,
+    );
+  });
+
+  app.get("/flow-runs/:id", async (c) => {
+    const run = await runOr(c, false);
+    if (run instanceof Response) return run;
+    const [view, lines] = await Promise.all([loadView(run), runs.logs(run.id, 0, LOG_BATCH)]);
+    const parameters = safeParse(run.parameters);
+    const logDone = isFinal(run.state) && lines.length < LOG_BATCH;
+    return c.html(
+      <Page
+        title={`Flow run · ${run.flow_name}`}
+        section="flow-runs"
+        subtitle={<code>{run.id}</code>}
+        loggedIn={loggedIn}
+      >
+        <RunLive view={view} />
+        <h2>Parameters</h2>
+        {parameters !== null &&
+        typeof parameters === "object" &&
+        Object.keys(parameters).length === 0 ? (
+          <Empty>No parameters (the flow's defaults).</Empty>
+        ) : (
+          <pre class="log">{JSON.stringify(parameters, null, 2)}</pre>
+        )}
+        <h2>Logs</h2>
+        {lines.length === 0 && logDone ? (
+          <Empty>
+            This run logged nothing
+            {view.tree.children.some((n) => n.kind === "flow")
+              ? " itself; its subflows' logs are on their pages"
+              : ""}
+            .
+          </Empty>
+        ) : (
+          <pre class="log" id="run-log" data-follow="" aria-live="polite">
+            <LogLines lines={lines} />
+            {logDone ? null : <LogTail id={run.id} after={lines.at(-1)?.id ?? 0} />}
+          </pre>
+        )}
+      </Page>,
+    );
+  });
+
+  app.get("/flow-runs/:id/live", async (c) => {
+    const run = await runOr(c, false);
+    if (run instanceof Response) return run;
+    return c.html(<RunLive view={await loadView(run)} />);
+  });
+
+  app.get("/flow-runs/:id/log", async (c) => {
+    const run = await runOr(c, false);
+    if (run instanceof Response) return run;
+    const after = parseAfter(c.req.query("after"));
+    if (isProblem(after)) return c.html(<span>{after.message}</span>, 400);
+    const lines = await runs.logs(run.id, after, LOG_BATCH);
+    const done = isFinal(run.state) && lines.length < LOG_BATCH;
+    return c.html(
+      <>
+        <LogLines lines={lines} />
+        {done ? null : <LogTail id={run.id} after={lines.at(-1)?.id ?? after} />}
+      </>,
+    );
+  });
+
+  app.post("/flow-runs/:id/cancel", async (c) => {
+    const run = await runOr(c, false);
+    if (run instanceof Response) return run;
+    await runs.requestCancel(run.id);
+    return c.redirect(`/flow-runs/${encodeURIComponent(run.id)}`, 303);
+  });
+
+  app.get("/api/v1/flow-runs", async (c) => {
+    const query = parseFlowRunListQuery((name) => c.req.query(name));
+    if (isProblem(query)) return fieldError(c, query);
+    const page = await runs.pageFlowRuns(query);
+    return c.json({
+      flow_runs: page.runs.map(flowRunToJson),
+      next_page_token: pageToken(page.next) ?? null,
+    });
+  });
+
+  app.get("/api/v1/flow-runs/:id", async (c) => {
+    const run = await runOr(c, true);
+    if (run instanceof Response) return run;
+    const [history, taskRuns, total, subflows] = await Promise.all([
+      runs.stateHistory(run.id),
+      runs.listTaskRuns(run.id, LOG_BATCH),
+      runs.countTaskRuns(run.id),
+      runs.listSubflows(run.id),
+    ]);
+    return c.json({
+      flow_run: flowRunToJson(run),
+      history: history.map(runStateToJson),
+      task_runs: taskRuns.map(taskRunToJson),
+      task_runs_total: total,
+      subflows: subflows.map(flowRunToJson),
+    });
+  });
+
+  app.get("/api/v1/flow-runs/:id/logs", async (c) => {
+    const run = await runOr(c, true);
+    if (run instanceof Response) return run;
+    const after = parseAfter(c.req.query("after"));
+    if (isProblem(after)) return fieldError(c, after);
+    const lines = await runs.logs(run.id, after, LOG_BATCH);
+    return c.json({
+      logs: lines.map((line) => ({
+        id: Number(line.id),
+        at: Number(line.at),
+        level: line.level,
+        task_run_id: line.task_run_id,
+        message: line.message,
+      })),
+      next_after: lines.at(-1)?.id ?? after,
+      state: run.state,
+      complete: isFinal(run.state) && lines.length < LOG_BATCH,
+    });
+  });
+
+  app.post("/api/v1/flow-runs/:id/cancel", async (c) => {
+    const run = await runOr(c, true);
+    if (run instanceof Response) return run;
+    const was = await runs.requestCancel(run.id);
+    const now = await runs.getFlowRun(run.id);
+    return c.json({
+      flow_run_id: run.id,
+      previous_state: was,
+      state: now.state,
+      cancel_requested: now.cancel_requested === 1,
+      message: isFinal(was)
+        ? `the run had already ended ${was}`
+        : now.state === "cancelled"
+          ? "cancelled"
+          : "cancel requested: the run stops at its next heartbeat",
+    });
+  });
+
+  return app;
+}
+
+function parseAfter(text: string | undefined): number | FieldProblem {
+  if (text === undefined || text === "") return 0;
+  if (!/^\d{1,15}$/.test(text))
+    return {
+      field: "after",
+      message: "after: expected the id of the last log line read (0 or more)",
+    };
+  return Number(text);
+}
+
+function withSelected(names: string[], selected: string | undefined): string[] {
+  return selected === undefined || names.includes(selected) ? names : [...names, selected];
+}
+
+function safeParse(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+const LogTail: FC<{ id: string; after: number }> = ({ id, after }) => (
+  <span
+    hx-get={`/flow-runs/${encodeURIComponent(id)}/log?after=${after}`}
+    hx-trigger="every 1s"
+    hx-swap="outerHTML"
+  />
+);
+
+export const FlowRunTable: FC<{ runs: FlowRunRow[]; now: number }> = ({ runs, now }) => (
+  <div class="table-wrap">
+    <table>
+      <thead>
+        <tr>
+          <th>Flow</th>
+          <th>Run</th>
+          <th>State</th>
+          <th>Deployment</th>
+          <th>Started</th>
+          <th class="num">Duration</th>
+        </tr>
+      </thead>
+      <tbody>
+        {runs.map((run) => (
+          <tr>
+            <td>{run.flow_name}</td>
+            <td>
+              <a href={`/flow-runs/${encodeURIComponent(run.id)}`}>
+                <code>{shortId(run.id)}</code>
+              </a>
+              {run.parent_flow_run_id ? (
+                <span class="muted">
+                  {" "}
+                  subflow of{" "}
+                  <a href={`/flow-runs/${encodeURIComponent(run.parent_flow_run_id)}`}>
+                    <code>{shortId(run.parent_flow_run_id)}</code>
+                  </a>
+                </span>
+              ) : null}
+            </td>
+            <td>
+              <StateBadge state={run.state} />
+            </td>
+            <td>
+              {run.deployment_name ? (
+                <a href={`/deployments/${encodeURIComponent(run.deployment_name)}`}>
+                  {run.deployment_name}
+                </a>
+              ) : (
+                <span class="muted">—</span>
+              )}
+            </td>
+            <td>
+              <Time value={run.started_at === null ? null : Number(run.started_at)} />
+            </td>
+            <td class="num">{formatDuration(runDuration(run.started_at, run.ended_at, now))}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  </div>
+);
+
+/** The part of a run's page that changes while it runs; it polls itself until the run ended. */
+const RunLive: FC<{ view: RunView }> = ({ view }) => {
+  const { run, history, tree, parent, result, now } = view;
+  const active = !isFinal(run.state);
+  const cancellable =
+    run.cancel_requested !== 1 &&
+    (run.state === "scheduled" || (ACTIVE_STATES as readonly string[]).includes(run.state));
+  const live = active
+    ? {
+        "hx-get": `/flow-runs/${encodeURIComponent(run.id)}/live`,
+        "hx-trigger": "every 1500ms",
+        "hx-swap": "outerHTML",
+      }
+    : {};
+  return (
+    <div id="run-live" {...live}>
+      <div class="grid">
+        <div class="card">
+          <p data-state={run.state}>
+            <StateBadge state={run.state} />
+            {run.cancel_requested === 1 && active ? (
+              <>
+                {" "}
+                <span class="badge warn">cancel requested</span>
+              </>
+            ) : null}
+          </p>
+          <p class="big">{formatDuration(runDuration(run.started_at, run.ended_at, now))}</p>
+          <p class="muted">
+            {active
+              ? run.started_at === null
+                ? "waiting to start"
+                : "running; this page follows it"
+              : `ended ${run.state}`}
+          </p>
+          {run.state_message ? <p class="muted">{run.state_message}</p> : null}
+          {cancellable ? (
+            <form
+              method="post"
+              action={`/flow-runs/${encodeURIComponent(run.id)}/cancel`}
+              data-confirm={`Cancel this ${run.flow_name} run?`}
+            >
+              <button type="submit" class="danger">
+                Cancel run
+              </button>
+            </form>
+          ) : null}
+        </div>
+        <div class="card">
+          <KeyValues
+            items={[
+              ["Flow", run.flow_name],
+              [
+                "Deployment",
+                run.deployment_name ? (
+                  <a href={`/deployments/${encodeURIComponent(run.deployment_name)}`}>
+                    {run.deployment_name}
+                  </a>
+                ) : (
+                  "—"
+                ),
+              ],
+              [
+                "Subflow of",
+                run.parent_flow_run_id ? (
+                  <a href={`/flow-runs/${encodeURIComponent(run.parent_flow_run_id)}`}>
+                    {parent?.flow_name ?? "run"} <code>{shortId(run.parent_flow_run_id)}</code>
+                  </a>
+                ) : (
+                  "—"
+                ),
+              ],
+              ["Created", <Time value={Number(run.created_at)} />],
+              ["Started", <Time value={run.started_at === null ? null : Number(run.started_at)} />],
+              ["Ended", <Time value={run.ended_at === null ? null : Number(run.ended_at)} />],
+              ["Duration", formatDuration(runDuration(run.started_at, run.ended_at, now))],
+              ["Attempt", String(run.attempt)],
+              ["Host", run.host ? `${run.host} (pid ${run.pid ?? "?"})` : "—"],
+            ]}
+          />
+        </div>
+      </div>
+      {run.error_message ? (
+        <div class="alert bad" role="alert">
+          <strong>Error:</strong> {run.error_message}
+          {run.error_stack ? (
+            <details>
+              <summary>Stack trace</summary>
+              <pre style="white-space:pre-wrap">{run.error_stack}</pre>
+            </details>
+          ) : null}
+        </div>
+      ) : null}
+      {result ? (
+        <>
+          <h2>Result</h2>
+          <pre class="log">{result.shown}</pre>
+          {result.truncated ? (
+            <p class="muted">
+              Shortened; the whole result is <code>{run.result_key}</code> in the object store.
+            </p>
+          ) : null}
+        </>
+      ) : null}
+      <h2>Task runs and subflows</h2>
+      {tree.children.length === 0 && tree.omittedTaskRuns === 0 ? (
+        <Empty>{active ? "No task runs yet." : "This run ran no tasks or subflows."}</Empty>
+      ) : (
+        <RunTreeTable root={tree} now={now} />
+      )}
+      <h2>State history</h2>
+      <div class="table-wrap">
+        <table>
+          <thead>
+            <tr>
+              <th>When</th>
+              <th>State</th>
+              <th>Message</th>
+            </tr>
+          </thead>
+          <tbody>
+            {history.map((entry) => (
+              <tr>
+                <td>
+                  <Time value={Number(entry.at)} />
+                </td>
+                <td>
+                  <StateBadge state={entry.state} />
+                </td>
+                <td>{entry.message ?? ""}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </div>
+  );
+};
