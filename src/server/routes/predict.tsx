@@ -178,10 +178,10 @@ export function predictRoutes(context: ServerContext): Hono<ServerEnv> {
             <form method="post" action="/predict">
               <div
                 class="grid"
-                style="grid-template-columns:repeat(auto-fill,minmax(11rem,1fr));gap:.5rem"
+                style="grid-template-columns:repeat(auto-fill,minmax(9.5rem,1fr));gap:.5rem"
               >
                 {served.predictor.features.map((feature) => (
-                  <label>
+                  <label style="overflow-wrap:anywhere;justify-content:space-between">
                     {feature}
                     <input
                       type="text"
@@ -230,8 +230,8 @@ export function predictRoutes(context: ServerContext): Hono<ServerEnv> {
         415,
       );
     } catch (error) {
-      if (error instanceof InputError)
-        return c.html(page(served, { error: error.message }, typed), 400);
+      // The form shown again with the reason, as a page (200: browsers log a 4xx page as an error).
+      if (error instanceof InputError) return c.html(page(served, { error: error.message }, typed));
       throw error;
     }
   });
