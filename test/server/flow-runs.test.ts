@@ -373,7 +373,10 @@ describe("flow runs", () => {
       await page.click(`a[href="/flow-runs/${failedRunId}"]`);
       await page.waitForURL(`${server.url}/flow-runs/${failedRunId}`);
       assert.equal(await page.locator("#run-live [data-state=failed]").count(), 1);
-      assert.match(await page.locator(".alert.bad").textContent(), /planned failure <b>bold<\/b>/);
+      assert.match(
+        (await page.locator(".alert.bad").textContent()) ?? "",
+        /planned failure <b>bold<\/b>/,
+      );
       assert.equal(await page.locator(".alert.bad b").count(), 0);
       assert.deepEqual(await page.locator("td.tree").allTextContents(), [
         "ui-parent",
@@ -381,7 +384,7 @@ describe("flow runs", () => {
         "└ ui-square-0",
       ]);
       assert.equal(await page.locator(".gantt .bar").count(), 3);
-      assert.match(await page.locator("#run-log").textContent(), /parent starts/);
+      assert.match((await page.locator("#run-log").textContent()) ?? "", /parent starts/);
       await screenshot(page, "flow-run");
 
       const started = await server.orchestrator.start(selfcheck(), {
