@@ -8,8 +8,12 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Browser } from "playwright-core";
 import { readTable } from "../../src/features/table.ts";
+import { createServerApp } from "../../src/server/app.tsx";
+import { listen, type RunningHttpServer } from "../../src/server/http.ts";
+import { S3ObjectStore } from "../../src/storage/s3.ts";
 import { launchBrowser, noBrowser, screenshot, watchPage } from "../helpers/browser.ts";
 import { type DailyData, startServerWithDailyData } from "../helpers/daily-data.ts";
+import { startLocalS3 } from "../helpers/s3-server.ts";
 import type { TestServer } from "../helpers/serve.ts";
 
 interface DayJson {
@@ -197,6 +201,57 @@ describe("predictions", () => {
     assert.doesNotMatch(html, /<script>alert/);
     assert.match(html, /&lt;script&gt;alert/);
     assert.match(html, /expected an MSD track id/);
+  });
+
+  it("answers the same from an S3 store, reading tables and report files by ranges", async () => {
+    const s3 = await startLocalS3();
+    const store = new S3ObjectStore(s3.bucket, "served", s3.settings);
+    let remote: RunningHttpServer | undefined;
+    try {
+      for (const prefix of ["predictions/", "daily/", "datasets/split/manifest.json", "reports/"])
+        for await (const object of server.store.listAll(prefix))
+          await store.put(object.key, await server.store.get(object.key));
+      remote = await listen({
+        app: createServerApp({ ...server, store }),
+        host: "127.0.0.1",
+        port: 0,
+        what: "serve",
+        log: server.log,
+      });
+      for (const path of [
+        "/api/v1/predictions",
+        "/api/v1/predictions/day/1?offset=20&limit=30",
+        "/api/v1/predictions/day/3?offset=59",
+        `/api/v1/predictions/search?track_id=${(await json<DayPageJson>("/api/v1/predictions/day/3?offset=59")).rows[0]?.trackId}`,
+        "/api/v1/reports",
+      ]) {
+        const local = await (await server.request(path)).text();
+        const answer = await fetch(`${remote.url}${path}`);
+        assert.equal(answer.status, 200, path);
+        assert.equal(
+          (await answer.text()).replace(/"key":"[^"]*"/g, ""),
+          local.replace(/"key":"[^"]*"/g, ""),
+          path,
+        );
+      }
+      const page = await fetch(`${remote.url}/reports/monitoring/day=0002/report.html`);
+      assert.equal(page.status, 200);
+      assert.match(page.headers.get("content-security-policy") ?? "", /^default-src 'none'/);
+      assert.equal(
+        await page.text(),
+        new TextDecoder().decode(await server.store.get("reports/monitoring/day=0002/report.html")),
+      );
+      const data = await fetch(`${remote.url}/reports/monitoring/day=0002/report.json`);
+      assert.equal(((await data.json()) as { day: number }).day, 2);
+      const revalidated = await fetch(`${remote.url}/reports/monitoring/day=0002/report.json`, {
+        headers: { "if-none-match": data.headers.get("etag") ?? "" },
+      });
+      assert.equal(revalidated.status, 304);
+    } finally {
+      await remote?.close();
+      await store.close();
+      await s3.stop();
+    }
   });
 
   it("lists days, shows a day with its labels and finds a track in the browser", {

@@ -236,7 +236,7 @@ export function predictionsRoutes(context: ServerContext): Hono<ServerEnv> {
 }
 
 /** A 400/404 JSON answer naming the field an InputError's message starts with. */
-function fieldError(c: Context<ServerEnv>, error: unknown, status: 400 | 404) {
+export function fieldError(c: Context<ServerEnv>, error: unknown, status: 400 | 404) {
   if (!(error instanceof InputError)) throw error;
   const field = /^([a-z_]+) /.exec(error.message)?.[1] ?? "query";
   return c.json({ error: error.message, field }, status);

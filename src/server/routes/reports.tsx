@@ -4,7 +4,7 @@
 // at /reports/<path> (store key reports/<path>), with their content type, an ETag, and a content
 // security policy that lets a report page run only its own inline style and script.
 import { Readable } from "node:stream";
-import { type Context, Hono } from "hono";
+import { Hono } from "hono";
 import type { FC } from "hono/jsx";
 import { InputError } from "../../common/errors.ts";
 import { parseDay, parseRowPage } from "../../flows/prediction-files.ts";
@@ -19,7 +19,7 @@ import {
 import type { ServerContext, ServerEnv } from "../context.ts";
 import { Empty, Time } from "../ui/components.tsx";
 import { Page } from "../ui/layout.tsx";
-import { OffsetPager } from "./predictions.tsx";
+import { fieldError, OffsetPager } from "./predictions.tsx";
 
 const CONTENT_TYPES: Record<string, string> = {
   html: "text/html; charset=utf-8",
@@ -91,7 +91,7 @@ export function reportsRoutes(context: ServerContext): Hono<ServerEnv> {
     try {
       paging = parseRowPage(c.req.query(), 100);
     } catch (error) {
-      return fieldError(c, error);
+      return fieldError(c, error, 400);
     }
     const days = await listMonitoredDays(store);
     return c.json({
@@ -107,7 +107,7 @@ export function reportsRoutes(context: ServerContext): Hono<ServerEnv> {
     try {
       day = parseDay(c.req.param("day"));
     } catch (error) {
-      return fieldError(c, error);
+      return fieldError(c, error, 400);
     }
     const result = await readMonitorResult(store, day);
     if (result === undefined)
@@ -168,12 +168,6 @@ function matchesEtag(header: string | undefined, etag: string): boolean {
     .split(",")
     .map((t) => t.trim().replace(/^W\//, ""))
     .some((t) => t === etag || t === "*");
-}
-
-function fieldError(c: Context<ServerEnv>, error: unknown) {
-  if (!(error instanceof InputError)) throw error;
-  const field = /^([a-z_]+) /.exec(error.message)?.[1] ?? "query";
-  return c.json({ error: error.message, field }, 400);
 }
 
 function dayJson(day: MonitoredDay) {
