@@ -496,6 +496,100 @@ export class TrackingStore {
   }
 
   async searchRuns(query: SearchRunsQuery): Promise<Page<Run>> {
+    return this.pageOfRuns(query, (page) => this.hydrateRuns(page));
+  }
+
+  /**
+   * searchRuns without each run's params, metrics, tags and inputs: a page of a long runs
+   * table, whose columns runKeys and runValues then load for the page's runs alone.
+   */
+  async searchRunInfos(query: SearchRunsQuery): Promise<Page<RunInfo>> {
+    return this.pageOfRuns(query, async (page) => page.map(toRunInfo));
+  }
+
+  /**
+   * The metric keys the runs logged, and each param key with how many of the runs have it and
+   * how many distinct values they give it.
+   */
+  async runKeys(runIds: string[]): Promise<{
+    metrics: string[];
+    params: { key: string; runs: number; values: number }[];
+  }> {
+    const ids = [...new Set(runIds.map(checkRunId))];
+    const metrics = new Set<string>();
+    const params = new Map<string, { key: string; runs: number; values: number }>();
+    for (const chunk of chunks(ids)) {
+      const [metricRows, paramRows] = await Promise.all([
+        this.db
+          .selectFrom("latest_metrics")
+          .select("key")
+          .distinct()
+          .where("run_uuid", "in", chunk)
+          .execute(),
+        this.db
+          .selectFrom("params")
+          .select("key")
+          .select((eb) => [
+            eb.fn.countAll<number | string>().as("runs"),
+            eb.fn.count<number | string>("value").distinct().as("values"),
+          ])
+          .where("run_uuid", "in", chunk)
+          .groupBy("key")
+          .execute(),
+      ]);
+      for (const row of metricRows) metrics.add(row.key);
+      for (const row of paramRows) {
+        const known = params.get(row.key) ?? { key: row.key, runs: 0, values: 0 };
+        known.runs += Number(row.runs);
+        known.values = Math.max(known.values, Number(row.values));
+        params.set(row.key, known);
+      }
+    }
+    return { metrics: [...metrics].sort(), params: [...params.values()] };
+  }
+
+  /** The latest values of the named metrics and the values of the named params, per run. */
+  async runValues(
+    runIds: string[],
+    keys: { metrics: string[]; params: string[] },
+  ): Promise<Map<string, { metrics: Map<string, number>; params: Map<string, string> }>> {
+    const ids = [...new Set(runIds.map(checkRunId))];
+    const values = new Map(
+      ids.map((id) => [
+        id,
+        { metrics: new Map<string, number>(), params: new Map<string, string>() },
+      ]),
+    );
+    for (const chunk of chunks(ids, 500)) {
+      const [metricRows, paramRows] = await Promise.all([
+        keys.metrics.length === 0
+          ? []
+          : this.db
+              .selectFrom("latest_metrics")
+              .select(["run_uuid", "key", "value", "is_nan"])
+              .where("run_uuid", "in", chunk)
+              .where("key", "in", keys.metrics)
+              .execute(),
+        keys.params.length === 0
+          ? []
+          : this.db
+              .selectFrom("params")
+              .select(["run_uuid", "key", "value"])
+              .where("run_uuid", "in", chunk)
+              .where("key", "in", keys.params)
+              .execute(),
+      ]);
+      for (const m of metricRows)
+        values.get(m.run_uuid)?.metrics.set(m.key, m.is_nan ? Number.NaN : Number(m.value));
+      for (const p of paramRows) values.get(p.run_uuid)?.params.set(p.key, p.value);
+    }
+    return values;
+  }
+
+  private async pageOfRuns<T>(
+    query: SearchRunsQuery,
+    hydrate: (rows: RunsTable[]) => Promise<T[]>,
+  ): Promise<Page<T>> {
     if (!Array.isArray(query.experimentIds))
       throw invalidParameter("experiment_ids must be a list of experiment ids");
     if (query.experimentIds.length > MAX_SEARCH_EXPERIMENT_IDS)
@@ -507,7 +601,7 @@ export class TrackingStore {
     ];
     const search = parseSearch(RUN_SEARCH, query);
     if (experimentIds.length === 0) return { items: [] };
-    return searchPage(this.db, RUN_SEARCH, search, (page: RunsTable[]) => this.hydrateRuns(page), [
+    return searchPage(this.db, RUN_SEARCH, search, hydrate, [
       sql`r.experiment_id in (${sql.join(experimentIds)})`,
     ]);
   }

@@ -17,6 +17,7 @@ import {
   type Metric,
   type ModelVersion,
   type Run,
+  type RunInfo,
 } from "../../tracking/entities.ts";
 import { TrackingError } from "../../tracking/errors.ts";
 import { metricHistoryBulkInterval } from "../../tracking/metric-sampling.ts";
@@ -155,13 +156,13 @@ export function experimentsRoutes(context: ServerContext): Hono<ServerEnv> {
     const pageToken = query.get("page_token") || undefined;
     const base = `/experiments/${encodeURIComponent(experiment.experimentId)}`;
     let searchError: string | undefined;
-    let runs: Run[] = [];
+    let runs: RunInfo[] = [];
     let nextPageToken: string | undefined;
     let choice: ColumnChoice;
     try {
       const maxResults = pageSize(query.get("max_results"));
       choice = chosenColumns(query);
-      const page = await tracking.searchRuns({
+      const page = await tracking.tracking.searchRunInfos({
         experimentIds: [experiment.experimentId],
         filter,
         orderBy: orderBy === "" ? undefined : [orderBy],
@@ -178,7 +179,9 @@ export function experimentsRoutes(context: ServerContext): Hono<ServerEnv> {
     const stats = (await tracking.tracking.runCountsByExperiment([experiment.experimentId])).get(
       experiment.experimentId,
     );
-    const columns = tableColumns(runs, choice);
+    const runIds = runs.map((run) => run.runId);
+    const columns = tableColumns(runs.length, await tracking.tracking.runKeys(runIds), choice);
+    const values = await tracking.tracking.runValues(runIds, columns);
     const sortLink = (field: string, ascendingFirst: boolean) => {
       const asc = `${field} ASC`;
       const desc = `${field} DESC`;
@@ -357,29 +360,31 @@ export function experimentsRoutes(context: ServerContext): Hono<ServerEnv> {
                     </tr>
                   </thead>
                   <tbody>
-                    {runs.map((run) => {
-                      const params = new Map(run.data.params.map((p) => [p.key, p.value]));
-                      const metrics = new Map(run.data.metrics.map((m) => [m.key, m.value]));
+                    {runs.map((info) => {
+                      const { params, metrics } = values.get(info.runId) ?? {
+                        params: new Map<string, string>(),
+                        metrics: new Map<string, number>(),
+                      };
                       return (
                         <tr>
                           <td class="select">
                             <input
                               type="checkbox"
                               name="runs"
-                              value={run.info.runId}
-                              aria-label={`select run ${runNameOf(run)}`}
+                              value={info.runId}
+                              aria-label={`select run ${runNameOf(info)}`}
                             />
                           </td>
                           <td>
-                            <a href={`/runs/${run.info.runId}`}>{runNameOf(run)}</a>
+                            <a href={`/runs/${info.runId}`}>{runNameOf(info)}</a>
                           </td>
                           <td>
-                            <StateBadge state={run.info.status} />
+                            <StateBadge state={info.status} />
                           </td>
                           <td>
-                            <Time value={run.info.startTime} />
+                            <Time value={info.startTime} />
                           </td>
-                          <td>{durationOf(run)}</td>
+                          <td>{durationOf(info)}</td>
                           {columns.metrics.map((key) => {
                             const value = metrics.get(key);
                             return (
@@ -456,7 +461,7 @@ export function experimentsRoutes(context: ServerContext): Hono<ServerEnv> {
       metrics.length > METRICS_SHOWN ? metrics.filter((m) => !m.key.includes(".")) : metrics;
     return c.html(
       <Page
-        title={runNameOf(run)}
+        title={runNameOf(run.info)}
         section="experiments"
         loggedIn={loggedIn}
         subtitle={
@@ -477,7 +482,7 @@ export function experimentsRoutes(context: ServerContext): Hono<ServerEnv> {
                 ["Status", <StateBadge state={run.info.status} />],
                 ["Started", <Time value={run.info.startTime} />],
                 ["Ended", <Time value={run.info.endTime} />],
-                ["Duration", durationOf(run)],
+                ["Duration", durationOf(run.info)],
                 ["User", run.info.userId],
                 ["Artifacts", <code>{run.info.artifactUri}</code>],
                 ...(run.info.lifecycleStage === "deleted"
@@ -519,7 +524,7 @@ export function experimentsRoutes(context: ServerContext): Hono<ServerEnv> {
                   <LineChart
                     title={key}
                     xLabel={axis.label}
-                    series={[{ label: runNameOf(run), points: axis.points(history) }]}
+                    series={[{ label: runNameOf(run.info), points: axis.points(history) }]}
                   />
                 );
               })}
@@ -713,7 +718,7 @@ export function experimentsRoutes(context: ServerContext): Hono<ServerEnv> {
               {charts.map(({ key, history }) => {
                 const axis = chartAxis(history);
                 const series: ChartSeries[] = runs.map((run) => ({
-                  label: runNameOf(run),
+                  label: runNameOf(run.info),
                   points: axis.points(history.filter((m) => m.runId === run.info.runId)),
                 }));
                 return <LineChart title={key} xLabel={axis.label} series={series} />;
@@ -734,7 +739,7 @@ export function experimentsRoutes(context: ServerContext): Hono<ServerEnv> {
                 <th>Run</th>
                 {runs.map((run) => (
                   <th>
-                    <a href={`/runs/${run.info.runId}`}>{runNameOf(run)}</a>
+                    <a href={`/runs/${run.info.runId}`}>{runNameOf(run.info)}</a>
                   </th>
                 ))}
               </tr>
@@ -769,7 +774,7 @@ export function experimentsRoutes(context: ServerContext): Hono<ServerEnv> {
               <tr>
                 <th>Duration</th>
                 {runs.map((run) => (
-                  <td>{durationOf(run)}</td>
+                  <td>{durationOf(run.info)}</td>
                 ))}
               </tr>
               <CompareSection
@@ -796,7 +801,7 @@ export function experimentsRoutes(context: ServerContext): Hono<ServerEnv> {
                   <tr>
                     <th>Metric</th>
                     {runs.map((run) => (
-                      <th>{runNameOf(run)}</th>
+                      <th>{runNameOf(run.info)}</th>
                     ))}
                   </tr>
                 </thead>
@@ -919,13 +924,13 @@ function withoutPageToken(query: URLSearchParams): URLSearchParams {
 
 // ---- what the pages show
 
-function runNameOf(run: Run): string {
-  return run.info.runName || run.info.runId.slice(0, 12);
+function runNameOf(info: RunInfo): string {
+  return info.runName || info.runId.slice(0, 12);
 }
 
-function durationOf(run: Run): string {
-  if (run.info.endTime === undefined) return run.info.status === "RUNNING" ? "running" : "—";
-  return formatDuration(run.info.endTime - run.info.startTime);
+function durationOf(info: RunInfo): string {
+  if (info.endTime === undefined) return info.status === "RUNNING" ? "running" : "—";
+  return formatDuration(info.endTime - info.startTime);
 }
 
 /** Keys without a dot (headline metrics) first, then the rest, each alphabetically. */
@@ -942,30 +947,26 @@ interface TableColumns {
 }
 
 /**
- * The runs table's columns: those chosen, else the page's headline metrics and the params whose
- * values differ between the page's runs first.
+ * The runs table's columns: those chosen, else the page's headline metrics, and its params
+ * whose values differ between the page's runs before the others.
  */
-function tableColumns(runs: Run[], choice: ColumnChoice): TableColumns {
-  const metricKeys = new Set<string>();
-  const paramValues = new Map<string, Set<string>>();
-  for (const run of runs) {
-    for (const m of run.data.metrics) metricKeys.add(m.key);
-    for (const p of run.data.params) {
-      const values = paramValues.get(p.key) ?? new Set<string>();
-      values.add(p.value);
-      paramValues.set(p.key, values);
-    }
-  }
-  const allMetrics = [...new Set([...metricKeys, ...(choice.metrics ?? [])])].sort(
+function tableColumns(
+  runCount: number,
+  keys: { metrics: string[]; params: { key: string; runs: number; values: number }[] },
+  choice: ColumnChoice,
+): TableColumns {
+  const allMetrics = [...new Set([...keys.metrics, ...(choice.metrics ?? [])])].sort(
     byHeadlineThenName,
   );
-  const allParams = [...new Set([...paramValues.keys(), ...(choice.params ?? [])])].sort();
-  const varies = (key: string) =>
-    (paramValues.get(key)?.size ?? 0) > 1 ||
-    runs.some((run) => !run.data.params.some((p) => p.key === key));
+  const allParams = [
+    ...new Set([...keys.params.map((p) => p.key), ...(choice.params ?? [])]),
+  ].sort();
+  const varying = new Set(
+    keys.params.filter((p) => p.values > 1 || p.runs < runCount).map((p) => p.key),
+  );
   const defaultParams = [
-    ...allParams.filter(varies),
-    ...allParams.filter((key) => !varies(key)),
+    ...allParams.filter((key) => varying.has(key)),
+    ...allParams.filter((key) => !varying.has(key)),
   ].slice(0, DEFAULT_PARAM_COLUMNS);
   return {
     metrics: choice.metrics ?? allMetrics.slice(0, DEFAULT_METRIC_COLUMNS),
