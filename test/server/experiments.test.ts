@@ -93,6 +93,13 @@ describe("experiments pages", () => {
     assert.doesNotMatch(html, /<script>alert/);
     const row = html.slice(html.indexOf("genre-forest</a>"));
     assert.match(row, /<td class="num">3<\/td>/);
+    const named = await (await server.request("/experiments?name=FOREST")).text();
+    assert.match(named, />genre-forest</);
+    assert.doesNotMatch(named, /alert\(1\)/);
+    const literal = await (
+      await server.request(`/experiments?name=${encodeURIComponent("%")}`)
+    ).text();
+    assert.match(literal, /No experiments match that name/);
   });
 
   it("searches runs with MLflow's filter syntax and shows a bad filter's message, not a 500", async () => {

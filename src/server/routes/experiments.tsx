@@ -39,6 +39,7 @@ const MAX_KEY_LENGTH = 250;
 export const MAX_COMPARED_RUNS = 10;
 const MAX_CHARTS = 12;
 const CHART_POINTS = 500;
+const MAX_ARTIFACT_ENTRIES = 500;
 /** Metrics a run page lists at once before the rest go behind a disclosure. */
 const METRICS_SHOWN = 40;
 const MAX_TABLE_ARTIFACT_BYTES = 1024 * 1024;
@@ -445,7 +446,8 @@ export function experimentsRoutes(context: ServerContext): Hono<ServerEnv> {
       readTableArtifact(context, run, PER_GENRE_ARTIFACT),
       listArtifactFolder(context, runId, folder),
     ]);
-    const chartKeys = (historyKeys.get(runId) ?? []).slice(0, MAX_CHARTS);
+    const keysWithHistory = historyKeys.get(runId) ?? [];
+    const chartKeys = keysWithHistory.slice(0, MAX_CHARTS);
     const charts = await Promise.all(
       chartKeys.map(async (key) => ({
         key,
@@ -517,6 +519,7 @@ export function experimentsRoutes(context: ServerContext): Hono<ServerEnv> {
         {charts.length > 0 ? (
           <>
             <h2>Metric charts</h2>
+            <ChartsLeftOut shown={chartKeys.length} all={keysWithHistory.length} />
             <div class="charts">
               {charts.map(({ key, history }) => {
                 const axis = chartAxis(history);
@@ -671,7 +674,8 @@ export function experimentsRoutes(context: ServerContext): Hono<ServerEnv> {
     const onlyDifferences = c.req.query("differences") === "only";
     const runIds = runs.map((r) => r.info.runId);
     const historyKeys = await tracking.tracking.metricKeysWithHistory(runIds);
-    const chartKeys = [...new Set([...historyKeys.values()].flat())].sort().slice(0, MAX_CHARTS);
+    const keysWithHistory = [...new Set([...historyKeys.values()].flat())].sort();
+    const chartKeys = keysWithHistory.slice(0, MAX_CHARTS);
     const charts = await Promise.all(
       chartKeys.map(async (key) => ({
         key,
@@ -714,6 +718,7 @@ export function experimentsRoutes(context: ServerContext): Hono<ServerEnv> {
         {charts.length > 0 ? (
           <>
             <h2>Metric charts</h2>
+            <ChartsLeftOut shown={chartKeys.length} all={keysWithHistory.length} />
             <div class="charts">
               {charts.map(({ key, history }) => {
                 const axis = chartAxis(history);
@@ -1053,6 +1058,13 @@ async function listArtifactFolder(
 
 // ---- page pieces
 
+const ChartsLeftOut = ({ shown, all }: { shown: number; all: number }) =>
+  all > shown ? (
+    <p class="muted">
+      The first {shown} of {all} metrics with more than one value, by name.
+    </p>
+  ) : null;
+
 const ShortValue = ({ value }: { value: string | undefined }) => {
   if (value === undefined) return <span class="muted">—</span>;
   if (value.length <= LONG_VALUE) return <>{value}</>;
@@ -1204,7 +1216,7 @@ const ArtifactListing = ({
               </tr>
             </thead>
             <tbody>
-              {entries.map((entry) => {
+              {entries.slice(0, MAX_ARTIFACT_ENTRIES).map((entry) => {
                 const name = entry.path.split("/").at(-1) as string;
                 const href = entry.isDir
                   ? folderLink(entry.path)
@@ -1228,6 +1240,12 @@ const ArtifactListing = ({
           </table>
         </div>
       )}
+      {typeof entries !== "string" && entries.length > MAX_ARTIFACT_ENTRIES ? (
+        <p class="muted">
+          The first {MAX_ARTIFACT_ENTRIES} of {entries.length} entries; download the others by their
+          path.
+        </p>
+      ) : null}
     </>
   );
 };
