@@ -3,7 +3,9 @@
 // a run's detail with its task runs, subflows and states, logs after a line, cancel, bad input
 // named; and in chromium the list, a run's page with its tree and timeline, and cancel.
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { once } from "node:events";
 import { after, before, describe, it } from "node:test";
 import { type Kysely, sql } from "kysely";
 import { z } from "zod";
@@ -325,6 +327,31 @@ describe("flow runs", () => {
     ).json()) as { message: string; state: string };
     assert.equal(again.state, "cancelled");
     assert.match(again.message, /already ended cancelled/);
+  });
+
+  it("shows a run whose process is gone as crashed", async () => {
+    const id = randomUUID();
+    const { runs } = server.orchestrator;
+    await runs.createFlowRun({ id, flowName: "ui-orphan", parameters: {}, state: "pending" });
+    await runs.startFlowRun(id, 1);
+    const gone = spawn(process.execPath, ["-e", ""]);
+    await once(gone, "exit");
+    const database = await openTrackingDatabase(server.config.tracking.uri as string);
+    try {
+      await database.write((trx) =>
+        (trx as unknown as Kysely<{ orch_flow_runs: FlowRunRow }>)
+          .updateTable("orch_flow_runs")
+          .set({ pid: gone.pid as number })
+          .where("id", "=", id)
+          .execute(),
+      );
+    } finally {
+      await database.close();
+    }
+    await new Promise((resolve) => setTimeout(resolve, server.orchestrator.heartbeatMs));
+    const page = await (await server.request(`/flow-runs/${id}`)).text();
+    assert.match(page, /data-state="crashed"/);
+    assert.match(page, new RegExp(`process ${gone.pid} on .* is gone`));
   });
 
   it("renders a page of the list quickly with ten thousand runs recorded", async () => {

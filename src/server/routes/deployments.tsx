@@ -6,6 +6,7 @@ import { type Context, Hono } from "hono";
 import type { FC } from "hono/jsx";
 import { InputError } from "../../common/errors.ts";
 import { type AnyFlow, findFlow } from "../../orchestration/api.ts";
+import { checkCrashedRuns } from "../../orchestration/crash-check.ts";
 import {
   formParameterValue,
   parameterFields,
@@ -287,6 +288,7 @@ export function deploymentsRoutes(context: ServerContext): Hono<ServerEnv> {
   };
 
   app.get("/deployments", async (c) => {
+    await checkCrashedRuns(orchestrator);
     const summaries = await Promise.all((await runs.listDeployments()).map(summarize));
     return c.html(
       <Page
@@ -401,6 +403,7 @@ export function deploymentsRoutes(context: ServerContext): Hono<ServerEnv> {
   }
 
   app.get("/api/v1/deployments", async (c) => {
+    await checkCrashedRuns(orchestrator);
     const summaries = await Promise.all((await runs.listDeployments()).map(summarize));
     return c.json({ deployments: summaries.map(summaryToJson) });
   });

@@ -5,6 +5,7 @@
 // while it runs, cancel), and the same as JSON.
 import { type Context, Hono } from "hono";
 import type { FC } from "hono/jsx";
+import { checkCrashedRuns } from "../../orchestration/crash-check.ts";
 import { flowRunToJson, runStateToJson, taskRunToJson } from "../../orchestration/run-json.ts";
 import type { FlowRunPosition, FlowRunRow, RunStateRow } from "../../orchestration/run-store.ts";
 import { flowRunTree, type RunTreeNode } from "../../orchestration/run-tree.ts";
@@ -117,6 +118,7 @@ export function flowRunsRoutes(context: ServerContext): Hono<ServerEnv> {
     const id = c.req.param("id") ?? "";
     const problem = checkRunId(id);
     if (problem) return json ? fieldError(c, problem) : problemPage(c, problem, loggedIn);
+    await checkCrashedRuns(context.orchestrator);
     const run = await runs.findFlowRun(id);
     if (run) return run;
     const missing = { field: "id", message: `no flow run ${JSON.stringify(id)}` };
@@ -144,6 +146,7 @@ export function flowRunsRoutes(context: ServerContext): Hono<ServerEnv> {
   app.get("/flow-runs", async (c) => {
     const started = performance.now();
     const query = parseFlowRunListQuery((name) => c.req.query(name));
+    await checkCrashedRuns(context.orchestrator);
     const [names, deployments] = await Promise.all([runs.flowRunNames(), runs.listDeployments()]);
     const filters = isProblem(query) ? undefined : query;
     const page = filters ? await runs.pageFlowRuns(filters) : { runs: [], next: undefined };
@@ -311,6 +314,7 @@ export function flowRunsRoutes(context: ServerContext): Hono<ServerEnv> {
   app.get("/api/v1/flow-runs", async (c) => {
     const query = parseFlowRunListQuery((name) => c.req.query(name));
     if (isProblem(query)) return fieldError(c, query);
+    await checkCrashedRuns(context.orchestrator);
     const page = await runs.pageFlowRuns(query);
     return c.json({
       flow_runs: page.runs.map(flowRunToJson),

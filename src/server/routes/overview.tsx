@@ -13,6 +13,7 @@ import {
   type PredictedDay,
 } from "../../flows/status.ts";
 import type { MonitoringDay } from "../../monitoring/types.ts";
+import { checkCrashedRuns } from "../../orchestration/crash-check.ts";
 import { flowRunToJson } from "../../orchestration/run-json.ts";
 import type { FlowRunRow } from "../../orchestration/run-store.ts";
 import type { ServerContext, ServerEnv } from "../context.ts";
@@ -48,6 +49,7 @@ export function overviewRoutes(context: ServerContext): Hono<ServerEnv> {
   const loggedIn = context.token !== undefined;
 
   const load = async (): Promise<Overview> => {
+    await checkCrashedRuns(context.orchestrator);
     const now = Date.now();
     const [champion, predicted, timeline, recent, problems] = await Promise.all([
       championStatus(context.tracking, context.config.pipeline.registeredModel),
