@@ -275,6 +275,14 @@ describe("deployments", () => {
       const log = (await page.locator("#run-log").textContent()) ?? "";
       assert.match(log, /fanning out 4 tasks/);
       assert.equal(await page.locator("td.tree", { hasText: "selfcheck-item" }).count(), 4);
+      const polls = () => watch.requests.filter((url) => /\/(live|log\?)/.test(url)).length;
+      assert.ok(polls() > 0, "the page polled while the run went on");
+      await page.locator("#run-log [hx-get]").waitFor({ state: "detached", timeout: 5_000 });
+      assert.equal(await page.locator("#run-live[hx-get]").count(), 0);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const settled = polls();
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      assert.equal(polls(), settled, "the page stops polling once the run ended");
 
       await page.goto(`${server.url}/deployments/${encodeURIComponent(HOSTILE)}`);
       assert.equal(await page.locator("h1").textContent(), `Deployment ${HOSTILE}`);
