@@ -57,6 +57,8 @@ export class KnnImputer implements FittedStep {
   readonly mean: Float64Array;
   /** Every reference row, ready for distances. */
   readonly all: ReferenceView;
+  /** The buffers of a search over every reference row, kept for the next call. */
+  private allBlock: Block | undefined;
 
   constructor(
     readonly nFeatures: number,
@@ -204,7 +206,12 @@ export class KnnImputer implements FittedStep {
           view = referenceView(this.reference, d, Int32Array.from(useful));
         }
       }
-      const block = new Block(this, view);
+      let block: Block;
+      if (view !== this.all) block = new Block(this, view);
+      else {
+        this.allBlock ??= new Block(this, view);
+        block = this.allBlock;
+      }
       for (let b = 0; b < rows.length; b += BLOCK) {
         const part = rows.slice(b, b + BLOCK);
         block.load(data, part);
@@ -314,6 +321,8 @@ class Block {
   private readonly dist: Float64Array;
   private readonly bestD: Float64Array;
   private readonly bestV: Float64Array;
+  /** Rows loaded by the last load(). */
+  private loaded = 0;
 
   constructor(
     private readonly imp: KnnImputer,
@@ -334,6 +343,7 @@ class Block {
     const d = this.d;
     this.q.fill(0);
     this.qIsMissing.fill(0);
+    this.loaded = rows.length;
     for (let j = 0; j < rows.length; j++) {
       const base = (rows[j] as number) * d;
       let norm = 0;
@@ -353,9 +363,13 @@ class Block {
     }
   }
 
-  /** Dot products of the loaded rows with every reference row (unused rows are zeros). */
+  /**
+   * Dot products of the loaded rows with every reference row (unused rows are zeros); one row
+   * alone (an online request) is not multiplied by three rows of zeros.
+   */
   distances(): void {
-    dot4(this.view.zeroed, this.q, this.d, this.R, this.dot);
+    if (this.loaded === 1) dot1(this.view.zeroed, this.q, this.d, this.R, this.dot);
+    else dot4(this.view.zeroed, this.q, this.d, this.R, this.dot);
   }
 
   /** Fills the missing values of loaded row `j`, which is row `row` of `data`. */
@@ -481,6 +495,16 @@ function dot4(ref: Float64Array, q: Float64Array, d: number, R: number, dot: Flo
     dot[R + r] = s1;
     dot[2 * R + r] = s2;
     dot[3 * R + r] = s3;
+  }
+}
+
+/** dot[r] = q_0 · ref_r for every reference row: dot4's first row, summed in the same order. */
+function dot1(ref: Float64Array, q: Float64Array, d: number, R: number, dot: Float64Array): void {
+  for (let r = 0; r < R; r++) {
+    const rb = r * d;
+    let s0 = 0;
+    for (let c = 0; c < d; c++) s0 += (q[c] as number) * (ref[rb + c] as number);
+    dot[r] = s0;
   }
 }
 
