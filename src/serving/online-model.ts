@@ -1,10 +1,11 @@
 // The registered model behind an alias (champion by default), kept loaded for online
 // predictions. Every refreshSeconds it asks the registry where the alias points; when it has
-// moved, the new version is downloaded and loaded in the background and then replaces the old
-// one in a single assignment: a request holds the ServedModel it started with, so requests in
-// flight end on the old model and none fails during the swap. A version that cannot be loaded
-// leaves the old one serving (and is retried a minute later); an alias that is gone leaves
-// nothing served, and requests get a ModelUnavailableError until one is there.
+// moved, the new version is downloaded, loaded and warmed up in the background and then
+// replaces the old one in a single assignment: a request holds the ServedModel it started
+// with, so requests in flight end on the old model and none fails during the swap. A version
+// that cannot be loaded leaves the old one serving (and is retried a minute later); an alias
+// that is gone leaves nothing served, and requests get a ModelUnavailableError until one is
+// there.
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -195,7 +196,9 @@ export class OnlineModel {
           `${version.name} version ${version.version} (${version.source}): expected one model file (*.gcm) in its artifacts`,
         );
       const { model } = await loadModel(file);
-      return new ModelPredictor(model);
+      const predictor = new ModelPredictor(model);
+      predictor.warmUp();
+      return predictor;
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -187,6 +187,19 @@ export class ModelPredictor {
     return this.answer(x, input.trackIds, imputed);
   }
 
+  /**
+   * Predicts a few tracks of nothing but imputed values, so that the first requests find the
+   * code compiled and the imputer's buffers made.
+   */
+  warmUp(rounds = 20): void {
+    for (let i = 0; i < rounds; i++)
+      this.predictNow({
+        values: new Float64Array(this.width).fill(Number.NaN),
+        rows: 1,
+        trackIds: [undefined],
+      });
+  }
+
   /** Applies the rules before the imputer and gives each row's missing features. */
   private prepare(x: FeatureMatrix): string[][] {
     for (const step of this.rules) step.transformInPlace(x);

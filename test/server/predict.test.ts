@@ -90,6 +90,11 @@ describe("online prediction API", () => {
     );
     const model = await refusal(await server.request("/api/v1/predict/model"), 503);
     assert.match(model.error, /no model behind alias champion/);
+    const page = await server.request("/predict");
+    assert.equal(page.status, 200);
+    const html = await page.text();
+    assert.match(html, /No model behind alias champion of genre-classifier yet/);
+    assert.doesNotMatch(html, /name="file"/);
   });
 
   it("predicts JSON tracks with the champion, listing the imputed features", async () => {
