@@ -28,7 +28,8 @@ export function syntheticRows(seed: number, from: number, count: number): Row[] 
   return rows;
 }
 
-async function writeRows(path: string, rows: readonly Row[]): Promise<FeatureTable> {
+/** Rows as a feature table file (as preprocess writes datasets/features.parquet), read back. */
+export async function writeFeatureTable(path: string, rows: readonly Row[]): Promise<FeatureTable> {
   const columns: OutputColumn[] = [
     { name: "track_id", kind: "text", values: rows.map((r) => String(r.track_id)) },
     { name: "artist_id", kind: "text", values: rows.map((r) => String(r.artist_id)) },
@@ -52,8 +53,14 @@ export async function fitSmallModel(
 ): Promise<GenreModel> {
   const rows = syntheticRows(11, 0, options.tracks ?? 150);
   const cut = Math.floor(rows.length * 0.75);
-  const train = await writeRows(join(dir, `train-${options.seed}.parquet`), rows.slice(0, cut));
-  const valid = await writeRows(join(dir, `valid-${options.seed}.parquet`), rows.slice(cut));
+  const train = await writeFeatureTable(
+    join(dir, `train-${options.seed}.parquet`),
+    rows.slice(0, cut),
+  );
+  const valid = await writeFeatureTable(
+    join(dir, `valid-${options.seed}.parquet`),
+    rows.slice(cut),
+  );
   const { model } = await fitModel({
     train,
     valid,
