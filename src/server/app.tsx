@@ -7,6 +7,7 @@ import { bodyLimit } from "hono/body-limit";
 import { InputError } from "../common/errors.ts";
 import { ObjectNotFoundError } from "../storage/object-store.ts";
 import { trackingApi } from "../tracking/api-router.ts";
+import { TrackingError, TrackingUnavailableError } from "../tracking/errors.ts";
 import { authentication, sameOrigin } from "./auth.ts";
 import type { ServerContext, ServerEnv } from "./context.ts";
 import { mountMlflowApi } from "./mlflow.ts";
@@ -86,8 +87,7 @@ export function createServerApp(context: ServerContext): Hono<ServerEnv> {
     );
   });
   app.onError((error, c) => {
-    const status =
-      error instanceof InputError ? 400 : error instanceof ObjectNotFoundError ? 404 : 500;
+    const status = errorStatus(error);
     if (status === 500)
       context.log.error({ err: error, path: c.req.path }, "serve: request failed");
     const message = status === 500 ? "internal error (see the server's log)" : error.message;
@@ -100,6 +100,15 @@ export function createServerApp(context: ServerContext): Hono<ServerEnv> {
     );
   });
   return app;
+}
+
+/** 404 for what does not exist, 400 for bad input, 503 for a busy database, else 500. */
+function errorStatus(error: Error): 400 | 404 | 500 | 503 {
+  if (error instanceof TrackingError) return error.httpStatus === 404 ? 404 : 400;
+  if (error instanceof ObjectNotFoundError) return 404;
+  if (error instanceof InputError) return 400;
+  if (error instanceof TrackingUnavailableError) return 503;
+  return 500;
 }
 
 function wantsJson(path: string): boolean {
