@@ -1,6 +1,6 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 // Small pieces the pages share: run states as badges, times and durations, key-value lists,
-// empty states and pagers.
+// empty states, tables and pagers.
 import type { Child, FC } from "hono/jsx";
 
 const STATE_CLASS: Record<string, string> = {
@@ -69,6 +69,64 @@ export const Pager: FC<{ base: string; query: URLSearchParams; next?: string | u
   return (
     <nav class="pager">
       <a href={`${base}?${params}`}>Next page →</a>
+    </nav>
+  );
+};
+
+/** A column heading: its text, or its text right-aligned over numbers. */
+export type Heading = string | { numeric: string };
+
+/** A table in its sideways-scrolling wrapper: a row of headings over the rows given. */
+export const Table: FC<{ head: Heading[]; class?: string; children?: Child }> = (props) => (
+  <div class="table-wrap">
+    <table class={props.class}>
+      <thead>
+        <tr>
+          {props.head.map((heading) =>
+            typeof heading === "string" ? (
+              <th>{heading}</th>
+            ) : (
+              <th class="num">{heading.numeric}</th>
+            ),
+          )}
+        </tr>
+      </thead>
+      <tbody>{props.children}</tbody>
+    </table>
+  </div>
+);
+
+/** Rows shown of all, and previous/next links that move the offset by the page's limit. */
+export const OffsetPager: FC<{
+  base: string;
+  offset: number;
+  limit: number;
+  shown: number;
+  total: number;
+}> = ({ base, offset, limit, shown, total }) => {
+  const link = (to: number) =>
+    `${base}?${new URLSearchParams({ offset: String(to), limit: String(limit) })}`;
+  return (
+    <nav class="pager">
+      <span class="muted">
+        {shown === 0 ? `none of ${total}` : `${offset + 1}–${offset + shown} of ${total}`}
+      </span>
+      {offset > 0 ? (
+        <>
+          {" · "}
+          <a href={link(Math.max(0, offset - limit))} rel="prev">
+            ← Previous
+          </a>
+        </>
+      ) : null}
+      {offset + shown < total ? (
+        <>
+          {" · "}
+          <a href={link(offset + limit)} rel="next">
+            Next →
+          </a>
+        </>
+      ) : null}
     </nav>
   );
 };
