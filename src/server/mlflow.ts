@@ -31,7 +31,7 @@ export function mountMlflowApi<E extends { Bindings: any }>(
       ? limits.artifactBytes
       : limits.otherBytes;
     const length = Number(c.req.header("content-length") ?? 0);
-    if (length > limit) return c.json(tooLarge(limit), 413);
+    if (length > limit) return c.json(tooLarge(limit), 413, { Connection: "close" });
     const source: AsyncIterable<Uint8Array> =
       incoming ?? (c.req.raw.body ? Readable.fromWeb(c.req.raw.body as never) : Readable.from([]));
     const answer = await api({
