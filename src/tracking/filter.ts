@@ -2,7 +2,8 @@
 // `metrics.accuracy > 0.8 and params.model = 'forest' and tags.\`data set\` LIKE 'msd%'`, and an
 // order_by term is `metrics.accuracy DESC`. Parsed here into conditions that each store turns
 // into SQL; what each search allows is described by a SearchGrammar. Filters and orderings are
-// bounded (MLflow sets no such limits; these keep every search's SQL small and cheap).
+// bounded (MLflow sets no such limits; these keep every search's SQL small and cheap). Values
+// and keys are written into filter text escaped, by filterString, likeText and fieldReference.
 import { invalidParameter } from "./errors.ts";
 
 /** Characters in one filter: room for an IN list of 1,000 run ids. */
@@ -454,4 +455,21 @@ export function checkMaxResults(
   if (!Number.isSafeInteger(value) || value < 1 || value > limit)
     throw invalidParameter(`max_results ${value} must be a whole number from 1 to ${limit}`);
   return value;
+}
+
+// ---- writing filters
+
+/** A string literal of the filter syntax: `'…'`, its quotes and backslashes escaped. */
+export function filterString(value: string): string {
+  return `'${value.replace(/[\\']/g, "\\$&")}'`;
+}
+
+/** Text matched literally inside a LIKE or ILIKE pattern (`%`, `_` and `\` escaped). */
+export function likeText(value: string): string {
+  return value.replace(/[\\%_]/g, "\\$&");
+}
+
+/** `metrics.<key>` or `params.<key>` with the key backquoted, so that any key works. */
+export function fieldReference(entity: "metrics" | "params", key: string): string {
+  return `${entity}.\`${key.replace(/[\\`]/g, "\\$&")}\``;
 }

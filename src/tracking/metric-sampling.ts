@@ -1,6 +1,7 @@
 // MLflow's `metrics/get-history-bulk-interval` (the UI's metric charts): one metric of up to
 // 100 runs, sampled to at most `maxResults` steps over a step range, keeping each run's first
-// and last step, with MLflow's limits, messages and sampling.
+// and last step, with MLflow's limits, messages and sampling; and the charts a run's page or a
+// comparison of runs draws with it.
 import type { Metric } from "./entities.ts";
 import { invalidParameter } from "./errors.ts";
 import type { TrackingStore } from "./store.ts";
@@ -63,6 +64,37 @@ export async function metricHistoryBulkInterval(
   return histories.flatMap((history) =>
     history.filter((m) => steps.has(m.step)).slice(0, MAX_RESULTS_PER_REQUEST),
   );
+}
+
+export interface MetricChart {
+  key: string;
+  history: MetricOfRun[];
+}
+
+/**
+ * What a page charts for `runIds`: their metrics logged more than once (one run's in the
+ * database's order, several runs' together sorted by name), the first `maxCharts` of them
+ * sampled to at most `maxPoints` steps, and how many such metrics there are in all.
+ */
+export async function metricCharts(
+  tracking: TrackingStore,
+  runIds: string[],
+  limits: { maxCharts: number; maxPoints: number },
+): Promise<{ charts: MetricChart[]; keysWithHistory: number }> {
+  const byRun = await tracking.metricKeysWithHistory(runIds);
+  const keys = [...new Set([...byRun.values()].flat())];
+  if (runIds.length > 1) keys.sort();
+  const charts = await Promise.all(
+    keys.slice(0, limits.maxCharts).map(async (key) => ({
+      key,
+      history: await metricHistoryBulkInterval(tracking, {
+        runIds,
+        metricKey: key,
+        maxResults: limits.maxPoints,
+      }),
+    })),
+  );
+  return { charts, keysWithHistory: keys.length };
 }
 
 /**
