@@ -169,7 +169,8 @@ export async function readTable(path: string, columns?: string[]): Promise<Table
   return { columns: columns ?? names, rows };
 }
 
-function topLevelNames(schema: { name: string; num_children?: number }[]): string[] {
+/** A Parquet schema's top-level column names (the nested columns' children skipped). */
+export function topLevelNames(schema: { name: string; num_children?: number }[]): string[] {
   const names: string[] = [];
   let index = 1;
   const skip = (): void => {

@@ -10,6 +10,7 @@ import { InputError, OperationError } from "../common/errors.ts";
 import { readSplitManifest } from "../datasets/manifest.ts";
 import { dayKey } from "../datasets/split.ts";
 import { GENRES_COLUMN, TRACK_ID_COLUMN } from "../features/feature-table.ts";
+import { topLevelNames } from "../features/table.ts";
 import { ObjectNotFoundError, type ObjectStore } from "../storage/object-store.ts";
 import {
   type ModelLineage,
@@ -425,18 +426,7 @@ class StoredParquet {
 
   /** The top-level column names. */
   get columns(): string[] {
-    const names: string[] = [];
-    const schema = this.metadata.schema;
-    let index = 1;
-    const skip = (): void => {
-      const element = schema[index++];
-      for (let i = 0; i < (element?.num_children ?? 0); i++) skip();
-    };
-    while (index < schema.length) {
-      names.push(schema[index]?.name as string);
-      skip();
-    }
-    return names;
+    return topLevelNames(this.metadata.schema);
   }
 
   /**

@@ -6,9 +6,11 @@ import type { ObjectStore } from "../storage/object-store.ts";
 import type { TrackingClient } from "../tracking/client.ts";
 import type { ModelVersion } from "../tracking/entities.ts";
 import { TrackingError } from "../tracking/errors.ts";
+import { filterString } from "../tracking/filter.ts";
 import { MONITORING_PREFIX } from "./monitor.ts";
 import { PREDICT_RUN_FILE, PREDICTIONS_PREFIX } from "./predict.ts";
 import { CHAMPION } from "./train.ts";
+import { gateTags } from "./train-files.ts";
 
 export interface ChampionStatus {
   registeredModel: string;
@@ -64,19 +66,17 @@ export async function championStatus(
   } catch (error) {
     if (!(error instanceof TrackingError && error.code === "RESOURCE_DOES_NOT_EXIST")) throw error;
   }
-  const tag = (key: string) => version.tags.find((t) => t.key === key)?.value;
-  const decision = tag("gate.decision");
+  const { decision, reason } = gateTags(version.tags);
   const byGate = decision === "registered";
   const laterByGate = (
     await tracking.searchModelVersions({
-      filter: `name = '${registeredModel.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`,
+      filter: `name = ${filterString(registeredModel)}`,
       maxResults: 10_000,
     })
   ).items
     .filter(
       (v) =>
-        Number(v.version) > Number(version.version) &&
-        v.tags.some((t) => t.key === "gate.decision" && t.value === "registered"),
+        Number(v.version) > Number(version.version) && gateTags(v.tags).decision === "registered",
     )
     .map((v) => v.creationTimestamp);
   const since =
@@ -91,7 +91,7 @@ export async function championStatus(
     registeredAt: version.creationTimestamp,
     metrics,
     baselineJaccard,
-    gate: decision === undefined ? undefined : { decision, reason: tag("gate.reason") ?? "" },
+    gate: decision === undefined ? undefined : { decision, reason: reason ?? "" },
     since,
   };
 }
