@@ -1,6 +1,7 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 // Line charts drawn on the server as SVG (no script, no chart library): one or several series
-// of (x, y) points on shared axes with round-number ticks, and a legend when there are several.
+// of (x, y) points on shared axes with round-number ticks, and a legend when there are several;
+// and the frame and scales every chart of the pages draws with.
 import type { FC } from "hono/jsx";
 
 export interface ChartPoint {
@@ -27,11 +28,46 @@ export const SERIES_COLOURS = [
   "#7cb342",
 ];
 
+/** An SVG chart's size and the margins around its plot. */
+export interface ChartFrame {
+  width: number;
+  height: number;
+  margin: { top: number; right: number; bottom: number; left: number };
+}
+
 /** Points drawn per series at most; longer series are thinned evenly, keeping both ends. */
 const MAX_POINTS = 1000;
-const WIDTH = 640;
-const HEIGHT = 240;
-const MARGIN = { top: 12, right: 16, bottom: 34, left: 64 };
+const LINE_CHART: ChartFrame = {
+  width: 640,
+  height: 240,
+  margin: { top: 12, right: 16, bottom: 34, left: 64 },
+};
+
+/**
+ * The plot's size in `frame`, and where x of [xLow, xHigh] and y of [yLow, yHigh] stand on it
+ * (y upwards; a single x in the middle).
+ */
+export function plotScales(
+  frame: ChartFrame,
+  [xLow, xHigh]: [number, number],
+  [yLow, yHigh]: [number, number],
+): {
+  plotWidth: number;
+  plotHeight: number;
+  xAt: (x: number) => number;
+  yAt: (y: number) => number;
+} {
+  const { margin } = frame;
+  const plotWidth = frame.width - margin.left - margin.right;
+  const plotHeight = frame.height - margin.top - margin.bottom;
+  return {
+    plotWidth,
+    plotHeight,
+    xAt: (x) =>
+      margin.left + (xHigh === xLow ? plotWidth / 2 : ((x - xLow) / (xHigh - xLow)) * plotWidth),
+    yAt: (y) => margin.top + (1 - (y - yLow) / (yHigh - yLow)) * plotHeight,
+  };
+}
 
 /** A number shortly: up to four significant digits, exponents for the very large or small. */
 export function formatNumber(value: number): string {
@@ -98,17 +134,15 @@ export const LineChart: FC<{
   if (all.length === 0) return <p class="empty">{title}: no finite values to draw.</p>;
   const [xLow, xHigh] = extent(all.map((p) => p.x));
   const [yLow, yHigh] = niceDomain(...extent(all.map((p) => p.y)), 4);
-  const plotWidth = WIDTH - MARGIN.left - MARGIN.right;
-  const plotHeight = HEIGHT - MARGIN.top - MARGIN.bottom;
-  const xAt = (x: number) => MARGIN.left + ((x - xLow) / (xHigh - xLow)) * plotWidth;
-  const yAt = (y: number) => MARGIN.top + (1 - (y - yLow) / (yHigh - yLow)) * plotHeight;
+  const { width, height, margin } = LINE_CHART;
+  const { plotWidth, xAt, yAt } = plotScales(LINE_CHART, [xLow, xHigh], [yLow, yHigh]);
   const xTicks = niceTicks(xLow, xHigh, 6).filter((t) => t >= xLow && t <= xHigh);
   const yTicks = niceTicks(yLow, yHigh, 4);
   return (
     <figure class="chart">
       <figcaption>{title}</figcaption>
       <svg
-        viewBox={`0 0 ${WIDTH} ${HEIGHT}`}
+        viewBox={`0 0 ${width} ${height}`}
         role="img"
         aria-label={`${title} by ${xLabel}`}
         preserveAspectRatio="xMidYMid meet"
@@ -117,30 +151,30 @@ export const LineChart: FC<{
         {yTicks.map((tick) => (
           <g>
             <line
-              x1={MARGIN.left}
-              x2={WIDTH - MARGIN.right}
+              x1={margin.left}
+              x2={width - margin.right}
               y1={yAt(tick)}
               y2={yAt(tick)}
               class="grid-line"
             />
-            <text x={MARGIN.left - 6} y={yAt(tick) + 4} text-anchor="end" font-size="11">
+            <text x={margin.left - 6} y={yAt(tick) + 4} text-anchor="end" font-size="11">
               {formatNumber(tick)}
             </text>
           </g>
         ))}
         {xTicks.map((tick) => (
-          <text x={xAt(tick)} y={HEIGHT - MARGIN.bottom + 15} text-anchor="middle" font-size="11">
+          <text x={xAt(tick)} y={height - margin.bottom + 15} text-anchor="middle" font-size="11">
             {formatNumber(tick)}
           </text>
         ))}
         <line
-          x1={MARGIN.left}
-          x2={WIDTH - MARGIN.right}
-          y1={HEIGHT - MARGIN.bottom}
-          y2={HEIGHT - MARGIN.bottom}
+          x1={margin.left}
+          x2={width - margin.right}
+          y1={height - margin.bottom}
+          y2={height - margin.bottom}
           class="axis"
         />
-        <text x={MARGIN.left + plotWidth / 2} y={HEIGHT - 4} text-anchor="middle" font-size="11">
+        <text x={margin.left + plotWidth / 2} y={height - 4} text-anchor="middle" font-size="11">
           {xLabel}
         </text>
         {drawn.map((s, index) => {

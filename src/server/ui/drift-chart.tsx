@@ -3,25 +3,22 @@
 // Jaccard score of each monitored day on one 0–1 axis, each day's points linking to its report.
 import type { FC } from "hono/jsx";
 import type { MonitoringDay } from "../../monitoring/types.ts";
+import { type ChartFrame, plotScales } from "./charts.tsx";
 
-const WIDTH = 640;
-const HEIGHT = 200;
-const LEFT = 34;
-const RIGHT = 12;
-const TOP = 12;
-const BOTTOM = 28;
+const FRAME: ChartFrame = {
+  width: 640,
+  height: 200,
+  margin: { top: 12, right: 12, bottom: 28, left: 34 },
+};
 
 export const DriftChart: FC<{
   days: MonitoringDay[];
   reportHref: (day: MonitoringDay) => string;
 }> = ({ days, reportHref }) => {
-  const plotWidth = WIDTH - LEFT - RIGHT;
-  const plotHeight = HEIGHT - TOP - BOTTOM;
-  const first = days[0]?.day ?? 0;
-  const last = days.at(-1)?.day ?? 0;
-  const x = (day: number) =>
-    LEFT + (last === first ? plotWidth / 2 : ((day - first) / (last - first)) * plotWidth);
-  const y = (value: number) => TOP + (1 - Math.min(Math.max(value, 0), 1)) * plotHeight;
+  const { width, height, margin } = FRAME;
+  const scales = plotScales(FRAME, [days[0]?.day ?? 0, days.at(-1)?.day ?? 0], [0, 1]);
+  const x = scales.xAt;
+  const y = (value: number) => scales.yAt(Math.min(Math.max(value, 0), 1));
   const line = (values: { day: number; value: number }[]) =>
     values.map((p) => `${x(p.day).toFixed(1)},${y(p.value).toFixed(1)}`).join(" ");
   const drift = days.map((d) => ({ day: d.day, value: d.driftShare }));
@@ -32,7 +29,7 @@ export const DriftChart: FC<{
   return (
     <figure style="margin:0">
       <svg
-        viewBox={`0 0 ${WIDTH} ${HEIGHT}`}
+        viewBox={`0 0 ${width} ${height}`}
         width="100%"
         role="img"
         aria-label="Drift share and Jaccard per monitored day"
@@ -41,13 +38,13 @@ export const DriftChart: FC<{
         {[0, 0.25, 0.5, 0.75, 1].map((tick) => (
           <>
             <line
-              x1={LEFT}
-              x2={WIDTH - RIGHT}
+              x1={margin.left}
+              x2={width - margin.right}
               y1={y(tick)}
               y2={y(tick)}
               style="stroke:var(--line);stroke-width:1"
             />
-            <text x={LEFT - 6} y={y(tick) + 4} text-anchor="end" font-size="11">
+            <text x={margin.left - 6} y={y(tick) + 4} text-anchor="end" font-size="11">
               {tick.toFixed(2)}
             </text>
           </>
@@ -56,7 +53,7 @@ export const DriftChart: FC<{
           i % labelEvery === 0 || i === days.length - 1 ? (
             <text
               x={x(d.day)}
-              y={HEIGHT - 8}
+              y={height - 8}
               text-anchor={
                 days.length === 1
                   ? "middle"
