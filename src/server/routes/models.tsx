@@ -4,79 +4,50 @@
 // or any other) to another version, from a confirmed form or the JSON API.
 import { type Context, Hono } from "hono";
 import type { Child } from "hono/jsx";
-import { InputError } from "../../common/errors.ts";
-import type { ModelVersion, RegisteredModel, RunInfo } from "../../tracking/entities.ts";
+import { gateTags } from "../../flows/train-files.ts";
+import type { RegisteredModel, Tag } from "../../tracking/entities.ts";
 import { TrackingError } from "../../tracking/errors.ts";
+import { modelVersionsWithRuns } from "../../tracking/model-versions.ts";
 import { checkAlias, checkVersion } from "../../tracking/validation.ts";
 import type { ServerContext, ServerEnv } from "../context.ts";
-import { Empty, Pager, Time } from "../ui/components.tsx";
+import { Empty, Pager } from "../ui/components.tsx";
 import { Page } from "../ui/layout.tsx";
-import { filterString, statusOf } from "./experiments.tsx";
+import { AliasesCard, ModelCard, ModelsTable, VersionsTable } from "../ui/models.tsx";
+import {
+  errorPage,
+  FieldInputError,
+  jsonError,
+  parseMaxResults,
+  statusOf,
+} from "./field-error.tsx";
 
 const MODELS_PAGE_SIZE = 100;
 const VERSIONS_PAGE_DEFAULT = 25;
 const VERSIONS_PAGE_MAX = 100;
-/** The version tags the train flow's registration gate sets. */
-const GATE_TAGS = [
-  "gate.decision",
-  "gate.reason",
-  "gate.champion_version",
-  "gate.champion_jaccard",
-];
 
 type C = Context<ServerEnv>;
-
-/** A bad request value, with the field it came from. */
-class FieldProblem extends InputError {
-  constructor(
-    readonly field: string,
-    message: string,
-    readonly status: 400 | 404 = 400,
-  ) {
-    super(message);
-  }
-}
 
 export function modelsRoutes(context: ServerContext): Hono<ServerEnv> {
   const app = new Hono<ServerEnv>();
   const tracking = context.tracking;
   const loggedIn = context.token !== undefined;
   const servedAlias = context.config.server.predict.alias;
+  const refused = {
+    section: "models",
+    loggedIn,
+    back: { href: "/models", text: "All registered models" },
+  } as const;
 
-  const errorPage = (c: C, error: unknown) => {
-    const status = problemStatus(error);
-    if (status === undefined) throw error;
-    return c.html(
-      <Page title={status === 404 ? "Not found" : "Error"} section="models" loggedIn={loggedIn}>
-        <p class="alert bad">{(error as Error).message}</p>
-        <p>
-          <a href="/models">All registered models</a>
-        </p>
-      </Page>,
-      status,
-    );
-  };
-
-  /** The model's versions, newest first, a page at a time, with the runs they came from. */
-  const versionsOf = async (name: string, maxResults: number, pageToken: string | undefined) => {
-    const page = await tracking.searchModelVersions({
-      filter: `name = ${filterString(name)}`,
-      orderBy: ["version_number DESC"],
-      maxResults,
-      pageToken,
+  /** The model's versions, newest first, a page of the query's max_results at a time. */
+  const versionsOf = (
+    name: string,
+    maxResults: string | null | undefined,
+    pageToken: string | null | undefined,
+  ) =>
+    modelVersionsWithRuns(tracking, name, {
+      maxResults: parseMaxResults(maxResults, VERSIONS_PAGE_DEFAULT, VERSIONS_PAGE_MAX),
+      pageToken: pageToken || undefined,
     });
-    const runs = new Map<string, RunInfo>();
-    await Promise.all(
-      [...new Set(page.items.map((v) => v.runId).filter((id) => id !== ""))].map(async (id) => {
-        try {
-          runs.set(id, await tracking.tracking.getRunInfo(id));
-        } catch (error) {
-          if (!(error instanceof TrackingError)) throw error;
-        }
-      }),
-    );
-    return { versions: page.items, nextPageToken: page.nextPageToken, runs };
-  };
 
   const modelPage = async (
     c: C,
@@ -89,21 +60,17 @@ export function modelsRoutes(context: ServerContext): Hono<ServerEnv> {
     const query = new URL(c.req.url).searchParams;
     try {
       model = await tracking.getRegisteredModel(name);
-      listing = await versionsOf(
-        name,
-        pageSize(query.get("max_results")),
-        query.get("page_token") || undefined,
-      );
+      listing = await versionsOf(name, query.get("max_results"), query.get("page_token"));
     } catch (error) {
-      return errorPage(c, error);
+      return errorPage(c, error, refused);
     }
     const base = `/models/${encodeURIComponent(name)}`;
-    const aliases = [...model.aliases].sort((a, b) =>
-      a.alias === servedAlias ? -1 : b.alias === servedAlias ? 1 : a.alias < b.alias ? -1 : 1,
-    );
     const latest = model.latestVersions[0]?.version;
     const versionChoices = [
-      ...new Set([...listing.versions.map((v) => v.version), ...aliases.map((a) => a.version)]),
+      ...new Set([
+        ...listing.versions.map((v) => v.version),
+        ...model.aliases.map((a) => a.version),
+      ]),
     ].sort((a, b) => Number(b) - Number(a));
     return c.html(
       <Page
@@ -124,194 +91,41 @@ export function modelsRoutes(context: ServerContext): Hono<ServerEnv> {
         ) : null}
         {model.description ? <p>{model.description}</p> : null}
         <div class="grid">
-          <section class="card" id="aliases">
-            <h2>Aliases</h2>
-            <p class="muted">
-              The online prediction API serves <code>{servedAlias}</code>, and follows it within
-              seconds of a move.
-            </p>
-            {aliases.length === 0 ? (
-              <Empty>No aliases yet.</Empty>
-            ) : (
-              <div class="table-wrap">
-                <table>
-                  <tbody>
-                    {aliases.map(({ alias, version }) => (
-                      <tr>
-                        <th>
-                          <span class={`badge ${alias === servedAlias ? "ok" : "muted"}`}>
-                            {alias}
-                          </span>
-                        </th>
-                        <td>version {version}</td>
-                        <td>
-                          <form
-                            method="post"
-                            action={`${base}/aliases`}
-                            class="inline"
-                            data-confirm={`Move the alias "${alias}" of ${model.name} from version ${version} to the chosen version?${alias === servedAlias ? " The online prediction API will serve that version." : ""}`}
-                          >
-                            <input type="hidden" name="alias" value={alias} />
-                            <label>
-                              to version
-                              <select name="version" required>
-                                {versionChoices.map((choice) => (
-                                  <option value={choice} selected={choice === version}>
-                                    {choice}
-                                  </option>
-                                ))}
-                              </select>
-                            </label>
-                            <button type="submit" class="secondary">
-                              Move
-                            </button>
-                          </form>
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            )}
-            {versionChoices.length > 0 ? (
-              <form
-                method="post"
-                action={`${base}/aliases`}
-                class="inline"
-                data-confirm={`Point this alias of ${model.name} at the chosen version?`}
-              >
-                <label>
-                  Alias
-                  <input
-                    type="text"
-                    name="alias"
-                    required
-                    maxlength={255}
-                    pattern="[A-Za-z0-9_\-]+"
-                    placeholder="staging"
-                  />
-                </label>
-                <label>
-                  Version
-                  <select name="version" required>
-                    {versionChoices.map((choice) => (
-                      <option value={choice} selected={choice === latest}>
-                        {choice}
-                      </option>
-                    ))}
-                  </select>
-                </label>
-                <button type="submit" class="secondary">
-                  Set alias
-                </button>
-              </form>
-            ) : null}
-          </section>
-          <section class="card">
-            <h2>Model</h2>
-            <dl class="kv">
-              <dt>Created</dt>
-              <dd>
-                <Time value={model.creationTimestamp} />
-              </dd>
-              <dt>Updated</dt>
-              <dd>
-                <Time value={model.lastUpdatedTimestamp} />
-              </dd>
-              {model.tags.map((tag) => (
-                <>
-                  <dt>{tag.key}</dt>
-                  <dd>{tag.value}</dd>
-                </>
-              ))}
-            </dl>
-          </section>
+          <AliasesCard model={model} servedAlias={servedAlias} versionChoices={versionChoices} />
+          <ModelCard model={model} />
         </div>
         <h2>Versions</h2>
         {listing.versions.length === 0 ? (
           <Empty>No versions registered.</Empty>
         ) : (
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th class="num">Version</th>
-                  <th>Aliases</th>
-                  <th>Source run</th>
-                  <th>Gate</th>
-                  <th>Status</th>
-                  <th>Registered</th>
-                  <th />
-                </tr>
-              </thead>
-              <tbody>
-                {listing.versions.map((v) => {
-                  const run = listing.runs.get(v.runId);
-                  const gate = gateOf(v);
-                  const served = model.aliases.find((a) => a.alias === servedAlias)?.version;
-                  return (
-                    <tr id={`version-${v.version}`}>
-                      <td class="num">{v.version}</td>
-                      <td>
-                        {v.aliases.map((alias) => (
-                          <>
-                            <span class={`badge ${alias === servedAlias ? "ok" : "muted"}`}>
-                              {alias}
-                            </span>{" "}
-                          </>
-                        ))}
-                      </td>
-                      <td>
-                        {v.runId === "" ? (
-                          <code>{v.source}</code>
-                        ) : (
-                          <a href={`/runs/${encodeURIComponent(v.runId)}`}>
-                            {run?.runName || v.runId.slice(0, 12)}
-                          </a>
-                        )}
-                      </td>
-                      <td>
-                        {gate.decision === undefined ? (
-                          <span class="muted">—</span>
-                        ) : (
-                          <>
-                            <span class={`badge ${gate.decision === "registered" ? "ok" : "bad"}`}>
-                              {gate.decision}
-                            </span>{" "}
-                            <span class="muted">{gate.reason}</span>
-                          </>
-                        )}
-                      </td>
-                      <td>{v.status.toLowerCase()}</td>
-                      <td>
-                        <Time value={v.creationTimestamp} />
-                      </td>
-                      <td>
-                        {v.aliases.includes(servedAlias) ? null : (
-                          <form
-                            method="post"
-                            action={`${base}/aliases`}
-                            data-confirm={`Make version ${v.version} of ${model.name} the ${servedAlias}${served === undefined ? "" : ` (now version ${served})`}? The online prediction API will serve it.`}
-                          >
-                            <input type="hidden" name="alias" value={servedAlias} />
-                            <input type="hidden" name="version" value={v.version} />
-                            <button type="submit" class="secondary">
-                              Make {servedAlias}
-                            </button>
-                          </form>
-                        )}
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
+          <VersionsTable model={model} listing={listing} servedAlias={servedAlias} />
         )}
         <Pager base={base} query={query} next={listing.nextPageToken} />
       </Page>,
       status,
     );
+  };
+
+  /** Points `alias` at `version`, naming the field at fault when the model or version is missing. */
+  const moveAlias = async (name: string, alias: string, version: string) => {
+    try {
+      await tracking.getRegisteredModel(name);
+    } catch (error) {
+      if (error instanceof TrackingError && error.code === "RESOURCE_DOES_NOT_EXIST")
+        throw new FieldInputError("name", `no registered model named ${JSON.stringify(name)}`, 404);
+      throw error;
+    }
+    try {
+      await tracking.setAlias(name, alias, version);
+    } catch (error) {
+      if (error instanceof TrackingError && error.code === "RESOURCE_DOES_NOT_EXIST")
+        throw new FieldInputError(
+          "version",
+          `version ${version} of registered model ${JSON.stringify(name)} does not exist`,
+          404,
+        );
+      throw error;
+    }
   };
 
   app.get("/models", async (c) => {
@@ -322,7 +136,7 @@ export function modelsRoutes(context: ServerContext): Hono<ServerEnv> {
         pageToken: c.req.query("page_token") || undefined,
       });
     } catch (error) {
-      return errorPage(c, error);
+      return errorPage(c, error, refused);
     }
     return c.html(
       <Page
@@ -341,42 +155,7 @@ export function modelsRoutes(context: ServerContext): Hono<ServerEnv> {
             No registered models yet: the train flow registers one when its gate passes.
           </Empty>
         ) : (
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th>Name</th>
-                  <th>Aliases</th>
-                  <th class="num">Latest version</th>
-                  <th>Updated</th>
-                  <th>Description</th>
-                </tr>
-              </thead>
-              <tbody>
-                {page.items.map((model) => (
-                  <tr>
-                    <td>
-                      <a href={`/models/${encodeURIComponent(model.name)}`}>{model.name}</a>
-                    </td>
-                    <td>
-                      {model.aliases.map(({ alias, version }) => (
-                        <>
-                          <span class={`badge ${alias === servedAlias ? "ok" : "muted"}`}>
-                            {alias} → v{version}
-                          </span>{" "}
-                        </>
-                      ))}
-                    </td>
-                    <td class="num">{model.latestVersions[0]?.version ?? "—"}</td>
-                    <td>
-                      <Time value={model.lastUpdatedTimestamp} />
-                    </td>
-                    <td>{model.description}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <ModelsTable models={page.items} servedAlias={servedAlias} />
         )}
         <Pager base="/models" query={new URL(c.req.url).searchParams} next={page.nextPageToken} />
       </Page>,
@@ -416,7 +195,7 @@ export function modelsRoutes(context: ServerContext): Hono<ServerEnv> {
         303,
       );
     } catch (error) {
-      const status = problemStatus(error);
+      const status = statusOf(error);
       if (status === undefined) throw error;
       return modelPage(
         c,
@@ -427,28 +206,6 @@ export function modelsRoutes(context: ServerContext): Hono<ServerEnv> {
     }
   });
 
-  /** Points `alias` at `version`, naming the field at fault when the model or version is missing. */
-  const moveAlias = async (name: string, alias: string, version: string) => {
-    try {
-      await tracking.getRegisteredModel(name);
-    } catch (error) {
-      if (error instanceof TrackingError && error.code === "RESOURCE_DOES_NOT_EXIST")
-        throw new FieldProblem("name", `no registered model named ${JSON.stringify(name)}`, 404);
-      throw error;
-    }
-    try {
-      await tracking.setAlias(name, alias, version);
-    } catch (error) {
-      if (error instanceof TrackingError && error.code === "RESOURCE_DOES_NOT_EXIST")
-        throw new FieldProblem(
-          "version",
-          `version ${version} of registered model ${JSON.stringify(name)} does not exist`,
-          404,
-        );
-      throw error;
-    }
-  };
-
   app.get("/api/v1/models", async (c) => {
     try {
       const page = await tracking.searchRegisteredModels({
@@ -457,13 +214,10 @@ export function modelsRoutes(context: ServerContext): Hono<ServerEnv> {
       });
       return c.json({
         models: page.items.map((model) => ({
-          name: model.name,
-          description: model.description,
-          creationTimestamp: model.creationTimestamp,
-          lastUpdatedTimestamp: model.lastUpdatedTimestamp,
+          ...modelJson(model),
           latestVersion: model.latestVersions[0]?.version ?? null,
           aliases: aliasMap(model),
-          tags: Object.fromEntries(model.tags.map((t) => [t.key, t.value])),
+          tags: tagMap(model.tags),
         })),
         nextPageToken: page.nextPageToken ?? null,
       });
@@ -481,16 +235,9 @@ export function modelsRoutes(context: ServerContext): Hono<ServerEnv> {
       return jsonError(c, error, "name");
     }
     try {
-      const listing = await versionsOf(
-        name,
-        pageSize(c.req.query("max_results") ?? null),
-        c.req.query("page_token") || undefined,
-      );
+      const listing = await versionsOf(name, c.req.query("max_results"), c.req.query("page_token"));
       return c.json({
-        name: model.name,
-        description: model.description,
-        creationTimestamp: model.creationTimestamp,
-        lastUpdatedTimestamp: model.lastUpdatedTimestamp,
+        ...modelJson(model),
         aliases: aliasMap(model),
         versions: listing.versions.map((v) => ({
           version: v.version,
@@ -501,8 +248,8 @@ export function modelsRoutes(context: ServerContext): Hono<ServerEnv> {
           status: v.status,
           description: v.description,
           creationTimestamp: v.creationTimestamp,
-          gate: gateOf(v),
-          tags: Object.fromEntries(v.tags.map((t) => [t.key, t.value])),
+          gate: gateTags(v.tags),
+          tags: tagMap(v.tags),
         })),
         nextPageToken: listing.nextPageToken ?? null,
       });
@@ -515,7 +262,7 @@ export function modelsRoutes(context: ServerContext): Hono<ServerEnv> {
     const name = c.req.param("name");
     try {
       if (!(c.req.header("content-type") ?? "").toLowerCase().startsWith("application/json"))
-        throw new FieldProblem(
+        throw new FieldInputError(
           "body",
           'expected a JSON body (Content-Type: application/json) such as {"version": "2"}',
         );
@@ -523,10 +270,10 @@ export function modelsRoutes(context: ServerContext): Hono<ServerEnv> {
       try {
         body = await c.req.json();
       } catch {
-        throw new FieldProblem("body", 'the body is not valid JSON; expected {"version": "2"}');
+        throw new FieldInputError("body", 'the body is not valid JSON; expected {"version": "2"}');
       }
       if (body === null || typeof body !== "object" || Array.isArray(body))
-        throw new FieldProblem("body", 'expected a JSON object such as {"version": "2"}');
+        throw new FieldInputError("body", 'expected a JSON object such as {"version": "2"}');
       const { alias, version } = aliasMove(
         c.req.param("alias"),
         (body as { version?: unknown }).version,
@@ -541,25 +288,12 @@ export function modelsRoutes(context: ServerContext): Hono<ServerEnv> {
   return app;
 }
 
-// ---- request values
-
-function pageSize(value: string | null): number {
-  if (value === null || value === "") return VERSIONS_PAGE_DEFAULT;
-  const size = Number(value);
-  if (!/^\d+$/.test(value) || size < 1 || size > VERSIONS_PAGE_MAX)
-    throw new FieldProblem(
-      "max_results",
-      `max_results: expected a whole number from 1 to ${VERSIONS_PAGE_MAX}, got ${JSON.stringify(value.slice(0, 40))}`,
-    );
-  return size;
-}
-
 /** The alias and version of a move, checked, each problem naming its field. */
 function aliasMove(alias: unknown, version: unknown): { alias: string; version: string } {
   if (alias === undefined || alias === "")
-    throw new FieldProblem("alias", "alias: missing; name the alias to move, such as champion");
+    throw new FieldInputError("alias", "alias: missing; name the alias to move, such as champion");
   if (version === undefined || version === null || version === "")
-    throw new FieldProblem(
+    throw new FieldInputError(
       "version",
       'version: missing; give the version to point the alias at, such as "2"',
     );
@@ -568,55 +302,30 @@ function aliasMove(alias: unknown, version: unknown): { alias: string; version: 
   try {
     checkedAlias = checkAlias(alias);
   } catch (error) {
-    throw new FieldProblem("alias", (error as Error).message);
+    throw new FieldInputError("alias", (error as Error).message);
   }
   try {
     checkedVersion = checkVersion(typeof version === "string" ? version.trim() : version);
   } catch (error) {
-    throw new FieldProblem("version", (error as Error).message);
+    throw new FieldInputError("version", (error as Error).message);
   }
   return { alias: checkedAlias, version: checkedVersion };
 }
 
-function problemStatus(error: unknown): 400 | 404 | undefined {
-  if (error instanceof FieldProblem) return error.status;
-  return statusOf(error);
+/** What the JSON of a model and of its list entry share. */
+function modelJson(model: RegisteredModel) {
+  return {
+    name: model.name,
+    description: model.description,
+    creationTimestamp: model.creationTimestamp,
+    lastUpdatedTimestamp: model.lastUpdatedTimestamp,
+  };
 }
-
-/** `{"error": …, "field": …}` with 400 or 404; anything else is the server's 500. */
-function jsonError(c: C, error: unknown, field: string) {
-  const status = problemStatus(error);
-  if (status === undefined) throw error;
-  return c.json(
-    {
-      error: (error as Error).message,
-      field: error instanceof FieldProblem ? error.field : field,
-    },
-    status,
-  );
-}
-
-// ---- what the pages show
 
 function aliasMap(model: RegisteredModel): Record<string, string> {
   return Object.fromEntries(model.aliases.map((a) => [a.alias, a.version]));
 }
 
-/** The train flow's registration gate, from the version's `gate.*` tags. */
-function gateOf(version: ModelVersion): {
-  decision: string | undefined;
-  reason: string | undefined;
-  championVersion: string | undefined;
-  championJaccard: number | undefined;
-} {
-  const tags = new Map(
-    version.tags.filter((t) => GATE_TAGS.includes(t.key)).map((t) => [t.key, t.value]),
-  );
-  const jaccard = tags.get("gate.champion_jaccard");
-  return {
-    decision: tags.get("gate.decision"),
-    reason: tags.get("gate.reason"),
-    championVersion: tags.get("gate.champion_version"),
-    championJaccard: jaccard === undefined ? undefined : Number(jaccard),
-  };
+function tagMap(tags: Tag[]): Record<string, string> {
+  return Object.fromEntries(tags.map((t) => [t.key, t.value]));
 }
