@@ -12,6 +12,7 @@ import { authentication, sameOrigin } from "./auth.ts";
 import type { ServerContext, ServerEnv } from "./context.ts";
 import { mountMlflowApi } from "./mlflow.ts";
 import { assetRoutes } from "./routes/assets.ts";
+import { compareRoutes } from "./routes/compare.tsx";
 import { deploymentsRoutes } from "./routes/deployments.tsx";
 import { experimentsRoutes } from "./routes/experiments.tsx";
 import { flowRunsRoutes } from "./routes/flow-runs.tsx";
@@ -21,6 +22,7 @@ import { overviewRoutes } from "./routes/overview.tsx";
 import { predictRoutes } from "./routes/predict.tsx";
 import { predictionsRoutes } from "./routes/predictions.tsx";
 import { reportsRoutes } from "./routes/reports.tsx";
+import { runsRoutes } from "./routes/runs.tsx";
 import { Page } from "./ui/layout.tsx";
 
 /**
@@ -65,6 +67,8 @@ export function createServerApp(context: ServerContext): Hono<ServerEnv> {
   app.route("/", flowRunsRoutes(context));
   app.route("/", deploymentsRoutes(context));
   app.route("/", experimentsRoutes(context));
+  app.route("/", runsRoutes(context));
+  app.route("/", compareRoutes(context));
   app.route("/", modelsRoutes(context));
   app.route("/", predictionsRoutes(context));
   app.route("/", reportsRoutes(context));
