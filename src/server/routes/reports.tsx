@@ -17,9 +17,9 @@ import {
   reportPagePolicy,
 } from "../../flows/report-files.ts";
 import type { ServerContext, ServerEnv } from "../context.ts";
-import { Empty, Time } from "../ui/components.tsx";
+import { Empty, OffsetPager, Table, Time } from "../ui/components.tsx";
 import { Page } from "../ui/layout.tsx";
-import { fieldError, OffsetPager } from "./predictions.tsx";
+import { errorPage, jsonError } from "./field-error.tsx";
 
 const CONTENT_TYPES: Record<string, string> = {
   html: "text/html; charset=utf-8",
@@ -43,13 +43,7 @@ export function reportsRoutes(context: ServerContext): Hono<ServerEnv> {
     try {
       paging = parseRowPage(c.req.query(), 50);
     } catch (error) {
-      if (!(error instanceof InputError)) throw error;
-      return c.html(
-        <Page title="Reports" section="reports" loggedIn={loggedIn}>
-          <p class="alert bad">{error.message}</p>
-        </Page>,
-        400,
-      );
+      return errorPage(c, error, { section: "reports", loggedIn, title: "Reports" });
     }
     const days = await listMonitoredDays(store);
     const shown = days.slice(paging.offset, paging.offset + paging.limit);
@@ -91,7 +85,7 @@ export function reportsRoutes(context: ServerContext): Hono<ServerEnv> {
     try {
       paging = parseRowPage(c.req.query(), 100);
     } catch (error) {
-      return fieldError(c, error, 400);
+      return jsonError(c, error);
     }
     const days = await listMonitoredDays(store);
     return c.json({
@@ -107,7 +101,7 @@ export function reportsRoutes(context: ServerContext): Hono<ServerEnv> {
     try {
       day = parseDay(c.req.param("day"));
     } catch (error) {
-      return fieldError(c, error, 400);
+      return jsonError(c, error);
     }
     const result = await readMonitorResult(store, day);
     if (result === undefined)
@@ -190,72 +184,67 @@ function dayJson(day: MonitoredDay) {
 const percent = (share: number) => `${(Math.max(0, Math.min(1, share)) * 100).toFixed(1)}%`;
 
 const ReportsTable: FC<{ days: MonitoredDay[] }> = ({ days }) => (
-  <div class="table-wrap">
-    <table>
-      <thead>
-        <tr>
-          <th class="num">Day</th>
-          <th>Data drift</th>
-          <th class="num">Drifted columns</th>
-          <th class="num">Jaccard</th>
-          <th>Model</th>
-          <th>Retrain</th>
-          <th>Written</th>
-          <th>Files</th>
-        </tr>
-      </thead>
-      <tbody>
-        {days.map((d) => (
-          <tr>
-            <td class="num">
-              <a href={`/${d.html}`}>Day {d.day}</a>
-            </td>
-            <td>
-              {d.driftShare === undefined ? (
-                <span class="muted">—</span>
-              ) : (
-                <div style="display:flex;align-items:center;gap:.5rem;min-width:12rem">
-                  <span
-                    class={`badge ${d.drift ? "bad" : "ok"}`}
-                    style="min-width:4.5rem;text-align:center"
-                  >
-                    {d.drift ? "drift" : "no drift"}
-                  </span>
-                  <span style="width:5rem;flex:none;background:var(--wait-bg);border-radius:3px">
-                    <span
-                      class={`bar ${d.drift ? "bad" : "ok"}`}
-                      style={`display:block;width:${percent(d.driftShare)}`}
-                    />
-                  </span>
-                  <span>{percent(d.driftShare)}</span>
-                </div>
-              )}
-            </td>
-            <td class="num">
-              {d.driftedColumns === undefined ? "—" : `${d.driftedColumns} of ${d.columns ?? "?"}`}
-            </td>
-            <td class="num">
-              {typeof d.jaccard === "number" ? d.jaccard.toFixed(3) : <span class="muted">—</span>}
-            </td>
-            <td>{d.modelVersion ? `version ${d.modelVersion}` : <span class="muted">—</span>}</td>
-            <td>
-              {d.retrained === undefined ? (
-                <span class="muted">—</span>
-              ) : d.retrained ? (
-                <span class="badge warn">retrain</span>
-              ) : (
-                <span class="badge muted">no retrain</span>
-              )}
-            </td>
-            <td>
-              <Time value={d.createdAt} />
-            </td>
-            <td>
-              <a href={`/${d.html}`}>report</a> · <a href={`/${d.json}`}>JSON</a>
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  </div>
+  <Table
+    head={[
+      { numeric: "Day" },
+      "Data drift",
+      { numeric: "Drifted columns" },
+      { numeric: "Jaccard" },
+      "Model",
+      "Retrain",
+      "Written",
+      "Files",
+    ]}
+  >
+    {days.map((d) => (
+      <tr>
+        <td class="num">
+          <a href={`/${d.html}`}>Day {d.day}</a>
+        </td>
+        <td>
+          {d.driftShare === undefined ? (
+            <span class="muted">—</span>
+          ) : (
+            <div style="display:flex;align-items:center;gap:.5rem;min-width:12rem">
+              <span
+                class={`badge ${d.drift ? "bad" : "ok"}`}
+                style="min-width:4.5rem;text-align:center"
+              >
+                {d.drift ? "drift" : "no drift"}
+              </span>
+              <span style="width:5rem;flex:none;background:var(--wait-bg);border-radius:3px">
+                <span
+                  class={`bar ${d.drift ? "bad" : "ok"}`}
+                  style={`display:block;width:${percent(d.driftShare)}`}
+                />
+              </span>
+              <span>{percent(d.driftShare)}</span>
+            </div>
+          )}
+        </td>
+        <td class="num">
+          {d.driftedColumns === undefined ? "—" : `${d.driftedColumns} of ${d.columns ?? "?"}`}
+        </td>
+        <td class="num">
+          {typeof d.jaccard === "number" ? d.jaccard.toFixed(3) : <span class="muted">—</span>}
+        </td>
+        <td>{d.modelVersion ? `version ${d.modelVersion}` : <span class="muted">—</span>}</td>
+        <td>
+          {d.retrained === undefined ? (
+            <span class="muted">—</span>
+          ) : d.retrained ? (
+            <span class="badge warn">retrain</span>
+          ) : (
+            <span class="badge muted">no retrain</span>
+          )}
+        </td>
+        <td>
+          <Time value={d.createdAt} />
+        </td>
+        <td>
+          <a href={`/${d.html}`}>report</a> · <a href={`/${d.json}`}>JSON</a>
+        </td>
+      </tr>
+    ))}
+  </Table>
 );
