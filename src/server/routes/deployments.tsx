@@ -16,10 +16,10 @@ import { deploymentToJson, flowRunToJson } from "../../orchestration/run-json.ts
 import type { DeploymentRow, FlowRunRow } from "../../orchestration/run-store.ts";
 import { nextTick, trigger } from "../../orchestration/scheduler.ts";
 import type { ServerContext, ServerEnv } from "../context.ts";
-import { Empty, KeyValues, StateBadge, Time } from "../ui/components.tsx";
+import { Empty, KeyValues, StateBadge, Table, Time } from "../ui/components.tsx";
+import { FlowRunTable } from "../ui/flow-runs.tsx";
 import { Page } from "../ui/layout.tsx";
 import { type FieldProblem, fieldError, problemPage } from "./field-error.tsx";
-import { FlowRunTable } from "./flow-runs.tsx";
 
 const MAX_NAME = 200;
 const MAX_PARAMETERS = 100;
@@ -309,46 +309,32 @@ export function deploymentsRoutes(context: ServerContext): Hono<ServerEnv> {
             </p>
           </div>
         ) : (
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th>Deployment</th>
-                  <th>Flow</th>
-                  <th>Schedule</th>
-                  <th>State</th>
-                  <th>Next run</th>
-                  <th>Last run</th>
-                </tr>
-              </thead>
-              <tbody>
-                {summaries.map((summary) => (
-                  <tr>
-                    <td>
-                      <a href={`/deployments/${encodeURIComponent(summary.row.name)}`}>
-                        {summary.row.name}
-                      </a>
-                    </td>
-                    <td>{summary.row.flow_name}</td>
-                    <td>{scheduleText(summary.row)}</td>
-                    <td>
-                      {summary.row.paused === 1 ? (
-                        <span class="badge warn">paused</span>
-                      ) : (
-                        <span class="badge ok">active</span>
-                      )}
-                    </td>
-                    <td>
-                      <NextRun summary={summary} />
-                    </td>
-                    <td>
-                      <LastRun run={summary.lastRun} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table head={["Deployment", "Flow", "Schedule", "State", "Next run", "Last run"]}>
+            {summaries.map((summary) => (
+              <tr>
+                <td>
+                  <a href={`/deployments/${encodeURIComponent(summary.row.name)}`}>
+                    {summary.row.name}
+                  </a>
+                </td>
+                <td>{summary.row.flow_name}</td>
+                <td>{scheduleText(summary.row)}</td>
+                <td>
+                  {summary.row.paused === 1 ? (
+                    <span class="badge warn">paused</span>
+                  ) : (
+                    <span class="badge ok">active</span>
+                  )}
+                </td>
+                <td>
+                  <NextRun summary={summary} />
+                </td>
+                <td>
+                  <LastRun run={summary.lastRun} />
+                </td>
+              </tr>
+            ))}
+          </Table>
         )}
         {summaries.length > 0 ? (
           <p class="muted">

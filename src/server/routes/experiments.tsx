@@ -7,7 +7,6 @@ import type { Experiment, RunInfo } from "../../tracking/entities.ts";
 import { filterString, likeText } from "../../tracking/filter.ts";
 import type { ServerContext, ServerEnv } from "../context.ts";
 import { Empty, Pager, Table, Time } from "../ui/components.tsx";
-import { Page } from "../ui/layout.tsx";
 import {
   type ColumnChoice,
   ColumnsForm,
@@ -15,7 +14,8 @@ import {
   KeptParams,
   RunsTable,
   tableColumns,
-} from "../ui/runs-table.tsx";
+} from "../ui/experiment-runs.tsx";
+import { Page } from "../ui/layout.tsx";
 import { errorPage, parseMaxResults, statusOf } from "./field-error.tsx";
 
 const EXPERIMENTS_PAGE_SIZE = 100;

@@ -4,16 +4,22 @@
 // error, state history, task runs and subflows as a tree beside a timeline, logs that follow
 // while it runs, cancel), and the same as JSON.
 import { type Context, Hono } from "hono";
-import type { FC } from "hono/jsx";
 import { checkCrashedRuns } from "../../orchestration/crash-check.ts";
 import { flowRunToJson, runStateToJson, taskRunToJson } from "../../orchestration/run-json.ts";
-import type { FlowRunPosition, FlowRunRow, RunStateRow } from "../../orchestration/run-store.ts";
-import { flowRunTree, type RunTreeNode } from "../../orchestration/run-tree.ts";
-import { ACTIVE_STATES, isFinal, RUN_STATES } from "../../orchestration/states.ts";
+import type { FlowRunPosition, FlowRunRow } from "../../orchestration/run-store.ts";
+import { flowRunTree } from "../../orchestration/run-tree.ts";
+import { isFinal, RUN_STATES } from "../../orchestration/states.ts";
 import type { ServerContext, ServerEnv } from "../context.ts";
-import { Empty, formatDuration, KeyValues, Pager, StateBadge, Time } from "../ui/components.tsx";
+import { Empty, Pager } from "../ui/components.tsx";
+import {
+  FlowRunFilters,
+  FlowRunTable,
+  LogLines,
+  LogTail,
+  RunLive,
+  type RunView,
+} from "../ui/flow-runs.tsx";
 import { Page } from "../ui/layout.tsx";
-import { LogLines, RunTreeTable, runDuration, shortId } from "../ui/runs.tsx";
 import { type FieldProblem, fieldError, isProblem, problemPage } from "./field-error.tsx";
 
 export const DEFAULT_PAGE_SIZE = 50;
@@ -99,15 +105,6 @@ function checkRunId(id: string): FieldProblem | undefined {
     : { field: "id", message: "id: a flow run id is letters, digits and dashes (at most 64)" };
 }
 
-interface RunView {
-  run: FlowRunRow;
-  history: RunStateRow[];
-  tree: RunTreeNode;
-  parent: FlowRunRow | undefined;
-  result: { shown: string; truncated: boolean } | undefined;
-  now: number;
-}
-
 export function flowRunsRoutes(context: ServerContext): Hono<ServerEnv> {
   const app = new Hono<ServerEnv>();
   const runs = context.orchestrator.runs;
@@ -167,56 +164,12 @@ export function flowRunsRoutes(context: ServerContext): Hono<ServerEnv> {
         subtitle="Every flow run recorded in the tracking database, newest first."
         loggedIn={loggedIn}
       >
-        <form method="get" action="/flow-runs" class="inline" aria-label="Filters">
-          <label>
-            Flow
-            <select name="flow">
-              <option value="">all flows</option>
-              {flows.map((name) => (
-                <option value={name} selected={name === filters?.flowName}>
-                  {name}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
-            State
-            <select name="state">
-              <option value="">all states</option>
-              {RUN_STATES.map((state) => (
-                <option value={state} selected={state === filters?.state}>
-                  {state}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
-            Deployment
-            <select name="deployment">
-              <option value="">any or none</option>
-              {deploymentNames.map((name) => (
-                <option value={name} selected={name === filters?.deploymentName}>
-                  {name}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
-            Runs
-            <select name="top_level">
-              <option value="">with subflows</option>
-              <option value="true" selected={filters?.topLevel === true}>
-                top-level only
-              </option>
-            </select>
-          </label>
-          <button type="submit">Filter</button>
-          {filtered ? (
-            <a class="button secondary" href="/flow-runs">
-              Clear
-            </a>
-          ) : null}
-        </form>
+        <FlowRunFilters
+          flows={flows}
+          deployments={deploymentNames}
+          filters={filters}
+          filtered={filtered}
+        />
         {isProblem(query) ? (
           <p class="alert bad" role="alert">
             {query.message}
@@ -402,204 +355,3 @@ function safeParse(text: string): unknown {
     return text;
   }
 }
-
-const LogTail: FC<{ id: string; after: number }> = ({ id, after }) => (
-  <span
-    hx-get={`/flow-runs/${encodeURIComponent(id)}/log?after=${after}`}
-    hx-trigger="every 1s"
-    hx-swap="outerHTML"
-  />
-);
-
-export const FlowRunTable: FC<{ runs: FlowRunRow[]; now: number }> = ({ runs, now }) => (
-  <div class="table-wrap">
-    <table>
-      <thead>
-        <tr>
-          <th>Flow</th>
-          <th>Run</th>
-          <th>State</th>
-          <th>Deployment</th>
-          <th>Started</th>
-          <th class="num">Duration</th>
-        </tr>
-      </thead>
-      <tbody>
-        {runs.map((run) => (
-          <tr>
-            <td>{run.flow_name}</td>
-            <td>
-              <a href={`/flow-runs/${encodeURIComponent(run.id)}`}>
-                <code>{shortId(run.id)}</code>
-              </a>
-              {run.parent_flow_run_id ? (
-                <span class="muted">
-                  {" "}
-                  subflow of{" "}
-                  <a href={`/flow-runs/${encodeURIComponent(run.parent_flow_run_id)}`}>
-                    <code>{shortId(run.parent_flow_run_id)}</code>
-                  </a>
-                </span>
-              ) : null}
-            </td>
-            <td>
-              <StateBadge state={run.state} />
-            </td>
-            <td>
-              {run.deployment_name ? (
-                <a href={`/deployments/${encodeURIComponent(run.deployment_name)}`}>
-                  {run.deployment_name}
-                </a>
-              ) : (
-                <span class="muted">—</span>
-              )}
-            </td>
-            <td>
-              <Time value={run.started_at === null ? null : Number(run.started_at)} />
-            </td>
-            <td class="num">{formatDuration(runDuration(run.started_at, run.ended_at, now))}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  </div>
-);
-
-/** The part of a run's page that changes while it runs; it polls itself until the run ended. */
-const RunLive: FC<{ view: RunView }> = ({ view }) => {
-  const { run, history, tree, parent, result, now } = view;
-  const active = !isFinal(run.state);
-  const cancellable =
-    run.cancel_requested !== 1 &&
-    (run.state === "scheduled" || (ACTIVE_STATES as readonly string[]).includes(run.state));
-  const live = active
-    ? {
-        "hx-get": `/flow-runs/${encodeURIComponent(run.id)}/live`,
-        "hx-trigger": "every 1500ms",
-        "hx-swap": "outerHTML",
-      }
-    : {};
-  return (
-    <div id="run-live" {...live}>
-      <div class="grid">
-        <div class="card">
-          <p data-state={run.state}>
-            <StateBadge state={run.state} />
-            {run.cancel_requested === 1 && active ? (
-              <>
-                {" "}
-                <span class="badge warn">cancel requested</span>
-              </>
-            ) : null}
-          </p>
-          <p class="big">{formatDuration(runDuration(run.started_at, run.ended_at, now))}</p>
-          <p class="muted">
-            {active
-              ? run.started_at === null
-                ? "waiting to start"
-                : "running; this page follows it"
-              : `ended ${run.state}`}
-          </p>
-          {run.state_message ? <p class="muted">{run.state_message}</p> : null}
-          {cancellable ? (
-            <form
-              method="post"
-              action={`/flow-runs/${encodeURIComponent(run.id)}/cancel`}
-              data-confirm={`Cancel this ${run.flow_name} run?`}
-            >
-              <button type="submit" class="danger">
-                Cancel run
-              </button>
-            </form>
-          ) : null}
-        </div>
-        <div class="card">
-          <KeyValues
-            items={[
-              ["Flow", run.flow_name],
-              [
-                "Deployment",
-                run.deployment_name ? (
-                  <a href={`/deployments/${encodeURIComponent(run.deployment_name)}`}>
-                    {run.deployment_name}
-                  </a>
-                ) : (
-                  "—"
-                ),
-              ],
-              [
-                "Subflow of",
-                run.parent_flow_run_id ? (
-                  <a href={`/flow-runs/${encodeURIComponent(run.parent_flow_run_id)}`}>
-                    {parent?.flow_name ?? "run"} <code>{shortId(run.parent_flow_run_id)}</code>
-                  </a>
-                ) : (
-                  "—"
-                ),
-              ],
-              ["Created", <Time value={Number(run.created_at)} />],
-              ["Started", <Time value={run.started_at === null ? null : Number(run.started_at)} />],
-              ["Ended", <Time value={run.ended_at === null ? null : Number(run.ended_at)} />],
-              ["Duration", formatDuration(runDuration(run.started_at, run.ended_at, now))],
-              ["Attempt", String(run.attempt)],
-              ["Host", run.host ? `${run.host} (pid ${run.pid ?? "?"})` : "—"],
-            ]}
-          />
-        </div>
-      </div>
-      {run.error_message ? (
-        <div class="alert bad" role="alert">
-          <strong>Error:</strong> {run.error_message}
-          {run.error_stack ? (
-            <details>
-              <summary>Stack trace</summary>
-              <pre style="white-space:pre-wrap">{run.error_stack}</pre>
-            </details>
-          ) : null}
-        </div>
-      ) : null}
-      {result ? (
-        <>
-          <h2>Result</h2>
-          <pre class="log">{result.shown}</pre>
-          {result.truncated ? (
-            <p class="muted">
-              Shortened; the whole result is <code>{run.result_key}</code> in the object store.
-            </p>
-          ) : null}
-        </>
-      ) : null}
-      <h2>Task runs and subflows</h2>
-      {tree.children.length === 0 && tree.omittedTaskRuns === 0 ? (
-        <Empty>{active ? "No task runs yet." : "This run ran no tasks or subflows."}</Empty>
-      ) : (
-        <RunTreeTable root={tree} now={now} />
-      )}
-      <h2>State history</h2>
-      <div class="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th>When</th>
-              <th>State</th>
-              <th>Message</th>
-            </tr>
-          </thead>
-          <tbody>
-            {history.map((entry) => (
-              <tr>
-                <td>
-                  <Time value={Number(entry.at)} />
-                </td>
-                <td>
-                  <StateBadge state={entry.state} />
-                </td>
-                <td>{entry.message ?? ""}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-    </div>
-  );
-};

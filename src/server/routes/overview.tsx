@@ -19,9 +19,8 @@ import type { FlowRunRow } from "../../orchestration/run-store.ts";
 import type { ServerContext, ServerEnv } from "../context.ts";
 import { Empty, KeyValues, StateBadge, Time } from "../ui/components.tsx";
 import { DriftChart } from "../ui/drift-chart.tsx";
+import { FlowRunTable, shortId } from "../ui/flow-runs.tsx";
 import { Page } from "../ui/layout.tsx";
-import { shortId } from "../ui/runs.tsx";
-import { FlowRunTable } from "./flow-runs.tsx";
 
 const PROBLEM_WINDOW_MS = 7 * 24 * 3600 * 1000;
 const TIMELINE_DAYS = 60;
