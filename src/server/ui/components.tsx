@@ -130,3 +130,25 @@ export const OffsetPager: FC<{
     </nav>
   );
 };
+
+/** A labelled select of `options`, after a blank choice when `blank` names one. */
+export const SelectField: FC<{
+  label: string;
+  name: string;
+  options: readonly string[];
+  selected: string | undefined;
+  blank?: string;
+  required?: boolean;
+}> = ({ label, name, options, selected, blank, required }) => (
+  <label>
+    {label}
+    <select name={name} required={required}>
+      {blank === undefined ? null : <option value="">{blank}</option>}
+      {options.map((option) => (
+        <option value={option} selected={option === selected}>
+          {option}
+        </option>
+      ))}
+    </select>
+  </label>
+);
