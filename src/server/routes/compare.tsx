@@ -9,7 +9,12 @@ import { checkRunId } from "../../tracking/validation.ts";
 import type { ServerContext, ServerEnv } from "../context.ts";
 import { CompareTables, comparedValues } from "../ui/compare.tsx";
 import { Page } from "../ui/layout.tsx";
-import { CHART_LIMITS, MAX_COMPARED_RUNS, MetricCharts } from "../ui/tracking.tsx";
+import {
+  BACK_TO_EXPERIMENTS,
+  CHART_LIMITS,
+  MAX_COMPARED_RUNS,
+  MetricCharts,
+} from "../ui/tracking.tsx";
 import { errorPage } from "./field-error.tsx";
 
 export function compareRoutes(context: ServerContext): Hono<ServerEnv> {
@@ -27,7 +32,7 @@ export function compareRoutes(context: ServerContext): Hono<ServerEnv> {
         section: "experiments",
         loggedIn,
         title: "Cannot compare",
-        back: { href: "/experiments", text: "All experiments" },
+        back: BACK_TO_EXPERIMENTS,
       });
     }
     const onlyDifferences = c.req.query("differences") === "only";

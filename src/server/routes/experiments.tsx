@@ -6,7 +6,7 @@ import { Hono } from "hono";
 import type { Experiment, RunInfo } from "../../tracking/entities.ts";
 import { filterString, likeText } from "../../tracking/filter.ts";
 import type { ServerContext, ServerEnv } from "../context.ts";
-import { Empty, Pager, Table, Time } from "../ui/components.tsx";
+import { Empty, Pager, SelectField, Table, Time } from "../ui/components.tsx";
 import {
   type ColumnChoice,
   ColumnsForm,
@@ -16,6 +16,7 @@ import {
   tableColumns,
 } from "../ui/experiment-runs.tsx";
 import { Page } from "../ui/layout.tsx";
+import { BACK_TO_EXPERIMENTS } from "../ui/tracking.tsx";
 import { errorPage, parseMaxResults, statusOf } from "./field-error.tsx";
 
 const EXPERIMENTS_PAGE_SIZE = 100;
@@ -26,11 +27,7 @@ export function experimentsRoutes(context: ServerContext): Hono<ServerEnv> {
   const app = new Hono<ServerEnv>();
   const tracking = context.tracking;
   const loggedIn = context.token !== undefined;
-  const refused = {
-    section: "experiments",
-    loggedIn,
-    back: { href: "/experiments", text: "All experiments" },
-  } as const;
+  const refused = { section: "experiments", loggedIn, back: BACK_TO_EXPERIMENTS } as const;
 
   app.get("/experiments", async (c) => {
     const nameQuery = c.req.query("name")?.trim() ?? "";
@@ -178,21 +175,12 @@ export function experimentsRoutes(context: ServerContext): Hono<ServerEnv> {
               placeholder="metrics.jaccard_samples DESC"
             />
           </label>
-          <label>
-            Per page
-            <select name="max_results">
-              {[25, 50, 100].map((size) => (
-                <option
-                  value={String(size)}
-                  selected={
-                    String(size) === (query.get("max_results") ?? String(RUNS_PAGE_DEFAULT))
-                  }
-                >
-                  {size}
-                </option>
-              ))}
-            </select>
-          </label>
+          <SelectField
+            label="Per page"
+            name="max_results"
+            options={["25", "50", "100"]}
+            selected={query.get("max_results") ?? String(RUNS_PAGE_DEFAULT)}
+          />
           <KeptParams query={query} names={["metric", "param", "columns"]} />
           <button type="submit">Search</button>
         </form>

@@ -23,18 +23,20 @@ import {
   RunCard,
   RunMetrics,
 } from "../ui/run-sections.tsx";
-import { CHART_LIMITS, KeyValueTable, MetricCharts, runNameOf } from "../ui/tracking.tsx";
+import {
+  BACK_TO_EXPERIMENTS,
+  CHART_LIMITS,
+  KeyValueTable,
+  MetricCharts,
+  runNameOf,
+} from "../ui/tracking.tsx";
 import { errorPage, statusOf } from "./field-error.tsx";
 
 export function runsRoutes(context: ServerContext): Hono<ServerEnv> {
   const app = new Hono<ServerEnv>();
   const tracking = context.tracking;
   const loggedIn = context.token !== undefined;
-  const refused = {
-    section: "experiments",
-    loggedIn,
-    back: { href: "/experiments", text: "All experiments" },
-  } as const;
+  const refused = { section: "experiments", loggedIn, back: BACK_TO_EXPERIMENTS } as const;
 
   /** A folder's entries, or why they cannot be listed (a bad or missing path). */
   const listFolder = async (runId: string, folder: string): Promise<FileInfo[] | string> => {

@@ -2,7 +2,7 @@
 // Runs compared side by side: a column per run with its experiment, status, start and duration,
 // then a row per metric and per param, the rows whose values differ between the runs marked (and
 // optionally the only ones shown); past 40 metrics, the headline ones with all of them folded.
-import type { FC } from "hono/jsx";
+import type { Child, FC } from "hono/jsx";
 import type { Run } from "../../tracking/entities.ts";
 import { formatNumber } from "./charts.tsx";
 import { StateBadge, Time } from "./components.tsx";
@@ -71,6 +71,20 @@ const CompareSection: FC<{ title: string; rows: CompareRow[]; width: number }> =
   </>
 );
 
+/** A row of the runs' info: `title`, then each run's cell. */
+const InfoRow: FC<{ title: string; runs: Run[]; children: (run: Run) => Child }> = ({
+  title,
+  runs,
+  children,
+}) => (
+  <tr>
+    <th>{title}</th>
+    {runs.map((run) => (
+      <td>{children(run)}</td>
+    ))}
+  </tr>
+);
+
 export const CompareTables: FC<{
   runs: Run[];
   experimentNames: Map<string, string>;
@@ -95,38 +109,22 @@ export const CompareTables: FC<{
             </tr>
           </thead>
           <tbody>
-            <tr>
-              <th>Experiment</th>
-              {runs.map((run) => (
-                <td>
-                  <a href={`/experiments/${encodeURIComponent(run.info.experimentId)}`}>
-                    {experimentNames.get(run.info.experimentId)}
-                  </a>
-                </td>
-              ))}
-            </tr>
-            <tr>
-              <th>Status</th>
-              {runs.map((run) => (
-                <td>
-                  <StateBadge state={run.info.status} />
-                </td>
-              ))}
-            </tr>
-            <tr>
-              <th>Started</th>
-              {runs.map((run) => (
-                <td>
-                  <Time value={run.info.startTime} />
-                </td>
-              ))}
-            </tr>
-            <tr>
-              <th>Duration</th>
-              {runs.map((run) => (
-                <td>{durationOf(run.info)}</td>
-              ))}
-            </tr>
+            <InfoRow title="Experiment" runs={runs}>
+              {(run) => (
+                <a href={`/experiments/${encodeURIComponent(run.info.experimentId)}`}>
+                  {experimentNames.get(run.info.experimentId)}
+                </a>
+              )}
+            </InfoRow>
+            <InfoRow title="Status" runs={runs}>
+              {(run) => <StateBadge state={run.info.status} />}
+            </InfoRow>
+            <InfoRow title="Started" runs={runs}>
+              {(run) => <Time value={run.info.startTime} />}
+            </InfoRow>
+            <InfoRow title="Duration" runs={runs}>
+              {(run) => durationOf(run.info)}
+            </InfoRow>
             <CompareSection
               title={many ? "Headline metrics" : "Metrics"}
               rows={shown(many ? metrics.filter((r) => !r.key.includes(".")) : metrics)}

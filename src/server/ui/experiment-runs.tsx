@@ -199,24 +199,18 @@ export const RunsTable: FC<{
             <SortHeader sorting={sorting} field="attributes.status" label="Status" ascendingFirst />
             <SortHeader sorting={sorting} field="attributes.start_time" label="Started" />
             <th>Duration</th>
-            {columns.metrics.map((key) => (
-              <SortHeader
-                sorting={sorting}
-                field={fieldReference("metrics", key)}
-                label={key}
-                title={`metrics.${key}`}
-                numeric
-              />
-            ))}
-            {columns.params.map((key) => (
-              <SortHeader
-                sorting={sorting}
-                field={fieldReference("params", key)}
-                label={key}
-                title={`params.${key}`}
-                ascendingFirst
-              />
-            ))}
+            {(["metrics", "params"] as const).map((entity) =>
+              columns[entity].map((key) => (
+                <SortHeader
+                  sorting={sorting}
+                  field={fieldReference(entity, key)}
+                  label={key}
+                  title={`${entity}.${key}`}
+                  numeric={entity === "metrics"}
+                  ascendingFirst={entity === "params"}
+                />
+              )),
+            )}
           </tr>
         </thead>
         <tbody>

@@ -12,6 +12,7 @@ import {
   formatDuration,
   formatTime,
   KeyValues,
+  SelectField,
   StateBadge,
   Table,
   Time,
@@ -331,27 +332,6 @@ export const RunLive: FC<{ view: RunView }> = ({ view }) => {
   );
 };
 
-/** One filter of the list: a select of `options` after the blank choice `all`. */
-const FilterChoice: FC<{
-  label: string;
-  name: string;
-  all: string;
-  options: readonly string[];
-  selected: string | undefined;
-}> = ({ label, name, all, options, selected }) => (
-  <label>
-    {label}
-    <select name={name}>
-      <option value="">{all}</option>
-      {options.map((option) => (
-        <option value={option} selected={option === selected}>
-          {option}
-        </option>
-      ))}
-    </select>
-  </label>
-);
-
 /** The list's filters: flow, state, deployment, top-level runs only, and a link clearing them. */
 export const FlowRunFilters: FC<{
   flows: string[];
@@ -362,24 +342,24 @@ export const FlowRunFilters: FC<{
   filtered: boolean;
 }> = ({ flows, deployments, filters, filtered }) => (
   <form method="get" action="/flow-runs" class="inline" aria-label="Filters">
-    <FilterChoice
+    <SelectField
       label="Flow"
       name="flow"
-      all="all flows"
+      blank="all flows"
       options={flows}
       selected={filters?.flowName}
     />
-    <FilterChoice
+    <SelectField
       label="State"
       name="state"
-      all="all states"
+      blank="all states"
       options={RUN_STATES}
       selected={filters?.state}
     />
-    <FilterChoice
+    <SelectField
       label="Deployment"
       name="deployment"
-      all="any or none"
+      blank="any or none"
       options={deployments}
       selected={filters?.deploymentName}
     />

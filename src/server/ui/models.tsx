@@ -6,7 +6,7 @@ import type { Child, FC } from "hono/jsx";
 import { gateTags } from "../../flows/train-files.ts";
 import type { RegisteredModel } from "../../tracking/entities.ts";
 import type { ModelVersionsPage } from "../../tracking/model-versions.ts";
-import { Empty, Table, Time } from "./components.tsx";
+import { Empty, SelectField, Table, Time } from "./components.tsx";
 
 /** An alias as a badge, green for the one the online API serves. */
 const AliasBadge: FC<{ alias: string; served: string; children?: Child }> = ({
@@ -42,24 +42,6 @@ export const ModelsTable: FC<{ models: RegisteredModel[]; servedAlias: string }>
       </tr>
     ))}
   </Table>
-);
-
-/** The version an alias form points the alias at. */
-const VersionField: FC<{ label: string; choices: string[]; selected: string | undefined }> = ({
-  label,
-  choices,
-  selected,
-}) => (
-  <label>
-    {label}
-    <select name="version" required>
-      {choices.map((choice) => (
-        <option value={choice} selected={choice === selected}>
-          {choice}
-        </option>
-      ))}
-    </select>
-  </label>
 );
 
 /** The model's aliases, each with a form moving it to a chosen version, and one setting a new alias. */
@@ -100,10 +82,12 @@ export const AliasesCard: FC<{
                       data-confirm={`Move the alias "${alias}" of ${model.name} from version ${version} to the chosen version?${alias === servedAlias ? " The online prediction API will serve that version." : ""}`}
                     >
                       <input type="hidden" name="alias" value={alias} />
-                      <VersionField
+                      <SelectField
                         label="to version"
-                        choices={versionChoices}
+                        name="version"
+                        options={versionChoices}
                         selected={version}
+                        required
                       />
                       <button type="submit" class="secondary">
                         Move
@@ -134,10 +118,12 @@ export const AliasesCard: FC<{
               placeholder="staging"
             />
           </label>
-          <VersionField
+          <SelectField
             label="Version"
-            choices={versionChoices}
+            name="version"
+            options={versionChoices}
             selected={model.latestVersions[0]?.version}
+            required
           />
           <button type="submit" class="secondary">
             Set alias

@@ -8,6 +8,8 @@ import type { MetricChart } from "../../tracking/metric-sampling.ts";
 import { LineChart } from "./charts.tsx";
 import { formatDuration } from "./components.tsx";
 
+/** Where a refused experiments, run or comparison page links back to. */
+export const BACK_TO_EXPERIMENTS = { href: "/experiments", text: "All experiments" };
 /** Metrics charted on a page at most, and the steps drawn of each. */
 export const CHART_LIMITS = { maxCharts: 12, maxPoints: 500 };
 /** Runs one comparison shows side by side at most. */
