@@ -1,9 +1,11 @@
 // Debian's chromium driven by playwright-core for page tests: launching it (or the reason to
-// skip), watching a page for console errors, page errors, failed requests and requests to any
-// other host, and screenshots saved under the test output folder.
+// skip), one for a suite's tests, watching a page for console errors, page errors, failed
+// requests and requests to any other host, a watched page that records the dialogs it opens,
+// logging in through the login form, and screenshots saved under the test output folder.
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { after, before } from "node:test";
 import type { Browser, Page } from "playwright-core";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -56,4 +58,61 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const path = join(SCREENSHOT_DIR, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
   return path;
+}
+
+/**
+ * Chromium for the tests of the describe block this is called in: launched before them and
+ * closed after; the function gives it while they run.
+ */
+export function suiteBrowser(): () => Browser {
+  let browser: Browser | undefined;
+  before(async () => {
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+  });
+  return () => {
+    if (browser === undefined) throw new Error("chromium is launched before the suite's tests");
+    return browser;
+  };
+}
+
+export interface WatchedPage {
+  page: Page;
+  watch: PageWatch;
+  /** The messages of the dialogs the page opened (each dismissed). */
+  dialogs: string[];
+}
+
+/** A new page (1200×900 unless told) watched with `origin` allowed; its dialogs are dismissed. */
+export async function openWatchedPage(
+  browser: Browser,
+  origin: string,
+  options: { width?: number; height?: number; timeoutMs?: number } = {},
+): Promise<WatchedPage> {
+  const page = await browser.newPage({
+    viewport: { width: options.width ?? 1200, height: options.height ?? 900 },
+  });
+  if (options.timeoutMs !== undefined) page.setDefaultTimeout(options.timeoutMs);
+  const watch = watchPage(page, origin);
+  const dialogs: string[] = [];
+  page.on("dialog", (dialog) => {
+    dialogs.push(dialog.message());
+    void dialog.dismiss();
+  });
+  return { page, watch, dialogs };
+}
+
+/** Logs in with `token` through the login form, and waits for it to open `next` (a path). */
+export async function logIn(
+  page: Page,
+  origin: string,
+  token: string,
+  next: string,
+): Promise<void> {
+  await page.goto(`${origin}/login?next=${encodeURIComponent(next)}`);
+  await page.getByLabel("Token").fill(token);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.waitForURL(`${origin}${next}`);
 }
