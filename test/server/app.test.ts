@@ -13,6 +13,15 @@ describe("serve with a token", () => {
     await server?.close();
   });
 
+  /** The login form posted from the server's own origin, its redirect not followed. */
+  const postLogin = (form: string) =>
+    fetch(`${server.url}/login`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: server.url },
+      body: form,
+      redirect: "manual",
+    });
+
   it("sends a page request without credentials to the login form, and an API request a 401", async () => {
     const page = await fetch(`${server.url}/flow-runs?state=failed`, { redirect: "manual" });
     assert.equal(page.status, 303);
@@ -39,21 +48,10 @@ describe("serve with a token", () => {
   });
 
   it("logs in with the token into an HttpOnly SameSite cookie, refuses a wrong one, and goes back only to local paths", async () => {
-    const origin = server.url;
-    const wrong = await fetch(`${server.url}/login`, {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded", origin },
-      body: "token=nope&next=%2Fmodels",
-      redirect: "manual",
-    });
+    const wrong = await postLogin("token=nope&next=%2Fmodels");
     assert.equal(wrong.status, 401);
     assert.equal(wrong.headers.get("set-cookie"), null);
-    const right = await fetch(`${server.url}/login`, {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded", origin },
-      body: "token=s3cret-token&next=%2F%2Fevil.example%2F",
-      redirect: "manual",
-    });
+    const right = await postLogin("token=s3cret-token&next=%2F%2Fevil.example%2F");
     assert.equal(right.status, 303);
     assert.equal(right.headers.get("location"), "/");
     const cookie = right.headers.get("set-cookie") ?? "";
@@ -67,12 +65,7 @@ describe("serve with a token", () => {
   });
 
   it("refuses a cookie-authenticated change from another origin or without one", async () => {
-    const login = await fetch(`${server.url}/login`, {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded", origin: server.url },
-      body: "token=s3cret-token",
-      redirect: "manual",
-    });
+    const login = await postLogin("token=s3cret-token");
     const session = (login.headers.get("set-cookie") ?? "").split(";")[0] as string;
     const foreign = await fetch(`${server.url}/logout`, {
       method: "POST",

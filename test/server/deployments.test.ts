@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { deploy } from "../../src/orchestration/scheduler.ts";
-import { launchBrowser, noBrowser, screenshot, watchPage } from "../helpers/browser.ts";
+import { launchBrowser, noBrowser, openWatchedPage, screenshot } from "../helpers/browser.ts";
 import { startTestServer, type TestServer } from "../helpers/serve.ts";
 
 const HOSTILE = "<script>alert(1)</script>";
@@ -252,13 +252,7 @@ describe("deployments", () => {
   }, async () => {
     const browser = await launchBrowser();
     try {
-      const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-      const watch = watchPage(page, server.url);
-      const dialogs: string[] = [];
-      page.on("dialog", (dialog) => {
-        dialogs.push(dialog.message());
-        void dialog.dismiss();
-      });
+      const { page, watch, dialogs } = await openWatchedPage(browser, server.url);
       await page.goto(`${server.url}/deployments`);
       await screenshot(page, "deployments");
       await page.click('a[href="/deployments/selfcheck"]');

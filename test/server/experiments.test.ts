@@ -5,9 +5,8 @@
 import assert from "node:assert/strict";
 import { request as httpRequest } from "node:http";
 import { after, before, describe, it } from "node:test";
-import type { Browser } from "playwright-core";
 import { PER_GENRE_ARTIFACT } from "../../src/flows/train.ts";
-import { launchBrowser, noBrowser, screenshot, watchPage } from "../helpers/browser.ts";
+import { noBrowser, openWatchedPage, screenshot, suiteBrowser } from "../helpers/browser.ts";
 import { startTestServer, type TestServer } from "../helpers/serve.ts";
 
 const HOSTILE_NAME = "<script>alert(1)</script>";
@@ -277,21 +276,11 @@ describe("experiments pages", () => {
   });
 
   describe("in a browser", { skip: noBrowser }, () => {
-    let browser: Browser;
-    before(async () => {
-      browser = await launchBrowser();
-    });
-    after(async () => {
-      await browser?.close();
-    });
+    const browser = suiteBrowser();
 
     it("opens the experiments, a run with its chart and artifacts, and compares two picked runs", async () => {
-      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-      const watch = watchPage(page, server.url);
-      const dialogs: string[] = [];
-      page.on("dialog", async (dialog) => {
-        dialogs.push(dialog.message());
-        await dialog.dismiss();
+      const { page, watch, dialogs } = await openWatchedPage(browser(), server.url, {
+        width: 1280,
       });
       await page.goto(`${server.url}/experiments`);
       assert.equal(await page.getByText(HOSTILE_NAME, { exact: true }).count(), 1);

@@ -12,7 +12,7 @@ import { z } from "zod";
 import { findFlow, flow, task } from "../../src/orchestration/api.ts";
 import type { FlowRunRow } from "../../src/orchestration/run-store.ts";
 import { openTrackingDatabase } from "../../src/tracking/database.ts";
-import { launchBrowser, noBrowser, screenshot, watchPage } from "../helpers/browser.ts";
+import { launchBrowser, logIn, noBrowser, screenshot, watchPage } from "../helpers/browser.ts";
 import { startTestServer, type TestServer } from "../helpers/serve.ts";
 
 const square = task("ui-square", (n: number) => n * n);
@@ -382,10 +382,7 @@ describe("flow runs", () => {
       const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
       const page = await context.newPage();
       const watch = watchPage(page, server.url);
-      await page.goto(`${server.url}/login?next=%2Fflow-runs`);
-      await page.fill("input[name=token]", "flow-runs-token");
-      await page.click("button[type=submit]");
-      await page.waitForURL(`${server.url}/flow-runs`);
+      await logIn(page, server.url, "flow-runs-token", "/flow-runs");
       assert.equal(await page.locator("tbody tr").count(), 50);
       await screenshot(page, "flow-runs");
       await page.selectOption("select[name=flow]", "ui-parent");

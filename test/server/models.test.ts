@@ -4,8 +4,7 @@
 // and in chromium, moving `champion` with the confirmation accepted (and not when dismissed).
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, it } from "node:test";
-import type { Browser } from "playwright-core";
-import { launchBrowser, noBrowser, screenshot, watchPage } from "../helpers/browser.ts";
+import { logIn, noBrowser, screenshot, suiteBrowser, watchPage } from "../helpers/browser.ts";
 import { startTestServer, type TestServer } from "../helpers/serve.ts";
 
 const MODEL = "genre-forest";
@@ -202,22 +201,13 @@ describe("models pages and API", () => {
   });
 
   describe("in a browser", { skip: noBrowser }, () => {
-    let browser: Browser;
-    before(async () => {
-      browser = await launchBrowser();
-    });
-    after(async () => {
-      await browser?.close();
-    });
+    const browser = suiteBrowser();
 
     it("moves champion after the confirmation is accepted, and not when it is dismissed", async () => {
-      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      const context = await browser().newContext({ viewport: { width: 1280, height: 900 } });
       const page = await context.newPage();
       const watch = watchPage(page, server.url);
-      await page.goto(`${server.url}/login?next=%2Fmodels`);
-      await page.getByLabel("Token").fill("models-token");
-      await page.getByRole("button", { name: "Log in" }).click();
-      await page.waitForURL("**/models");
+      await logIn(page, server.url, "models-token", "/models");
       assert.equal(await page.getByText(HOSTILE_MODEL, { exact: true }).count(), 1);
       await page.getByRole("link", { name: MODEL, exact: true }).click();
       await page.waitForURL(`**/models/${MODEL}`);

@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { z } from "zod";
 import { findFlow, flow } from "../../src/orchestration/api.ts";
-import { launchBrowser, noBrowser, screenshot, watchPage } from "../helpers/browser.ts";
+import { launchBrowser, noBrowser, openWatchedPage, screenshot } from "../helpers/browser.ts";
 import { startTestServer, type TestServer } from "../helpers/serve.ts";
 
 const HOSTILE = "<script>alert(1)</script>";
@@ -222,13 +222,7 @@ describe("overview", () => {
   }, async () => {
     const browser = await launchBrowser();
     try {
-      const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-      const watch = watchPage(page, server.url);
-      const dialogs: string[] = [];
-      page.on("dialog", (dialog) => {
-        dialogs.push(dialog.message());
-        void dialog.dismiss();
-      });
+      const { page, watch, dialogs } = await openWatchedPage(browser, server.url);
       await page.goto(`${server.url}/`);
       assert.equal(
         await page.locator("[data-card=champion] .big").textContent(),

@@ -11,7 +11,7 @@ import { readTable } from "../../src/features/table.ts";
 import { createServerApp } from "../../src/server/app.tsx";
 import { listen, type RunningHttpServer } from "../../src/server/http.ts";
 import { S3ObjectStore } from "../../src/storage/s3.ts";
-import { launchBrowser, noBrowser, screenshot, watchPage } from "../helpers/browser.ts";
+import { launchBrowser, noBrowser, openWatchedPage, screenshot } from "../helpers/browser.ts";
 import { type DailyData, startServerWithDailyData } from "../helpers/daily-data.ts";
 import { startLocalS3 } from "../helpers/s3-server.ts";
 import type { TestServer } from "../helpers/serve.ts";
@@ -260,9 +260,7 @@ describe("predictions", () => {
     let browser: Browser | undefined;
     try {
       browser = await launchBrowser();
-      const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-      page.setDefaultTimeout(5000);
-      const watch = watchPage(page, server.url);
+      const { page, watch } = await openWatchedPage(browser, server.url, { timeoutMs: 5000 });
       await page.goto(`${server.url}/predictions`);
       assert.deepEqual(await page.locator("table tbody tr td:first-child").allTextContents(), [
         "Day 3",

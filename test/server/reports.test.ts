@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Browser } from "playwright-core";
 import type { MonitoringDay } from "../../src/monitoring/types.ts";
-import { launchBrowser, noBrowser, screenshot, watchPage } from "../helpers/browser.ts";
+import { launchBrowser, noBrowser, openWatchedPage, screenshot } from "../helpers/browser.ts";
 import { startServerWithDailyData } from "../helpers/daily-data.ts";
 import type { TestServer } from "../helpers/serve.ts";
 
@@ -194,9 +194,7 @@ describe("reports", () => {
     let browser: Browser | undefined;
     try {
       browser = await launchBrowser();
-      const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-      page.setDefaultTimeout(5000);
-      const watch = watchPage(page, server.url);
+      const { page, watch } = await openWatchedPage(browser, server.url, { timeoutMs: 5000 });
       await page.goto(`${server.url}/reports`);
       assert.deepEqual(await page.locator("table tbody tr td:first-child").allTextContents(), [
         "Day 3",
