@@ -1,5 +1,5 @@
 // Debian's chromium driven by playwright-core for page tests: launching it (or the reason to
-// skip), one for a suite's tests, watching a page for console errors, page errors, failed
+// skip), for one test or for a suite's tests, watching a page for console errors, page errors, failed
 // requests and requests to any other host, a watched page that records the dialogs it opens,
 // logging in through the login form, and screenshots saved under the test output folder.
 import { existsSync } from "node:fs";
@@ -58,6 +58,16 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const path = join(SCREENSHOT_DIR, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
   return path;
+}
+
+/** Runs `use` with chromium launched for it alone, closed after even when it fails. */
+export async function withBrowser<T>(use: (browser: Browser) => Promise<T>): Promise<T> {
+  const browser = await launchBrowser();
+  try {
+    return await use(browser);
+  } finally {
+    await browser.close();
+  }
 }
 
 /**
