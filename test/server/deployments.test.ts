@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { deploy } from "../../src/orchestration/scheduler.ts";
-import { launchBrowser, noBrowser, openWatchedPage, screenshot } from "../helpers/browser.ts";
+import { noBrowser, openWatchedPage, screenshot, withBrowser } from "../helpers/browser.ts";
 import { startTestServer, type TestServer } from "../helpers/serve.ts";
 
 const HOSTILE = "<script>alert(1)</script>";
@@ -250,8 +250,7 @@ describe("deployments", () => {
   it("starts selfcheck from its page in chromium and follows the run to completed", {
     skip: noBrowser,
   }, async () => {
-    const browser = await launchBrowser();
-    try {
+    await withBrowser(async (browser) => {
       const { page, watch, dialogs } = await openWatchedPage(browser, server.url);
       await page.goto(`${server.url}/deployments`);
       await screenshot(page, "deployments");
@@ -283,8 +282,6 @@ describe("deployments", () => {
       assert.match((await page.locator("pre.log").first().textContent()) ?? "", /<script>/);
       assert.deepEqual(dialogs, []);
       assert.deepEqual(watch.problems, []);
-    } finally {
-      await browser.close();
-    }
+    });
   });
 });

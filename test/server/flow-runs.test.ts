@@ -12,7 +12,7 @@ import { z } from "zod";
 import { findFlow, flow, task } from "../../src/orchestration/api.ts";
 import type { FlowRunRow } from "../../src/orchestration/run-store.ts";
 import { openTrackingDatabase } from "../../src/tracking/database.ts";
-import { launchBrowser, logIn, noBrowser, screenshot, watchPage } from "../helpers/browser.ts";
+import { logIn, noBrowser, screenshot, watchPage, withBrowser } from "../helpers/browser.ts";
 import { startTestServer, type TestServer } from "../helpers/serve.ts";
 
 const square = task("ui-square", (n: number) => n * n);
@@ -377,8 +377,7 @@ describe("flow runs", () => {
   it("shows the list, a run's page (tree, timeline, logs) and cancels from the page in chromium", {
     skip: noBrowser,
   }, async () => {
-    const browser = await launchBrowser();
-    try {
+    await withBrowser(async (browser) => {
       const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
       const page = await context.newPage();
       const watch = watchPage(page, server.url);
@@ -426,8 +425,6 @@ describe("flow runs", () => {
       assert.equal(await page.locator("text=Cancel run").count(), 0);
       assert.deepEqual(watch.problems, []);
       assert.ok(watch.requests.every((url) => url.startsWith(server.url)));
-    } finally {
-      await browser.close();
-    }
+    });
   });
 });

@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { z } from "zod";
 import { findFlow, flow } from "../../src/orchestration/api.ts";
-import { launchBrowser, noBrowser, openWatchedPage, screenshot } from "../helpers/browser.ts";
+import { noBrowser, openWatchedPage, screenshot, withBrowser } from "../helpers/browser.ts";
 import { startTestServer, type TestServer } from "../helpers/serve.ts";
 
 const HOSTILE = "<script>alert(1)</script>";
@@ -220,8 +220,7 @@ describe("overview", () => {
   it("opens in chromium with a clean console and nothing from another host", {
     skip: noBrowser,
   }, async () => {
-    const browser = await launchBrowser();
-    try {
+    await withBrowser(async (browser) => {
       const { page, watch, dialogs } = await openWatchedPage(browser, server.url);
       await page.goto(`${server.url}/`);
       assert.equal(
@@ -237,8 +236,6 @@ describe("overview", () => {
       assert.ok(Number(width) <= 390, `the page fits a phone's width (${width} px)`);
       assert.deepEqual(dialogs, []);
       assert.deepEqual(watch.problems, []);
-    } finally {
-      await browser.close();
-    }
+    });
   });
 });

@@ -6,12 +6,11 @@ import assert from "node:assert/strict";
 import { rename } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import type { Browser } from "playwright-core";
 import { readTable } from "../../src/features/table.ts";
 import { createServerApp } from "../../src/server/app.tsx";
 import { listen, type RunningHttpServer } from "../../src/server/http.ts";
 import { S3ObjectStore } from "../../src/storage/s3.ts";
-import { launchBrowser, noBrowser, openWatchedPage, screenshot } from "../helpers/browser.ts";
+import { noBrowser, openWatchedPage, screenshot, withBrowser } from "../helpers/browser.ts";
 import { type DailyData, startServerWithDailyData } from "../helpers/daily-data.ts";
 import { startLocalS3 } from "../helpers/s3-server.ts";
 import type { TestServer } from "../helpers/serve.ts";
@@ -257,9 +256,7 @@ describe("predictions", () => {
   it("lists days, shows a day with its labels and finds a track in the browser", {
     skip: noBrowser,
   }, async () => {
-    let browser: Browser | undefined;
-    try {
-      browser = await launchBrowser();
+    await withBrowser(async (browser) => {
       const { page, watch } = await openWatchedPage(browser, server.url, { timeoutMs: 5000 });
       await page.goto(`${server.url}/predictions`);
       assert.deepEqual(await page.locator("table tbody tr td:first-child").allTextContents(), [
@@ -299,8 +296,6 @@ describe("predictions", () => {
       assert.match((await page.locator("#row-8").textContent()) ?? "", new RegExp(wanted));
 
       assert.deepEqual(watch.problems, []);
-    } finally {
-      await browser?.close();
-    }
+    });
   });
 });

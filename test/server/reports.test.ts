@@ -8,9 +8,8 @@ import { rename } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import type { Browser } from "playwright-core";
 import type { MonitoringDay } from "../../src/monitoring/types.ts";
-import { launchBrowser, noBrowser, openWatchedPage, screenshot } from "../helpers/browser.ts";
+import { noBrowser, openWatchedPage, screenshot, withBrowser } from "../helpers/browser.ts";
 import { startServerWithDailyData } from "../helpers/daily-data.ts";
 import type { TestServer } from "../helpers/serve.ts";
 
@@ -191,9 +190,7 @@ describe("reports", () => {
   it("opens a day's report from the list and draws it with its own style and script", {
     skip: noBrowser,
   }, async () => {
-    let browser: Browser | undefined;
-    try {
-      browser = await launchBrowser();
+    await withBrowser(async (browser) => {
       const { page, watch } = await openWatchedPage(browser, server.url, { timeoutMs: 5000 });
       await page.goto(`${server.url}/reports`);
       assert.deepEqual(await page.locator("table tbody tr td:first-child").allTextContents(), [
@@ -229,8 +226,6 @@ describe("reports", () => {
 
       assert.deepEqual(watch.problems, []);
       assert.ok(watch.requests.every((u) => u.startsWith(server.url)));
-    } finally {
-      await browser?.close();
-    }
+    });
   });
 });
