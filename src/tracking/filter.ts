@@ -469,6 +469,11 @@ export function likeText(value: string): string {
   return value.replace(/[\\%_]/g, "\\$&");
 }
 
+/** The filter of the names holding `text` (any case, its `%` and `_` taken literally). */
+export function nameContainsFilter(text: string): string {
+  return `name ILIKE ${filterString(`%${likeText(text)}%`)}`;
+}
+
 /** `metrics.<key>` or `params.<key>` with the key backquoted, so that any key works. */
 export function fieldReference(entity: "metrics" | "params", key: string): string {
   return `${entity}.\`${key.replace(/[\\`]/g, "\\$&")}\``;

@@ -4,7 +4,7 @@
 // A run's page is routes/runs.tsx, runs compared routes/compare.tsx.
 import { Hono } from "hono";
 import type { Experiment, RunInfo } from "../../tracking/entities.ts";
-import { filterString, likeText } from "../../tracking/filter.ts";
+import { nameContainsFilter } from "../../tracking/filter.ts";
 import type { ServerContext, ServerEnv } from "../context.ts";
 import { Empty, Pager, SelectField, Table, Time } from "../ui/components.tsx";
 import {
@@ -35,8 +35,7 @@ export function experimentsRoutes(context: ServerContext): Hono<ServerEnv> {
     let page: Awaited<ReturnType<typeof tracking.searchExperiments>>;
     try {
       page = await tracking.searchExperiments({
-        filter:
-          nameQuery === "" ? undefined : `name ILIKE ${filterString(`%${likeText(nameQuery)}%`)}`,
+        filter: nameQuery === "" ? undefined : nameContainsFilter(nameQuery),
         maxResults: EXPERIMENTS_PAGE_SIZE,
         pageToken,
       });

@@ -22,15 +22,15 @@ import {
 import { Page } from "../ui/layout.tsx";
 import { type FieldProblem, fieldError, isProblem, problemPage } from "./field-error.tsx";
 
-export const DEFAULT_PAGE_SIZE = 50;
-export const MAX_PAGE_SIZE = 100;
+const DEFAULT_PAGE_SIZE = 50;
+const MAX_PAGE_SIZE = 100;
 const MAX_NAME = 200;
 const LOG_BATCH = 1000;
 const RESULT_SHOWN_CHARS = 20_000;
 const RUN_ID = /^[A-Za-z0-9-]{1,64}$/;
 const PAGE_TOKEN = /^(\d{1,16})\.([A-Za-z0-9-]{1,64})$/;
 
-export interface FlowRunListQuery {
+interface FlowRunListQuery {
   flowName: string | undefined;
   state: string | undefined;
   deploymentName: string | undefined;
@@ -40,7 +40,7 @@ export interface FlowRunListQuery {
 }
 
 /** The list's query parameters checked: flow, state, deployment, top_level, max_results, page_token. */
-export function parseFlowRunListQuery(
+function parseFlowRunListQuery(
   read: (name: string) => string | undefined,
   defaultLimit = DEFAULT_PAGE_SIZE,
 ): FlowRunListQuery | FieldProblem {
@@ -95,7 +95,7 @@ export function parseFlowRunListQuery(
   };
 }
 
-export function pageToken(position: FlowRunPosition | undefined): string | undefined {
+function pageToken(position: FlowRunPosition | undefined): string | undefined {
   return position === undefined ? undefined : `${position.createdAt}.${position.id}`;
 }
 
