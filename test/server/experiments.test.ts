@@ -3,10 +3,10 @@
 // page (chart, per-genre table, datasets, artifacts), artifact downloads and their path checks,
 // runs compared, names escaped; and in chromium, picking two runs and comparing them.
 import assert from "node:assert/strict";
-import { request as httpRequest } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { PER_GENRE_ARTIFACT } from "../../src/flows/train.ts";
 import { noBrowser, openWatchedPage, screenshot, suiteBrowser } from "../helpers/browser.ts";
+import { rawGet } from "../helpers/raw-get.ts";
 import { startTestServer, type TestServer } from "../helpers/serve.ts";
 
 const HOSTILE_NAME = "<script>alert(1)</script>";
@@ -15,23 +15,6 @@ const PER_GENRE_CSV = [
   "rock,64,0.8888888888888888,0.8,1",
   '"rock, hard",12,0.5,0.25,0.75',
 ].join("\n");
-
-/** A GET with the request target sent exactly as given (fetch would resolve `..` first). */
-function rawGet(url: string, target: string): Promise<{ status: number; body: string }> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: hostname, port, path: target, method: "GET" }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => {
-        body += chunk;
-      });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
 
 describe("experiments pages", () => {
   let server: TestServer;

@@ -5,12 +5,12 @@
 // chromium with its charts drawn, its script running and the console clean.
 import assert from "node:assert/strict";
 import { rename } from "node:fs/promises";
-import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { MonitoringDay } from "../../src/monitoring/types.ts";
 import { noBrowser, openWatchedPage, screenshot, withBrowser } from "../helpers/browser.ts";
 import { startServerWithDailyData } from "../helpers/daily-data.ts";
+import { rawGet } from "../helpers/raw-get.ts";
 import type { TestServer } from "../helpers/serve.ts";
 
 interface ReportDayJson {
@@ -25,23 +25,6 @@ interface ReportDayJson {
   report: string;
   data: string;
   result: string;
-}
-
-/** A GET with the path sent exactly as written (fetch would resolve dot segments first). */
-function rawGet(url: string, path: string): Promise<{ status: number; body: string }> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ hostname, port, path, method: "GET" }, (res) => {
-      let body = "";
-      res.setEncoding("latin1");
-      res.on("data", (chunk: string) => {
-        body += chunk;
-      });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on("error", reject);
-    req.end();
-  });
 }
 
 describe("reports", () => {
@@ -178,11 +161,11 @@ describe("reports", () => {
       "/reports/monitoring/%252e%252e/%252e%252e/tracking.db",
     ];
     for (const path of attempts) {
-      const { status, body } = await rawGet(server.url, path);
+      const { status, body } = await rawGet(server.url, path, "latin1");
       assert.ok(status === 400 || status === 404, `${path}: ${status}`);
       assert.doesNotMatch(body, /SQLite format 3/, path);
     }
-    const encoded = await rawGet(server.url, "/reports/..%2Ftracking.db");
+    const encoded = await rawGet(server.url, "/reports/..%2Ftracking.db", "latin1");
     assert.equal(encoded.status, 400);
     assert.match(encoded.body, /^path "..%2Ftracking.db": must not hold encoded slashes/);
   });
