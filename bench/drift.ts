@@ -1,9 +1,9 @@
 // Benchmark of data drift against a Python script doing the same tests with numpy and scipy
 // (bench/drift_reference.py, Debian's /usr/bin/python3) on the same tables, in the same run:
 // reference tables of 10,000 and 1,000,000 rows × 68 MSD-like numeric columns (the feature
-// table's: confidences on a 0.001 grid, key, mode, time signature and year with few values and
-// many ties, timbre and pitch statistics) and a current batch of 100 rows that has moved in a
-// few columns.
+// table's seed and audio columns: confidences on a 0.001 grid, key, mode, time signature and
+// year with few values and many ties, timbre and pitch statistics) and a current batch of 100
+// rows that has moved in a few columns.
 //
 //   npm run bench:drift [-- --rows 10000,1000000] [--current 100] [--tests evidently,p-values]
 //     [--runs N] [--daily-runs 5] [--from-source]
@@ -79,7 +79,7 @@ const round = (v: number, step: number) => Math.round(v / step) * step;
 
 type Column = [name: string, value: (next: () => number, shift: number) => number];
 
-/** The feature table's 68 numeric columns, each drawn roughly as the MSD has them. */
+/** The feature table's 68 seed and audio columns, each drawn roughly as the MSD has them. */
 function columns(): Column[] {
   const out: Column[] = [
     [

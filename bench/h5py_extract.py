@@ -1,6 +1,6 @@
 """The reference for bench:msd: h5py and numpy doing the same per-track extraction as
-genre-classifier's preprocess (songs tables, artist terms, the timbre/pitch/loudness/rhythm
-summaries), on one process or a pool of processes. Prints one JSON line."""
+genre-classifier's preprocess (songs tables' scalar fields, artist terms, the
+timbre/pitch/loudness/rhythm summaries), on one process or a pool of processes. Prints one JSON line."""
 import json
 import multiprocessing
 import sys
@@ -38,6 +38,8 @@ def extract(path):
         "title": text(meta["title"]),
         "year": year,
         "tempo": float(analysis["tempo"]),
+        "scalars": [float(analysis[name]) for name in ("end_of_fade_in", "start_of_fade_out")]
+        + [float(meta[name]) for name in ("artist_familiarity", "artist_hotttnesss", "song_hotttnesss", "artist_latitude", "artist_longitude")],
         "timbre_mean": timbre.mean(axis=0).tolist(),
         "timbre_std": timbre.std(axis=0).tolist(),
         "pitch_mean": pitches.mean(axis=0).tolist(),

@@ -1,6 +1,8 @@
 // Turns one MSD track into one row of the feature table: identifiers, the seed's features
-// and their confidences, summaries of the timbre, pitch, loudness and rhythm arrays, and the
-// genres its artist terms name. A track that cannot give a row says why.
+// and their confidences, the songs tables' other scalar fields that can tell genres apart (fade
+// times, artist and song popularity, the artist's coordinates; NaN where the file has NaN),
+// summaries of the timbre, pitch, loudness and rhythm arrays, and the genres its artist terms
+// name. A track that cannot give a row says why.
 import type { Matrix, Track } from "../msd/track.ts";
 import type { ColumnSpec, Row } from "./table.ts";
 import { type GenreVocabulary, genresFromTerms } from "./vocabulary.ts";
@@ -25,6 +27,13 @@ export const FEATURE_COLUMNS: readonly ColumnSpec[] = [
   { name: "tempo", type: "DOUBLE" },
   { name: "time_signature", type: "INT32" },
   { name: "time_signature_confidence", type: "DOUBLE" },
+  { name: "end_of_fade_in", type: "DOUBLE" },
+  { name: "start_of_fade_out", type: "DOUBLE" },
+  { name: "artist_familiarity", type: "DOUBLE" },
+  { name: "artist_hotttnesss", type: "DOUBLE" },
+  { name: "song_hotttnesss", type: "DOUBLE" },
+  { name: "artist_latitude", type: "DOUBLE" },
+  { name: "artist_longitude", type: "DOUBLE" },
   ...COEFFICIENTS.map((i) => ({ name: `timbre_mean_${i}`, type: "DOUBLE" as const })),
   ...COEFFICIENTS.map((i) => ({ name: `timbre_std_${i}`, type: "DOUBLE" as const })),
   ...COEFFICIENTS.map((i) => ({ name: `pitch_mean_${i}`, type: "DOUBLE" as const })),
@@ -95,6 +104,13 @@ export function extractFeatures(track: Track, options: ExtractOptions): Extracti
     tempo: a.tempo,
     time_signature: a.time_signature,
     time_signature_confidence: a.time_signature_confidence,
+    end_of_fade_in: a.end_of_fade_in,
+    start_of_fade_out: a.start_of_fade_out,
+    artist_familiarity: m.artist_familiarity,
+    artist_hotttnesss: m.artist_hotttnesss,
+    song_hotttnesss: m.song_hotttnesss,
+    artist_latitude: m.artist_latitude,
+    artist_longitude: m.artist_longitude,
   };
   for (const i of COEFFICIENTS) row[`timbre_mean_${i}`] = timbre.mean[i] as number;
   for (const i of COEFFICIENTS) row[`timbre_std_${i}`] = timbre.std[i] as number;

@@ -55,6 +55,10 @@ interface SyntheticArtist extends Voice {
   readonly playmeId: number;
   readonly familiarity: number;
   readonly hotttnesss: number;
+  /** Chance that a track of the artist has no song_hotttnesss (NaN). */
+  readonly songHotttnesssMissing: number;
+  /** Chance that a track of the artist with a song_hotttnesss has 0. */
+  readonly songHotttnesssZero: number;
   readonly place: Place | undefined;
   readonly hasCoordinates: boolean;
   readonly families: readonly FamilyShare[];
@@ -285,10 +289,9 @@ function makeArtist(seed: number, k: number): SyntheticArtist {
     mbid: random.chance(0.85) ? uuid(random) : "",
     digitalId: random.chance(0.95) ? 1_000 + random.int(500_000) : -1,
     playmeId: random.chance(0.55) ? 1 + random.int(100_000) : -1,
-    familiarity: clamp(random.normal(0.56, 0.16), 0, 1),
-    hotttnesss: clamp(random.normal(0.38, 0.13), 0, 1),
+    ...drawPopularity(random, targetCount),
     place,
-    hasCoordinates: place !== undefined && random.chance(0.55),
+    hasCoordinates: place !== undefined && random.chance(0.5),
     families,
     era,
     terms,
@@ -303,6 +306,37 @@ function makeArtist(seed: number, k: number): SyntheticArtist {
     tempoShift: random.normal(0, 6),
     loudnessShift: random.normal(0, 1.5),
   };
+}
+
+type Popularity = Pick<
+  SyntheticArtist,
+  "familiarity" | "hotttnesss" | "songHotttnesssMissing" | "songHotttnesssZero"
+>;
+
+/**
+ * An artist's familiarity and hotttnesss as the real subset has them (means 0.57 and 0.39,
+ * correlated 0.8, familiarity higher for artists with more terms, hotttnesss 0 for 4%), and how
+ * often its tracks lack a song_hotttnesss or have 0: all or none of them for many artists, 43%
+ * and 14% of tracks in all.
+ */
+function drawPopularity(random: Random, termCount: number): Popularity {
+  const familiarity = 0.33 * ((termCount - 26) / 10) + 0.944 * random.normal();
+  const hotttnesss = 0.81 * familiarity + 0.586 * random.normal();
+  const missing = random.next();
+  const zero = random.next();
+  return {
+    familiarity: clamp(0.57 + 0.155 * familiarity, 0, 1),
+    hotttnesss: random.chance(0.04) ? 0 : clamp(0.39 + 0.136 * hotttnesss, 0, 1),
+    songHotttnesssMissing: missing < 0.2 ? 0 : missing < 0.3 ? 1 : random.uniform(0.1, 0.85),
+    songHotttnesssZero: zero < 0.4 ? 0 : random.uniform(0.05, 0.8),
+  };
+}
+
+/** A track's song_hotttnesss: NaN, 0, or around its artist's hotttnesss (slope 0.71). */
+function songHotttnesss(artist: SyntheticArtist, random: Random): number {
+  if (random.chance(artist.songHotttnesssMissing)) return Number.NaN;
+  if (random.chance(artist.songHotttnesssZero)) return 0;
+  return clamp(0.17 + 0.71 * artist.hotttnesss + random.normal(0, 0.148), 0, 1);
 }
 
 function mixProfiles(families: readonly FamilyShare[]): AudioProfile {
@@ -375,9 +409,7 @@ function makeTrack(
       idx_similar_artists: 0,
       release: release.name,
       release_7digitalid: release.digitalId,
-      song_hotttnesss: random.chance(0.4)
-        ? Number.NaN
-        : clamp(random.normal(artist.hotttnesss * 0.9, 0.15), 0, 1),
+      song_hotttnesss: songHotttnesss(artist, random),
       song_id: `SO${code(random, LETTERS, 5)}12A${code(random, HEX, 8)}`,
       title,
       track_7digitalid: 1_000_000 + random.int(9_000_000),

@@ -5,8 +5,9 @@
 // one or two genre families and a track's tempo, loudness, key, mode, duration, metre, timbre
 // and pitch vectors follow its artist's genres, so genres can be learned from audio.
 // It keeps the real data's quirks: about half the years unknown (0), danceability and energy
-// always 0, some tempos off by an octave, some unknown coordinates and hotttnesss (NaN), a few
-// artists without terms and a few tracks with only five segments. Optionally the newest
+// always 0, some tempos off by an octave, coordinates unknown (NaN) for 62% of tracks and
+// song_hotttnesss for 43% (and 0 for 14%), fade times and popularity distributed as in the real
+// subset, a few artists without terms and a few tracks with only five segments. Optionally the newest
 // releases follow a trend in production style (faster, louder, compressed, brighter, denser,
 // less tonal), drawn from a stream of their own so that every other track stays the same.
 import { availableParallelism } from "node:os";

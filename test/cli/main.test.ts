@@ -18,8 +18,8 @@ function commandPaths(command: Command, prefix: string[] = []): string[][] {
   ]);
 }
 
-/** A demo small enough for a test: 200 tracks give 7 test tracks in the two newest years. */
-const SMALL_DEMO = ["--tracks", "200", "--batch-size", "4"];
+/** A demo small enough for a test: 200 tracks give 9 test tracks in the two newest years. */
+const SMALL_DEMO = ["--tracks", "200", "--batch-size", "5"];
 
 describe("command line", () => {
   let cwd: string;
@@ -249,11 +249,11 @@ describe("command line", () => {
     assert.match(stdout, /preprocess\s+200 tracks/);
     assert.match(
       stdout,
-      /split\s+\d+ train, \d+ validation \(by artist\), 7 test tracks .* in 2 days of 4/,
+      /split\s+\d+ train, \d+ validation \(by artist\), 9 test tracks .* in 2 days of 5/,
     );
     assert.match(stdout, /gate\s+registered: passed: baseline ok/);
     assert.match(stdout, /model\s+genre-classifier version 1 is the champion/);
-    assert.match(stdout, /the split has 2 days of 4 tracks: lower --batch-size/);
+    assert.match(stdout, /the split has 2 days of 5 tracks: lower --batch-size/);
     assert.match(stdout, /\d+ released from 2010 on follow a trend of strength 1/);
     for (const day of [1, 2])
       assert.match(
@@ -290,6 +290,6 @@ describe("command line", () => {
     const again = await runCli(["demo", ...SMALL_DEMO, "--days", "3"], { cwd: dir });
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /gate\s+already registered/);
-    assert.match(again.stdout, /day 1\s+4 tracks tagged by version 1 \(unchanged\)/);
+    assert.match(again.stdout, /day 1\s+5 tracks tagged by version 1 \(unchanged\)/);
   });
 });

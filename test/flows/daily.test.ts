@@ -2,8 +2,9 @@
 // records in SQLite: complete-training keeps the monitoring reference as run artifacts;
 // daily-inference predicts a day, monitors it (reports, index, a tracking run per day with
 // metrics at step = day) and, when a rule fires, retrains through complete-training with the
-// labelled days added, recording the outcome; the cooldown holds the next retrain back; and a
-// day without predictions or a model without a reference is refused in one line.
+// labelled days added, recording the outcome; the cooldown holds the next retrain back; a day
+// without predictions or a model without a reference is refused in one line; and the monitor
+// leaves out of drift the configured columns that the model has.
 import assert from "node:assert/strict";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -16,12 +17,18 @@ import { setPipelineEnvironment } from "../../src/flows/environment.ts";
 import {
   FEATURES_REFERENCE,
   type MonitorResult,
+  monitorDriftOptions,
   monitorFlow,
   monitoringKey,
   PREDICTIONS_REFERENCE,
 } from "../../src/flows/monitor.ts";
 import { type CompleteTrainingResult, completeTrainingFlow } from "../../src/flows/pipeline.ts";
-import type { MonitoringDay, MonitoringReport } from "../../src/monitoring/types.ts";
+import type { DriftOptions } from "../../src/monitoring/drift.ts";
+import type {
+  ExcludedColumn,
+  MonitoringDay,
+  MonitoringReport,
+} from "../../src/monitoring/types.ts";
 import { generateSubset } from "../../src/msd/synth.ts";
 import { Orchestrator } from "../../src/orchestration/runtime.ts";
 import { LocalObjectStore } from "../../src/storage/local.ts";
@@ -116,7 +123,7 @@ describe("daily-inference with monitoring and retraining", () => {
     assert.equal(report.day, 1);
     assert.deepEqual(
       report.drift.excluded.map((e) => e.column),
-      ["year"],
+      ["year", "artist_familiarity", "artist_hotttnesss", "song_hotttnesss"],
     );
     assert.equal(report.current.rows, 3);
     assert.ok(report.quality, "the day's labels are there");
@@ -176,5 +183,28 @@ describe("daily-inference with monitoring and retraining", () => {
     const past = await orchestrator.run(monitorFlow, { day: 99 } as never);
     assert.equal(past.state, "failed");
     assert.match(past.error ?? "", /day 99: the split has \d+ daily batches/);
+  });
+});
+
+describe("the daily monitor's drift options", () => {
+  const excluded = (options: DriftOptions) => (options.exclude ?? []) as ExcludedColumn[];
+
+  it("leave out the configured columns the model has, each with its reason", () => {
+    const { monitoring } = configSchema.parse({});
+    const all = excluded(monitorDriftOptions(monitoring));
+    assert.deepEqual(
+      all.map((e) => e.column),
+      ["year", "artist_familiarity", "artist_hotttnesss", "song_hotttnesss"],
+    );
+    assert.match(all[3]?.reason ?? "", /better-known artists/);
+    const seedFeatures = new Set(["duration", "key", "loudness", "mode", "tempo", "year"]);
+    assert.deepEqual(
+      excluded(monitorDriftOptions(monitoring, seedFeatures)).map((e) => e.column),
+      ["year"],
+    );
+    assert.deepEqual(
+      excluded(monitorDriftOptions({ ...monitoring, exclude: "tempo" }, seedFeatures)),
+      [{ column: "tempo", reason: "left out by monitoring.exclude" }],
+    );
   });
 });

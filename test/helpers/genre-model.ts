@@ -28,6 +28,17 @@ export function syntheticRows(seed: number, from: number, count: number): Row[] 
   return rows;
 }
 
+/**
+ * The first feature row of catalogue `seed` from track `from` on with every feature present
+ * (many tracks lack coordinates or a song_hotttnesss, as in the real data).
+ */
+export function completeRow(seed: number, from: number): Row {
+  for (let i = from; ; i++) {
+    const [row] = syntheticRows(seed, i, 1);
+    if (row && MSD_FEATURES.every((name) => Number.isFinite(row[name]))) return row;
+  }
+}
+
 /** Rows as a feature table file (as preprocess writes datasets/features.parquet), read back. */
 export async function writeFeatureTable(path: string, rows: readonly Row[]): Promise<FeatureTable> {
   const columns: OutputColumn[] = [

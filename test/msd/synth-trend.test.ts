@@ -210,9 +210,10 @@ describe("generateTrack with a trend", () => {
   const indices = Array.from({ length: 60 }, (_, i) => i);
 
   it("leaves the catalogue as it was before trends existed", () => {
-    // The digest of the same tracks from the generator of commit 70a18f5, which had no trend:
-    // drawing the trend must not change a single value of the tracks outside it.
-    const before = "681ef907b49877fbefa392f4c7911f0eaa827e1d9235f2b6929c0cc423726906";
+    // The digest of the same tracks from a generator without trends (681ef907… at commit
+    // 70a18f5, which had none; the value below since the fade times and popularity fields
+    // follow the real subset): drawing the trend must not change a value outside the trend.
+    const before = "6f06fedf924d7a723993007fdfdb760922a5f8a166aa46c8920e675559b5daa0";
     assert.equal(catalogueDigest(SEED, TRACKS), before);
     assert.equal(catalogueDigest(SEED, TRACKS, { fromYear: 2011, strength: 1 }), before);
     assert.notEqual(catalogueDigest(SEED, TRACKS, TREND), before);

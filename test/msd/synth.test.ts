@@ -270,6 +270,54 @@ describe("generateTrack", () => {
     );
   });
 
+  it("gives the scalar fields the real subset's distributions and gaps", () => {
+    // Shares of tracks in the real subset: 62%, 43%, 14%, 31% and 11%; the artist-level ones
+    // vary more from sample to sample, since all of an artist's tracks go together.
+    const shares: [string, (track: Track) => boolean, number, number][] = [
+      ["coordinates missing", (t) => Number.isNaN(t.metadata.artist_latitude), 0.5, 0.75],
+      ["song_hotttnesss missing", (t) => Number.isNaN(t.metadata.song_hotttnesss), 0.33, 0.55],
+      ["song_hotttnesss 0", (t) => t.metadata.song_hotttnesss === 0, 0.06, 0.22],
+      ["no fade-in", (t) => t.analysis.end_of_fade_in === 0, 0.24, 0.38],
+      [
+        "fade-out from the end",
+        (t) => t.analysis.start_of_fade_out === Math.round(t.analysis.duration * 1000) / 1000,
+        0.06,
+        0.16,
+      ],
+    ];
+    for (const [what, test, low, high] of shares) {
+      const share = tracks.filter(test).length / tracks.length;
+      assert.ok(share >= low && share <= high, `${what}: ${share} outside [${low}, ${high}]`);
+    }
+    const byArtist = new Map<string, Track>();
+    for (const track of tracks) {
+      const { metadata: m, analysis: a } = track;
+      assert.equal(Number.isNaN(m.artist_latitude), Number.isNaN(m.artist_longitude));
+      for (const value of [m.artist_familiarity, m.artist_hotttnesss, m.song_hotttnesss]) {
+        assert.ok(Number.isNaN(value) || (value >= 0 && value <= 1), `${value} in [0, 1]`);
+      }
+      assert.ok(0 <= a.end_of_fade_in && a.end_of_fade_in <= a.start_of_fade_out);
+      assert.ok(a.start_of_fade_out <= a.duration + 0.0005);
+      const first = byArtist.get(m.artist_id) ?? track;
+      byArtist.set(m.artist_id, first);
+      for (const field of [
+        "artist_familiarity",
+        "artist_hotttnesss",
+        "artist_latitude",
+        "artist_longitude",
+      ] as const) {
+        assert.equal(m[field], first.metadata[field], `${m.artist_id} ${field}`);
+      }
+    }
+    const fadeIns = tracks.map((t) => t.analysis.end_of_fade_in).sort((a, b) => a - b);
+    const median = fadeIns[tracks.length / 2] as number;
+    assert.ok(median > 0.1 && median < 0.3, `median fade-in ${median} s`);
+    assert.ok(
+      fadeIns.some((v) => v > 2),
+      "some fade-ins of seconds",
+    );
+  });
+
   it("writes consistent analysis arrays", () => {
     for (const { analysis } of tracks) {
       const segments = analysis.segments_start.length;

@@ -11,7 +11,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { GenreModel } from "../../src/ml/model.ts";
-import { fitSmallModel, registerModel, syntheticRows } from "../helpers/genre-model.ts";
+import { completeRow, fitSmallModel, registerModel } from "../helpers/genre-model.ts";
 import { startTestServer, type TestServer } from "../helpers/serve.ts";
 
 const SAMPLE = new URL("../../../shared/msd-sample/data", import.meta.url).pathname;
@@ -73,7 +73,7 @@ describe("online prediction API", () => {
       fitSmallModel(server.dir, { seed: 1, trees: 3 }),
       fitSmallModel(server.dir, { seed: 2, trees: 5 }),
     ]);
-    const row = syntheticRows(11, 400, 1)[0] as Record<string, unknown>;
+    const row = completeRow(11, 400);
     track = Object.fromEntries(first.features.map((f) => [f, row[f] as number]));
     track.year = 1990;
     track.tempo = 118;
@@ -156,10 +156,17 @@ describe("online prediction API", () => {
       answer.predictions.map((p) => p.file),
       paths.map((path) => basename(path)),
     );
+    // Imputed: what the file has as missing (NaN coordinates or song_hotttnesss, year 0) and a
+    // tempo that training's rule makes missing.
+    const missable = ["year", "tempo", "song_hotttnesss", "artist_latitude", "artist_longitude"];
     for (const prediction of answer.predictions) {
       assert.equal(Object.keys(prediction.probabilities).length, first.labels.length);
-      assert.ok(prediction.imputed.every((f) => f === "year" || f === "tempo"));
+      assert.ok(
+        prediction.imputed.every((f) => missable.includes(f)),
+        `${prediction.imputed}`,
+      );
     }
+    assert.ok(answer.predictions.some((p) => p.imputed.includes("artist_latitude")));
   });
 
   it("refuses a wrong content type with 415 naming the accepted ones", async () => {

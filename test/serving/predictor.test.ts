@@ -10,7 +10,7 @@ import { after, before, describe, it } from "node:test";
 import type { GenreModel } from "../../src/ml/model.ts";
 import { PredictInputError } from "../../src/serving/errors.ts";
 import { ModelPredictor } from "../../src/serving/predictor.ts";
-import { fitSmallModel, syntheticRows } from "../helpers/genre-model.ts";
+import { completeRow, fitSmallModel } from "../helpers/genre-model.ts";
 
 describe("online predictor", () => {
   let dir: string;
@@ -22,7 +22,7 @@ describe("online predictor", () => {
     dir = await mkdtemp(join(tmpdir(), "gc-predictor-"));
     model = await fitSmallModel(dir, { seed: 1 });
     predictor = new ModelPredictor(model);
-    const row = syntheticRows(11, 500, 1)[0] as Record<string, unknown>;
+    const row = completeRow(11, 500);
     track = Object.fromEntries(model.features.map((f) => [f, row[f] as number]));
     track.year = 1994;
     track.tempo = 121;
