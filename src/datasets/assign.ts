@@ -122,7 +122,7 @@ function compareHex(a: string, b: string): number {
  * Artists in the order of their seeded hash; each joins validation when that brings its
  * track count nearer the target, so validation holds whole artists and about the asked share.
  */
-function validByArtist(
+export function validByArtist(
   rest: readonly number[],
   artistIds: readonly string[],
   seed: number,
