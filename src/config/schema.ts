@@ -10,6 +10,16 @@ function columnMap(value: RegExp): RegExp {
   return new RegExp(`^(${pair}(,${pair})*)?$`);
 }
 
+/** A bearer token: no blank edges, since a blank token would be no token at all. */
+const bearerToken = z
+  .string()
+  .min(1)
+  .regex(
+    /^\S(?:.*\S)?$/s,
+    "expected a token without leading or trailing whitespace (a blank token would be no token at all)",
+  )
+  .optional();
+
 export const configSchema = z.strictObject({
   dataDir: z
     .string()
@@ -101,17 +111,9 @@ export const configSchema = z.strictObject({
         .describe(
           "Tracking store: sqlite:///abs/file.db, postgres://user:password@host:port/database, or http(s)://host:port of a tracking server (default: <dataDir>/tracking.db).",
         ),
-      token: z
-        .string()
-        .min(1)
-        .regex(
-          /^\S(?:.*\S)?$/s,
-          "expected a token without leading or trailing whitespace (a blank token would be no token at all)",
-        )
-        .optional()
-        .describe(
-          "Bearer token: `tracking serve` requires it from every client when set, and clients send it to a tracking server.",
-        ),
+      token: bearerToken.describe(
+        "Bearer token: `tracking serve` requires it from every client when set, and clients send it to a tracking server.",
+      ),
       server: z
         .strictObject({
           host: z
@@ -342,17 +344,9 @@ export const configSchema = z.strictObject({
           "Address `serve` listens on; without a token only loopback addresses are allowed.",
         ),
       port: z.number().int().min(0).max(65535).default(8080).describe("Port `serve` listens on."),
-      token: z
-        .string()
-        .min(1)
-        .regex(
-          /^\S(?:.*\S)?$/s,
-          "expected a token without leading or trailing whitespace (a blank token would be no token at all)",
-        )
-        .optional()
-        .describe(
-          "Token `serve` requires on every page and API (default: tracking.token): a bearer header for APIs, a login for the UI.",
-        ),
+      token: bearerToken.describe(
+        "Token `serve` requires on every page and API (default: tracking.token): a bearer header for APIs, a login for the UI.",
+      ),
       maxBodyBytes: z
         .number()
         .int()
