@@ -4,7 +4,7 @@
 // (tracking/migrate.ts). 0002 adds the indexes the server's flow-run lists page through
 // (newest first, by deployment, the subflows of a run).
 import type { Kysely, Migration } from "kysely";
-import { applyMigrations, type SqlDialect } from "../tracking/migrate.ts";
+import { applyMigrations, type MigrationSet, type SqlDialect } from "../tracking/migrate.ts";
 
 export const MIGRATION_TABLE = "orchestration_migrations";
 
@@ -142,14 +142,16 @@ function migrations(dialect: SqlDialect): Record<string, Migration> {
   };
 }
 
+export const orchestrationMigrations: MigrationSet = {
+  subject: "orchestration store",
+  table: MIGRATION_TABLE,
+  migrations,
+};
+
 export function migrateOrchestration(
   db: Kysely<unknown>,
   dialect: SqlDialect,
   where: string,
 ): Promise<void> {
-  return applyMigrations(db, dialect, where, {
-    subject: "orchestration store",
-    table: MIGRATION_TABLE,
-    migrations,
-  });
+  return applyMigrations(db, dialect, where, orchestrationMigrations);
 }

@@ -4,7 +4,7 @@
 // On PostgreSQL every statement has a timeout (30 s, or the URI's `statement_timeout` in ms), so
 // that no request holds a pooled connection for long; SQLite has none, the searches' bounds
 // keep its statements cheap.
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import {
@@ -159,6 +159,27 @@ export async function openTrackingDatabase(uri: string): Promise<TrackingDatabas
     sqliteConnections.delete(file);
     await db.destroy();
   });
+}
+
+/**
+ * Opens the database the URI names as it is, applying no migration (for looking at it, as
+ * `doctor` does); undefined for an SQLite file that does not exist, which is left uncreated.
+ */
+export async function openTrackingDatabaseAsIs(uri: string): Promise<TrackingDatabase | undefined> {
+  const location = parseTrackingUri(uri);
+  const displayUri = maskPassword(uri);
+  if (location.kind === "http")
+    throw new InputError(
+      `tracking URI ${uri}: a tracking server, not a database; a store needs sqlite:// or postgres://`,
+    );
+  if (location.kind === "postgres") {
+    const db = openPostgres(location.connectionString, displayUri);
+    return trackingDatabase(db, "postgres", displayUri, () => db.destroy());
+  }
+  const file = resolve(location.file);
+  if (!existsSync(file)) return undefined;
+  const db = openSqlite(file, displayUri);
+  return trackingDatabase(db, "sqlite", displayUri, () => db.destroy());
 }
 
 function trackingDatabase(

@@ -4,8 +4,9 @@
 // SQLite the `BEGIN IMMEDIATE` write lock, as database.ts declares SQLite's DDL transactional)
 // and in one transaction, so processes starting together migrate once and a failed migration
 // leaves nothing behind. A database holding a migration this code does not know was written by
-// a newer genre-classifier and is refused.
-import { type Kysely, type Migration, Migrator } from "kysely";
+// a newer genre-classifier and is refused. `migrationStatus` reports what is applied and pending
+// without changing anything (for `doctor`).
+import { type Kysely, type Migration, Migrator, sql } from "kysely";
 import { OperationError } from "../common/errors.ts";
 
 export type SqlDialect = "sqlite" | "postgres";
@@ -43,4 +44,36 @@ export async function applyMigrations(
   throw new OperationError(
     `${set.subject} ${where}: migration ${failed ?? "(setup)"} failed: ${reason}`,
   );
+}
+
+/** Which of a set's migrations a database holds, without applying any. */
+export interface MigrationStatus {
+  subject: string;
+  applied: string[];
+  pending: string[];
+  /** Recorded in the database but unknown to this code: written by a newer genre-classifier. */
+  unknown: string[];
+}
+
+export async function migrationStatus(
+  db: Kysely<unknown>,
+  dialect: SqlDialect,
+  set: MigrationSet,
+): Promise<MigrationStatus> {
+  const known = Object.keys(set.migrations(dialect)).sort();
+  const tables = await db.introspection.getTables();
+  const recorded = tables.some((table) => table.name === set.table)
+    ? (
+        await sql<{ name: string }>`select name from ${sql.table(set.table)} order by name`.execute(
+          db,
+        )
+      ).rows.map((row) => row.name)
+    : [];
+  const applied = new Set(recorded);
+  return {
+    subject: set.subject,
+    applied: known.filter((name) => applied.has(name)),
+    pending: known.filter((name) => !applied.has(name)),
+    unknown: recorded.filter((name) => !known.includes(name)),
+  };
 }

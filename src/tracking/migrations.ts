@@ -2,7 +2,7 @@
 // (migrate.ts). The same steps serve SQLite and PostgreSQL; a released migration is never
 // edited, only followed by a new one.
 import { type Kysely, type Migration, sql } from "kysely";
-import { applyMigrations, type SqlDialect } from "./migrate.ts";
+import { applyMigrations, type MigrationSet, type SqlDialect } from "./migrate.ts";
 
 export type { SqlDialect };
 
@@ -227,10 +227,12 @@ function migrations(dialect: SqlDialect): Record<string, Migration> {
 
 export const MIGRATION_TABLE = "tracking_migrations";
 
+export const trackingMigrations: MigrationSet = {
+  subject: "tracking store",
+  table: MIGRATION_TABLE,
+  migrations,
+};
+
 export function migrate(db: Kysely<unknown>, dialect: SqlDialect, where: string): Promise<void> {
-  return applyMigrations(db, dialect, where, {
-    subject: "tracking store",
-    table: MIGRATION_TABLE,
-    migrations,
-  });
+  return applyMigrations(db, dialect, where, trackingMigrations);
 }
