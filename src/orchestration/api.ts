@@ -178,6 +178,10 @@ export function findFlow(name: string): AnyFlow | undefined {
   return flows.get(name);
 }
 
+export function registeredTasks(): AnyTask[] {
+  return [...tasks.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
 export function findTask(name: string): AnyTask | undefined {
   return tasks.get(name);
 }

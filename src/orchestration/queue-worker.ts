@@ -37,7 +37,13 @@ export interface TaskWorkerOptions {
   /** Recorded on each task run it runs (default host:pid). */
   name?: string;
   log?: Logger;
-  onTaskEnd?: (outcome: { taskName: string; taskRunId: string; ok: boolean }) => void;
+  onTaskEnd?: (outcome: {
+    taskName: string;
+    taskRunId: string;
+    queue: string;
+    ok: boolean;
+    seconds: number;
+  }) => void;
 }
 
 export interface WorkerCounts {
@@ -217,6 +223,7 @@ export class TaskWorker {
       );
     this.active.set(data.taskRunId, data.flowRunId);
     this.counts.running++;
+    const startedAt = performance.now();
     let ok = false;
     try {
       const value = await currentScope.run(
@@ -232,7 +239,13 @@ export class TaskWorker {
       this.counts.running--;
       if (ok) this.counts.completed++;
       else this.counts.failed++;
-      this.options.onTaskEnd?.({ taskName: data.taskName, taskRunId: data.taskRunId, ok });
+      this.options.onTaskEnd?.({
+        taskName: data.taskName,
+        taskRunId: data.taskRunId,
+        queue: job.queueName,
+        ok,
+        seconds: (performance.now() - startedAt) / 1000,
+      });
     }
   }
 

@@ -3,7 +3,7 @@
 // marks runs whose process stopped beating (or is gone from this host) as crashed. Every
 // state write is guarded by the transitions of states.ts and says whether it was refused.
 import { hostname } from "node:os";
-import type { Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
 import { InputError } from "../common/errors.ts";
 import {
   isUniqueViolation,
@@ -617,6 +617,31 @@ export class RunStore {
       .where("flow_run_id", "=", flowRunId)
       .executeTakeFirst();
     return Number(row?.count ?? 0);
+  }
+
+  /** Answers when the database does: one trivial query. */
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.db);
+  }
+
+  /** How many flow runs there are, by flow and state. */
+  async flowRunCounts(): Promise<{ flow: string; state: string; count: number }[]> {
+    const rows = await this.db
+      .selectFrom("orch_flow_runs")
+      .select(["flow_name", "state", (eb) => eb.fn.countAll<number | string>().as("count")])
+      .groupBy(["flow_name", "state"])
+      .execute();
+    return rows.map((r) => ({ flow: r.flow_name, state: r.state, count: Number(r.count) }));
+  }
+
+  /** How many task runs there are, by state. */
+  async taskRunCounts(): Promise<{ state: string; count: number }[]> {
+    const rows = await this.db
+      .selectFrom("orch_task_runs")
+      .select(["state", (eb) => eb.fn.countAll<number | string>().as("count")])
+      .groupBy("state")
+      .execute();
+    return rows.map((r) => ({ state: r.state, count: Number(r.count) }));
   }
 
   /** The flow runs started as subflows of `parentFlowRunId`, oldest first. */

@@ -70,6 +70,8 @@ export interface OrchestratorOptions {
   crashAfterMs?: number;
   /** Concurrency limits by tag. */
   tagLimits?: Record<string, number>;
+  /** Hears each flow run started here end (for metrics), with its time from start to end. */
+  onFlowRunEnd?: (end: { flow: string; state: RunState; seconds: number }) => void;
 }
 
 export interface StartOptions {
@@ -97,9 +99,11 @@ export class Orchestrator {
   private readonly log: Logger;
   private readonly logs: RunLogBuffer;
   private readonly active = new Set<Promise<unknown>>();
+  private readonly onFlowRunEnd: OrchestratorOptions["onFlowRunEnd"];
 
   private constructor(runs: RunStore, options: OrchestratorOptions) {
     this.runs = runs;
+    this.onFlowRunEnd = options.onFlowRunEnd;
     this.results = new ResultStore(options.store);
     this.log = options.log ?? silentLogger;
     this.logs = new RunLogBuffer(runs, this.log);
@@ -258,9 +262,17 @@ export class Orchestrator {
           ...(row.error_message ? { error: row.error_message } : {}),
         }),
       };
+    const startedAt = performance.now();
     const outcome = this.execute(definition, row.id, parsed.data as z.output<P>);
     this.active.add(outcome);
     void outcome.finally(() => this.active.delete(outcome));
+    const onEnd = this.onFlowRunEnd;
+    if (onEnd)
+      outcome.then(
+        ({ state }) =>
+          onEnd({ flow: definition.name, state, seconds: (performance.now() - startedAt) / 1000 }),
+        () => {},
+      );
     return { flowRunId: row.id, created: true, outcome };
   }
 
