@@ -165,7 +165,7 @@ export class LocalObjectStore extends BaseObjectStore {
     validatePrefix(prefix);
     const recursive = options.recursive ?? true;
     const pageSize = pageSizeOf(options.pageSize);
-    const after = options.cursor;
+    const after = options.cursor ?? options.startAfter;
     const slash = prefix.lastIndexOf("/");
     const folderKey = prefix.slice(0, slash + 1);
     const namePrefix = prefix.slice(slash + 1);
@@ -373,10 +373,15 @@ export class LocalObjectStore extends BaseObjectStore {
   }
 
   /** One walk over the whole prefix, instead of a walk per page. */
-  override async *listAll(prefix: string): AsyncIterable<ObjectInfo> {
+  override async *listAll(
+    prefix: string,
+    options: { startAfter?: string } = {},
+  ): AsyncIterable<ObjectInfo> {
     validatePrefix(prefix);
     const slash = prefix.lastIndexOf("/");
-    for await (const entry of this.walk(prefix.slice(0, slash + 1), prefix.slice(slash + 1), true))
+    const folder = prefix.slice(0, slash + 1);
+    const name = prefix.slice(slash + 1);
+    for await (const entry of this.walk(folder, name, true, options.startAfter))
       if (entry.kind === "object") yield entry.info;
   }
 

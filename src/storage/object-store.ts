@@ -37,6 +37,8 @@ export interface ListOptions {
   pageSize?: number;
   /** The `cursor` of the previous page. */
   cursor?: string;
+  /** Only keys after this one (S3's StartAfter); a cursor, when given, takes its place. */
+  startAfter?: string;
 }
 
 export interface ListPage {
@@ -166,10 +168,18 @@ export abstract class BaseObjectStore implements ObjectStore {
     return (await this.head(key)) !== undefined;
   }
 
-  async *listAll(prefix: string, options: { pageSize?: number } = {}): AsyncIterable<ObjectInfo> {
+  async *listAll(
+    prefix: string,
+    options: { pageSize?: number; startAfter?: string } = {},
+  ): AsyncIterable<ObjectInfo> {
     let cursor: string | undefined;
     do {
-      const page = await this.list(prefix, { recursive: true, pageSize: options.pageSize, cursor });
+      const page = await this.list(prefix, {
+        recursive: true,
+        pageSize: options.pageSize,
+        cursor,
+        startAfter: options.startAfter,
+      });
       yield* page.objects;
       cursor = page.cursor;
     } while (cursor);

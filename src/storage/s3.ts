@@ -178,6 +178,7 @@ export class S3ObjectStore extends BaseObjectStore {
           ...(recursive ? {} : { Delimiter: "/" }),
           ...(cursor?.token ? { ContinuationToken: cursor.token } : {}),
           ...(cursor?.after ? { StartAfter: root + cursor.after } : {}),
+          ...(!cursor && options.startAfter ? { StartAfter: root + options.startAfter } : {}),
         }),
       ),
     );

@@ -237,6 +237,49 @@ export function objectStoreConformance(
       });
     });
 
+    it("lists only the keys after startAfter, across pages and folders", async () => {
+      await Promise.all(
+        [
+          "after-range/a/1",
+          "after-range/a/2",
+          "after-range/b/1",
+          "after-range/b/2",
+          "after-range/c",
+        ].map((k) => store.put(k, k)),
+      );
+      const after = async (startAfter: string, pageSize?: number) => {
+        const keys: string[] = [];
+        for await (const info of store.listAll("after-range/", {
+          startAfter,
+          ...(pageSize ? { pageSize } : {}),
+        }))
+          keys.push(info.key);
+        return keys;
+      };
+      assert.deepEqual(await after("after-range/a/2"), [
+        "after-range/b/1",
+        "after-range/b/2",
+        "after-range/c",
+      ]);
+      assert.deepEqual(await after("after-range/a/15", 1), [
+        "after-range/a/2",
+        "after-range/b/1",
+        "after-range/b/2",
+        "after-range/c",
+      ]);
+      assert.deepEqual(await after("after-range/b/"), [
+        "after-range/b/1",
+        "after-range/b/2",
+        "after-range/c",
+      ]);
+      assert.deepEqual(await after("after-range/c"), []);
+      const page = await store.list("after-range/", { startAfter: "after-range/b/1", pageSize: 2 });
+      assert.deepEqual(
+        page.objects.map((o) => o.key),
+        ["after-range/b/2", "after-range/c"],
+      );
+    });
+
     it("pages through more than 1,000 keys", async () => {
       const keys = Array.from(
         { length: 1050 },
