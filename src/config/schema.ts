@@ -347,6 +347,12 @@ export const configSchema = z.strictObject({
       token: bearerToken.describe(
         "Token `serve` requires on every page and API (default: tracking.token): a bearer header for APIs, a login for the UI.",
       ),
+      metricsPublic: z
+        .boolean()
+        .default(false)
+        .describe(
+          "Serve /metrics without the token (for scrapers that cannot send one); /healthz and /readyz never need it.",
+        ),
       maxBodyBytes: z
         .number()
         .int()
