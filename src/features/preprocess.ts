@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { MessageChannel, type MessagePort, type Worker } from "node:worker_threads";
 import { InputError } from "../common/errors.ts";
 import { startWorker } from "../common/worker-pool.ts";
-import type { ObjectStore } from "../storage/object-store.ts";
+import { compareKeys, type ObjectStore } from "../storage/object-store.ts";
 import type { ColumnBatch } from "./column-batch.ts";
 import { FEATURE_COLUMNS } from "./extract.ts";
 import type { ColumnSpec } from "./table.ts";
@@ -22,6 +22,7 @@ import type { GenreVocabulary } from "./vocabulary.ts";
 
 export const DEFAULT_FEATURES_KEY = "datasets/features.parquet";
 export const DEFAULT_REJECTS_KEY = "datasets/rejects.parquet";
+export const PART_CONTENT_TYPE = "application/x-genre-classifier-part";
 
 export const REJECT_COLUMNS: readonly ColumnSpec[] = [
   { name: "path", type: "STRING" },
@@ -39,6 +40,16 @@ export interface WriterSetup {
   rawPrefix: string;
   features: { path: string; columns: readonly ColumnSpec[] };
   rejects: { path: string; columns: readonly ColumnSpec[] };
+  /** Write the deliveries to this part file instead of the tables (one partition's share). */
+  part?: { path: string; header: object };
+}
+
+/** A range of track-file keys: those after `startAfter` (all from the first when unset) up to `last`. */
+export interface KeyRange {
+  startAfter?: string | undefined;
+  last: string;
+  /** Track files (.h5) in the range when it was planned. */
+  files: number;
 }
 
 /**
@@ -106,6 +117,11 @@ export interface PreprocessOptions {
   workers?: number;
   /** Called once per file, with the number of files to read. */
   onFile?: (done: number, total: number) => void;
+  /**
+   * Read only the track files in `range` and put their rows and rejects, as they are, into the
+   * part file `key` (a partition of a partitioned preprocess) instead of writing the tables.
+   */
+  part?: { key: string; range: KeyRange; header: object };
 }
 
 export interface PreprocessSummary {
@@ -121,6 +137,8 @@ export interface PreprocessSummary {
   rejectsTable: string;
   workers: number;
   seconds: number;
+  /** The part file's size, when writing a part. */
+  partBytes?: number;
 }
 
 export async function preprocess(options: PreprocessOptions): Promise<PreprocessSummary> {
@@ -136,11 +154,14 @@ export async function preprocess(options: PreprocessOptions): Promise<Preprocess
   const scratch = await mkdtemp(join(tmpdir(), "gc-preprocess-"));
   const featuresPath = join(scratch, "features.parquet");
   const rejectsPath = join(scratch, "rejects.parquet");
+  const { part } = options;
+  const partPath = join(scratch, "part.gcpart");
   // The threads start while the store is listed, and read files as the listing finds them.
   const writer = new WriterThread({
     rawPrefix,
     features: { path: featuresPath, columns: FEATURE_COLUMNS },
     rejects: { path: rejectsPath, columns: REJECT_COLUMNS },
+    ...(part ? { part: { path: partPath, header: part.header } } : {}),
   });
   const pool = new ReaderPool(
     workers,
@@ -211,7 +232,12 @@ export async function preprocess(options: PreprocessOptions): Promise<Preprocess
     let listingMoved: (() => void) | undefined;
     const listing = (async () => {
       try {
-        for await (const info of store.listAll(`${rawPrefix}/`)) {
+        const listed = store.listAll(
+          `${rawPrefix}/`,
+          part?.range.startAfter ? { startAfter: part.range.startAfter } : {},
+        );
+        for await (const info of listed) {
+          if (part && compareKeys(info.key, part.range.last) > 0) break;
           if (!info.key.endsWith(".h5")) continue;
           found.push({ key: info.key, path: info.localPath });
           listingMoved?.();
@@ -242,6 +268,10 @@ export async function preprocess(options: PreprocessOptions): Promise<Preprocess
       if (total === undefined && listed) {
         await listing;
         total = found.length;
+        if (part && total !== part.range.files)
+          throw new InputError(
+            `track files under ${store.uri}/${rawPrefix}/ changed while preprocess ran: ${part.range.files} planned from ${part.range.startAfter ?? "the first"} to ${part.range.last}, ${total} found; run preprocess again`,
+          );
         if (total === 0) {
           throw new InputError(
             `no track files under ${store.uri}/${rawPrefix}/: run \`genre-classifier ingest\` first`,
@@ -261,6 +291,22 @@ export async function preprocess(options: PreprocessOptions): Promise<Preprocess
     const written = await writer.finish(batches);
     report();
 
+    if (part) {
+      const put = await store.putFile(part.key, partPath, { contentType: PART_CONTENT_TYPE });
+      return {
+        files: found.length,
+        tracks: written.features,
+        tracksWithoutGenres: 0,
+        rejects: written.rejects,
+        rejectReasons: [],
+        genres: 0,
+        features: `${store.uri}/${part.key}`,
+        rejectsTable: `${store.uri}/${part.key}`,
+        workers,
+        seconds: (Date.now() - started) / 1000,
+        partBytes: put.size,
+      };
+    }
     await store.putFile(featuresKey, featuresPath, {
       contentType: "application/vnd.apache.parquet",
     });
