@@ -38,13 +38,13 @@ export const SECRET_ENV = {
 export const EXECUTOR = "bullmq";
 
 /**
- * The Prometheus gauge of task runs waiting in a queue, as the scheduler's health listener
- * exposes it; the CloudWatch agent beside the scheduler publishes it under the same name in the
- * namespace below, with the queue and state labels as dimensions.
+ * The Prometheus gauge of the jobs in each queue by state, as serve's /metrics exposes it with the
+ * BullMQ executor (src/operations/server-metrics.ts); the CloudWatch agent beside serve publishes
+ * it under the same name in the namespace below, with the queue and state labels as dimensions.
  */
 export const QUEUE_DEPTH = {
   prometheusName: "genre_classifier_queue_jobs",
-  /** Label selecting the waiting jobs among the gauge's states. */
+  /** The state the workers scale out on; they scale in when it and `active` are both 0. */
   stateLabel: { name: "state", value: "waiting" },
   queueLabel: "queue",
   namespace: "GenreClassifier",

@@ -54,7 +54,7 @@ export interface DeploymentParameters {
   /** Port 80 on the load balancer answering only a redirect to HTTPS. */
   httpRedirect: boolean;
   logRetentionDays: number;
-  /** The CloudWatch agent image that turns the scheduler's /metrics into the scaling metric. */
+  /** The CloudWatch agent image that turns serve's /metrics into the scaling metric. */
   metricsAgentImage: string;
 }
 
@@ -71,7 +71,7 @@ export const DEFAULT_PARAMETERS: DeploymentParameters = {
   imageTag: undefined,
   cpuArchitecture: "x86_64",
   serve: { cpu: 512, memoryMiB: 1024, count: 2 },
-  scheduler: { cpu: 256, memoryMiB: 1024 },
+  scheduler: { cpu: 256, memoryMiB: 512 },
   worker: {
     cpu: 1024,
     memoryMiB: 2048,

@@ -1,9 +1,9 @@
 // The genre-classifier processes on ECS Fargate in the private subnets: `serve` behind an HTTPS
-// application load balancer (the only thing open to the internet), one `scheduler` with a
-// CloudWatch agent beside it that publishes the queue depth from its /metrics, and `worker`s
-// scaled on that depth. Each service has its own security group, task role (the object store's
+// application load balancer (the only thing open to the internet) with a CloudWatch agent beside
+// it that publishes the queue depth from serve's /metrics, one `scheduler`, and `worker`s scaled
+// on that depth. Each service has its own security group, task role (the object store's
 // prefix, nothing else) and execution role (its own secrets), and logs with a retention.
-import { Aws, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import { Aws, Duration, Fn, RemovalPolicy, SecretValue, Stack } from "aws-cdk-lib";
 import * as appscaling from "aws-cdk-lib/aws-applicationautoscaling";
 import type * as acm from "aws-cdk-lib/aws-certificatemanager";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
@@ -50,6 +50,8 @@ export class Services extends Construct {
   readonly scheduler: ecs.FargateService;
   readonly worker: ecs.FargateService;
   readonly metricsLogGroup: logs.LogGroup;
+  /** The agent's Prometheus scrape configuration, a secret since it holds the server token. */
+  readonly metricsScrapeConfig: secretsmanager.Secret;
 
   constructor(scope: Construct, id: string, props: ServicesProps) {
     super(scope, id);
@@ -146,6 +148,17 @@ export class Services extends Construct {
       },
       stopTimeout: Duration.seconds(30),
     });
+    this.metricsLogGroup = new logs.LogGroup(this, "MetricsLogs", {
+      retention: logs.RetentionDays.ONE_WEEK,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.metricsScrapeConfig = addMetricsAgent(this, {
+      taskDefinition: serve.taskDefinition,
+      metricsLogGroup: this.metricsLogGroup,
+      agentLogGroup: serve.logGroup,
+      serverToken: this.serverToken,
+      parameters,
+    });
     this.serve = new ecs.FargateService(this, "Serve", {
       cluster: this.cluster,
       taskDefinition: serve.taskDefinition,
@@ -226,11 +239,6 @@ export class Services extends Construct {
       secrets: commonSecrets,
       stopTimeout: Duration.seconds(30),
     });
-    this.metricsLogGroup = new logs.LogGroup(this, "MetricsLogs", {
-      retention: logs.RetentionDays.ONE_WEEK,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    addMetricsAgent(scheduler.taskDefinition, this.metricsLogGroup, parameters, scheduler.logGroup);
     this.scheduler = new ecs.FargateService(this, "Scheduler", {
       cluster: this.cluster,
       taskDefinition: scheduler.taskDefinition,
@@ -346,30 +354,45 @@ function scaleWorkers(worker: ecs.FargateService, parameters: DeploymentParamete
 }
 
 /**
- * The CloudWatch agent beside the scheduler: it scrapes the scheduler's /metrics every 30 s,
- * keeps the queue gauges, and writes them as embedded-metric-format log events, from which
- * CloudWatch makes the metric `GenreClassifier/<gauge>` with dimensions queue and state.
+ * The CloudWatch agent beside serve: it scrapes serve's /metrics every 30 s with the server token,
+ * keeps the queue gauge, and writes it as embedded-metric-format log events, from which
+ * CloudWatch makes the metric `GenreClassifier/genre_classifier_queue_jobs` with dimensions queue
+ * and state. Every serve task reports the same queues; the scaling alarms take the maximum.
  */
 function addMetricsAgent(
-  taskDefinition: ecs.FargateTaskDefinition,
-  metricsLogGroup: logs.LogGroup,
-  parameters: DeploymentParameters,
-  agentLogGroup: logs.LogGroup,
-): void {
-  const prometheus = [
-    "global:",
-    "  scrape_interval: 30s",
-    "  scrape_timeout: 10s",
-    "scrape_configs:",
-    "  - job_name: genre-classifier",
-    `    metrics_path: /metrics`,
-    "    static_configs:",
-    `      - targets: ["127.0.0.1:${HTTP_PORT}"]`,
-    "    metric_relabel_configs:",
-    "      - source_labels: [__name__]",
-    `        regex: ${QUEUE_DEPTH.prometheusName}`,
-    "        action: keep",
-  ].join("\n");
+  scope: Construct,
+  options: {
+    taskDefinition: ecs.FargateTaskDefinition;
+    metricsLogGroup: logs.LogGroup;
+    agentLogGroup: logs.LogGroup;
+    serverToken: secretsmanager.Secret;
+    parameters: DeploymentParameters;
+  },
+): secretsmanager.Secret {
+  const { taskDefinition, metricsLogGroup } = options;
+  const scrapeConfig = new secretsmanager.Secret(scope, "MetricsScrapeConfig", {
+    description:
+      "genre-classifier: the metrics agent's Prometheus scrape configuration (holds server.token)",
+    secretStringValue: SecretValue.unsafePlainText(
+      Fn.join("\n", [
+        "global:",
+        "  scrape_interval: 30s",
+        "  scrape_timeout: 10s",
+        "scrape_configs:",
+        "  - job_name: genre-classifier",
+        "    metrics_path: /metrics",
+        "    authorization:",
+        "      type: Bearer",
+        Fn.join("", ['      credentials: "', options.serverToken.secretValue.unsafeUnwrap(), '"']),
+        "    static_configs:",
+        `      - targets: ["127.0.0.1:${HTTP_PORT}"]`,
+        "    metric_relabel_configs:",
+        "      - source_labels: [__name__]",
+        `        regex: ${QUEUE_DEPTH.prometheusName}`,
+        "        action: keep",
+      ]),
+    ),
+  });
   const agent = {
     agent: { region: Aws.REGION },
     logs: {
@@ -394,15 +417,13 @@ function addMetricsAgent(
     },
   };
   taskDefinition.addContainer("metrics-agent", {
-    image: ecs.ContainerImage.fromRegistry(parameters.metricsAgentImage),
+    image: ecs.ContainerImage.fromRegistry(options.parameters.metricsAgentImage),
     essential: false,
     memoryReservationMiB: 128,
-    environment: {
-      PROMETHEUS_CONFIG_CONTENT: prometheus,
-      CW_CONFIG_CONTENT: Stack.of(taskDefinition).toJsonString(agent),
-    },
+    environment: { CW_CONFIG_CONTENT: Stack.of(taskDefinition).toJsonString(agent) },
+    secrets: { PROMETHEUS_CONFIG_CONTENT: ecs.Secret.fromSecretsManager(scrapeConfig) },
     logging: ecs.LogDrivers.awsLogs({
-      logGroup: agentLogGroup,
+      logGroup: options.agentLogGroup,
       streamPrefix: "metrics-agent",
       mode: ecs.AwsLogDriverMode.NON_BLOCKING,
     }),
@@ -413,4 +434,5 @@ function addMetricsAgent(
     "logs:PutLogEvents",
     "logs:DescribeLogStreams",
   );
+  return scrapeConfig;
 }
