@@ -445,6 +445,49 @@ export async function modelCardScores(
   return { perGenre, calibration: calibration(labels.y, p, priors) };
 }
 
+function isPreprocessingSettings(value: unknown): value is PreprocessingSettings {
+  const v = value as Partial<PreprocessingSettings> | null;
+  return (
+    typeof v === "object" &&
+    v !== null &&
+    (v.imputer === "knn" || v.imputer === "median") &&
+    [v.neighbors, v.maxReference, v.tempoMin, v.tempoMax].every((n) => typeof n === "number")
+  );
+}
+
+/**
+ * Scores a fitted model's card on its validation table and writes it to DIR/model-card.md;
+ * returns the file's path. The fit's time and preprocessing settings come from the model's
+ * metadata.
+ */
+export async function saveModelCard(
+  dir: string,
+  fit: { model: GenreModel; summary: FitSummary },
+  tables: { train: FeatureTable; valid: FeatureTable },
+  about: {
+    command: string;
+    version: string;
+    validationSplit?: string;
+    unseenGenres?: UnseenGenres;
+    workers?: number;
+  },
+): Promise<string> {
+  const { model, summary } = fit;
+  const metadata = model.parts.metadata;
+  const createdAt =
+    typeof metadata.createdAt === "string" ? metadata.createdAt : new Date().toISOString();
+  const card = modelCard(summary, {
+    ...(await modelCardScores(model, summary, tables.valid, about)),
+    ...(isPreprocessingSettings(metadata.preprocessing)
+      ? { preprocessing: metadata.preprocessing }
+      : {}),
+    artists: artistOverlap(tables.train, tables.valid),
+    ...(about.validationSplit === undefined ? {} : { validationSplit: about.validationSplit }),
+    made: { command: about.command, createdAt, version: about.version },
+  });
+  return writeModelCard(dir, card);
+}
+
 /** Writes the card to DIR/model-card.md through a temporary file and returns its path. */
 export async function writeModelCard(dir: string, card: string): Promise<string> {
   const path = join(dir, MODEL_CARD_FILE);

@@ -1,9 +1,10 @@
 // `model fit|predict|evaluate`: genre models on any feature table (CSV or Parquet), outside the
 // pipeline.
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
 import { FeatureTable, GENRES_COLUMN, TRACK_ID_COLUMN } from "../../features/feature-table.ts";
+import { codeVersion } from "../../flows/train.ts";
 import { DECISION_METRICS, type DecisionMetric } from "../../ml/decision.ts";
 import type { ForestOptions, MaxFeatures } from "../../ml/forest.ts";
 import { DEFAULT_TOP_K } from "../../ml/labels.ts";
@@ -14,6 +15,7 @@ import {
   DEFAULT_PREPROCESSING,
   fitModel,
 } from "../../training/fit.ts";
+import { saveModelCard } from "../../training/model-card.ts";
 import {
   checkOutputTable,
   evaluateTable,
@@ -74,6 +76,27 @@ interface FitFlags {
   workers?: number;
 }
 
+/** A word as a POSIX shell reads it back. */
+function shellWord(word: string): string {
+  return /^[\w.,/:=@%+-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
+}
+
+/** The command as typed: its name and the options given on the command line, defaults left out. */
+function typedCommand(command: Command): string {
+  const words = ["genre-classifier"];
+  for (let c: Command | null = command; c?.parent; c = c.parent) words.splice(1, 0, c.name());
+  for (const option of command.options) {
+    const key = option.attributeName();
+    if (command.getOptionValueSource(key) !== "cli" || option.long === undefined) continue;
+    const value: unknown = command.getOptionValue(key);
+    words.push(option.long);
+    if (typeof value !== "boolean") {
+      words.push(shellWord(Array.isArray(value) ? value.join(",") : String(value)));
+    }
+  }
+  return words.join(" ");
+}
+
 /** Reads a table with its ids and genres as text when they are not lists. */
 function readTable(path: string): Promise<FeatureTable> {
   return FeatureTable.read(path, { text: [TRACK_ID_COLUMN, GENRES_COLUMN] });
@@ -87,11 +110,11 @@ export function registerModelCommands(program: Command): void {
   model
     .command("fit")
     .description(
-      "fit a model on a training table, tune its thresholds on a validation table, print the validation metrics beside the baselines as JSON, and save it",
+      "fit a model on a training table, tune its thresholds on a validation table, print the validation metrics beside the baselines as JSON, and save it with its model card",
     )
     .requiredOption("--train <table>", "training table (.csv or .parquet) with a genres column")
     .requiredOption("--valid <table>", "validation table, for the thresholds and the metrics")
-    .requiredOption("--out <dir>", "folder to write model.gcm to")
+    .requiredOption("--out <dir>", "folder to write model.gcm and model-card.md to")
     .option(
       "--features <a,b,…>",
       "feature columns (default: every numeric column except ids and genres)",
@@ -217,7 +240,18 @@ export function registerModelCommands(program: Command): void {
         log: context.log,
       });
       const path = await saveModel(resolve(flags.out), fitted);
-      printJson({ modelFile: path, ...summary });
+      const card = await saveModelCard(
+        dirname(path),
+        { model: fitted, summary },
+        { train, valid },
+        {
+          command: typedCommand(command),
+          version: await codeVersion(),
+          unseenGenres: flags.ignoreUnseenGenres ? "ignore" : "error",
+          ...(flags.workers === undefined ? {} : { workers: flags.workers }),
+        },
+      );
+      printJson({ modelFile: path, modelCard: card, ...summary });
     });
 
   model

@@ -44,6 +44,18 @@ describe("model command", () => {
     assert.equal(summary.modelFile, join(cwd, "m", "model.gcm"));
     assert.ok(existsSync(summary.modelFile));
     assert.equal(summary.features.length, 8);
+    assert.equal(summary.modelCard, join(cwd, "m", "model-card.md"));
+    const card = await readFile(summary.modelCard, "utf8");
+    assert.match(card, /^# Model card/);
+    assert.ok(card.includes(summary.features.map((f: string) => `\`${f}\``).join(", ")), card);
+    assert.match(
+      card,
+      /```sh\ngenre-classifier model fit --train train\.csv --valid valid\.parquet --out m --trees 10 --compare-seed --workers 0\n```/,
+    );
+    assert.ok(
+      card.includes(`| **model** | ${summary.validation.model.jaccardSamples.toFixed(4)} |`),
+    );
+    assert.deepEqual((await readdir(join(cwd, "m"))).sort(), ["model-card.md", "model.gcm"]);
     const v = summary.validation;
     assert.ok(v.model.jaccardSamples > v["most-frequent-5"].jaccardSamples);
     assert.ok(v.model.f1Micro > v["seed model (balanced forest, 0.5)"].f1Micro);
