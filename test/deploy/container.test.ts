@@ -442,6 +442,38 @@ describe("container: Dockerfile", () => {
   });
 });
 
+/** The shell lines of a Markdown page's sh blocks, continuations joined and comments dropped. */
+function shellLines(markdown: string): string[] {
+  const lines: string[] = [];
+  for (const block of markdown.matchAll(/```sh\n([\s\S]*?)```/g))
+    for (const line of (block[1] as string).replace(/\\\n\s*/g, " ").split("\n")) {
+      const command = line.replace(/(^|\s)#.*$/, "").trim();
+      if (command) lines.push(command);
+    }
+  return lines;
+}
+
+/** Words of a shell line: whitespace-separated, with '…' and "…" quoting. */
+function shellWords(line: string): string[] {
+  return [...line.matchAll(/'([^']*)'|"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3] ?? "");
+}
+
+/** The options of `docker compose run` and `docker run` that take a value. */
+const DOCKER_OPTIONS_WITH_VALUE = new Set([
+  "-v",
+  "--volume",
+  "-e",
+  "--env",
+  "-p",
+  "--publish",
+  "-u",
+  "--user",
+  "-w",
+  "--workdir",
+  "--name",
+  "--entrypoint",
+]);
+
 describe("container: compose.yaml", () => {
   let compose: ComposeFile;
   let composeText: string;
@@ -631,6 +663,39 @@ describe("container: compose.yaml", () => {
       assert.equal(envExample.get(name), "", `.env.example leaves ${name} to fill in`);
     }
     assert.throws(() => interpolate(composeText, {}), /is required/, "compose stops without .env");
+  });
+
+  it("documents commands for the cli service and the image that the CLI runs", async () => {
+    const pages = ["README.md", "docs/deployment.md"];
+    let checked = 0;
+    for (const page of pages)
+      for (const line of shellLines(await read(page))) {
+        const words = shellWords(line);
+        let rest: string[];
+        if (words.slice(0, 3).join(" ") === "docker compose run") rest = words.slice(3);
+        else if (words.slice(0, 2).join(" ") === "docker run") rest = words.slice(2);
+        else continue;
+        const env: Record<string, string> = {};
+        let i = 0;
+        for (; i < rest.length && /^(-|…$)/.test(rest[i] as string); i++)
+          if (DOCKER_OPTIONS_WITH_VALUE.has(rest[i] as string)) {
+            const [name, value] = (rest[i + 1] ?? "").split(/=(.*)/s);
+            if (rest[i] === "-e" || rest[i] === "--env") env[name as string] = value ?? "";
+            i++;
+          }
+        const target = rest[i];
+        const argv = rest.slice(i + 1);
+        if (target !== "cli" && target !== "genre-classifier") continue;
+        const where = `${page}: ${line}`;
+        if (Object.keys(env).length > 0) {
+          const service = compose.services.cli as Service;
+          configFrom({ ...dockerfileEnv, ...serviceEnv(service), ...env }, cwd);
+        }
+        if (argv.length === 0 || argv[0] === "--help") continue;
+        await parseWithCli(argv).catch((error: Error) => assert.fail(`${where}: ${error.message}`));
+        checked++;
+      }
+    assert.ok(checked >= 8, `${checked} documented commands checked`);
   });
 
   it("runs a healthcheck script that passes on a 200 and fails otherwise", async () => {
