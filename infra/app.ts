@@ -13,7 +13,7 @@ function contextFromArguments(args: string[]): Record<string, string> {
     const arg = args[i] as string;
     const pair = arg === "-c" || arg === "--context" ? args[++i] : undefined;
     if (pair === undefined || !pair.includes("="))
-      throw new ParameterError(`argument ${arg}: expected -c key=value`);
+      throw new ParameterError(`argument ${[arg, pair].join(" ").trim()}: expected -c key=value`);
     const eq = pair.indexOf("=");
     context[pair.slice(0, eq)] = pair.slice(eq + 1);
   }

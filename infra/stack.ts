@@ -79,6 +79,19 @@ export class GenreClassifierStack extends Stack {
       value: this.services.serverToken.secretArn,
     });
     new CfnOutput(this, "ClusterName", { value: this.services.cluster.clusterName });
+    // What `aws ecs run-task` needs for a one-off command (flows run, deploy) on the worker's
+    // task definition: its subnets and security group.
+    const worker = this.services.worker;
+    new CfnOutput(this, "OneOffTaskDefinition", {
+      description: "Task definition for one-off commands (container name: worker)",
+      value: worker.taskDefinition.taskDefinitionArn,
+    });
+    new CfnOutput(this, "OneOffTaskSubnets", {
+      value: this.network.vpc.selectSubnets(this.network.taskSubnets).subnetIds.join(","),
+    });
+    new CfnOutput(this, "OneOffTaskSecurityGroup", {
+      value: worker.connections.securityGroups.map((group) => group.securityGroupId).join(","),
+    });
 
     suppressReviewedFindings(this);
   }
