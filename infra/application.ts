@@ -10,11 +10,35 @@ export const HEALTH_PATH = "/healthz";
 
 export type ServiceName = "serve" | "worker" | "scheduler";
 
+/**
+ * Seconds each command may take to stop after SIGTERM (`--shutdown-timeout`): a worker finishes
+ * the task runs it can in that time and hands back the rest. ECS waits `STOP_MARGIN_SECONDS`
+ * longer before SIGKILL (Fargate allows 120 s in all).
+ */
+export const SHUTDOWN_SECONDS: Record<ServiceName, number> = {
+  serve: 20,
+  worker: 90,
+  scheduler: 20,
+};
+export const STOP_MARGIN_SECONDS = 10;
+
 /** The container command of each service (the image's entrypoint is the CLI). */
 export const COMMANDS: Record<ServiceName, string[]> = {
-  serve: ["serve", "--host", "0.0.0.0"],
-  worker: ["worker", "--health-port", String(HTTP_PORT)],
-  scheduler: ["scheduler", "--health-port", String(HTTP_PORT)],
+  serve: ["serve", "--host", "0.0.0.0", "--shutdown-timeout", String(SHUTDOWN_SECONDS.serve)],
+  worker: [
+    "worker",
+    "--health-port",
+    String(HTTP_PORT),
+    "--shutdown-timeout",
+    String(SHUTDOWN_SECONDS.worker),
+  ],
+  scheduler: [
+    "scheduler",
+    "--health-port",
+    String(HTTP_PORT),
+    "--shutdown-timeout",
+    String(SHUTDOWN_SECONDS.scheduler),
+  ],
 };
 
 /** Configuration keys given as plain environment variables. */

@@ -23,6 +23,8 @@ import {
   QUEUE_DEPTH,
   SECRET_ENV,
   type ServiceName,
+  SHUTDOWN_SECONDS,
+  STOP_MARGIN_SECONDS,
 } from "./application.ts";
 import type { Databases } from "./database.ts";
 import type { Network } from "./network.ts";
@@ -37,9 +39,6 @@ export interface ServicesProps {
   image: ecs.ContainerImage;
   certificate: acm.ICertificate;
 }
-
-/** Seconds a worker gets after SIGTERM to finish or hand back its task runs (Fargate allows 120). */
-const WORKER_STOP_SECONDS = 100;
 
 export class Services extends Construct {
   readonly cluster: ecs.Cluster;
@@ -122,6 +121,7 @@ export class Services extends Construct {
           streamPrefix: name,
           mode: ecs.AwsLogDriverMode.NON_BLOCKING,
         }),
+        stopTimeout: Duration.seconds(SHUTDOWN_SECONDS[name] + STOP_MARGIN_SECONDS),
         healthCheck: {
           command: [
             "CMD",
@@ -146,7 +146,6 @@ export class Services extends Construct {
         ...commonSecrets,
         [SECRET_ENV.serverToken]: ecs.Secret.fromSecretsManager(this.serverToken),
       },
-      stopTimeout: Duration.seconds(30),
     });
     this.metricsLogGroup = new logs.LogGroup(this, "MetricsLogs", {
       retention: logs.RetentionDays.ONE_WEEK,
@@ -237,7 +236,6 @@ export class Services extends Construct {
     container("scheduler", scheduler, {
       environment: commonEnvironment,
       secrets: commonSecrets,
-      stopTimeout: Duration.seconds(30),
     });
     this.scheduler = new ecs.FargateService(this, "Scheduler", {
       cluster: this.cluster,
@@ -259,7 +257,6 @@ export class Services extends Construct {
         [ENV.workerConcurrency]: String(parameters.worker.concurrency),
       },
       secrets: commonSecrets,
-      stopTimeout: Duration.seconds(WORKER_STOP_SECONDS),
     });
     this.worker = new ecs.FargateService(this, "Worker", {
       cluster: this.cluster,
