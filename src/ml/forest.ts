@@ -548,7 +548,11 @@ export interface SerializedForest {
   arrays: ForestArrays;
 }
 
-export function serializeForest(forest: RandomForest): SerializedForest {
+/** Where each tree's nodes and leaves start in the concatenated arrays (see ForestArrays). */
+export function treeOffsets(forest: RandomForest): {
+  treeNodeStart: Uint32Array;
+  treeLeafStart: Uint32Array;
+} {
   const L = forest.nLabels;
   const nTrees = forest.trees.length;
   const treeNodeStart = new Uint32Array(nTrees + 1);
@@ -557,8 +561,31 @@ export function serializeForest(forest: RandomForest): SerializedForest {
     treeNodeStart[i + 1] = (treeNodeStart[i] as number) + t.feature.length;
     treeLeafStart[i + 1] = (treeLeafStart[i] as number) + t.values.length / L;
   });
-  const nNodes = treeNodeStart[nTrees] as number;
-  const nLeaves = treeLeafStart[nTrees] as number;
+  return { treeNodeStart, treeLeafStart };
+}
+
+/** The header `serializeForest` writes, without copying the trees. */
+export function forestHeader(forest: RandomForest): ForestHeader {
+  const { treeNodeStart, treeLeafStart } = treeOffsets(forest);
+  const nTrees = forest.trees.length;
+  return {
+    format: FOREST_FORMAT,
+    version: FOREST_FORMAT_VERSION,
+    nFeatures: forest.nFeatures,
+    nLabels: forest.nLabels,
+    nTrees,
+    nNodes: treeNodeStart[nTrees] as number,
+    nLeaves: treeLeafStart[nTrees] as number,
+    options: { ...forest.info.options },
+    featureImportances: Array.from(forest.featureImportances),
+  };
+}
+
+export function serializeForest(forest: RandomForest): SerializedForest {
+  const L = forest.nLabels;
+  const { treeNodeStart, treeLeafStart } = treeOffsets(forest);
+  const header = forestHeader(forest);
+  const { nNodes, nLeaves } = header;
   const arrays: ForestArrays = {
     treeNodeStart,
     treeLeafStart,
@@ -576,20 +603,7 @@ export function serializeForest(forest: RandomForest): SerializedForest {
     arrays.right.set(t.right, at);
     arrays.values.set(t.values, (treeLeafStart[i] as number) * L);
   });
-  return {
-    header: {
-      format: FOREST_FORMAT,
-      version: FOREST_FORMAT_VERSION,
-      nFeatures: forest.nFeatures,
-      nLabels: L,
-      nTrees,
-      nNodes,
-      nLeaves,
-      options: { ...forest.info.options },
-      featureImportances: Array.from(forest.featureImportances),
-    },
-    arrays,
-  };
+  return { header, arrays };
 }
 
 /** Rebuilds a forest from `serializeForest` output, checking that every index is in range. */
