@@ -27,6 +27,7 @@ import type { ModelVersion } from "../tracking/entities.ts";
 import { TrackingError } from "../tracking/errors.ts";
 import { DEFAULT_FOREST, fitModel } from "../training/fit.ts";
 import { decideRegistration, type GateDecision } from "../training/gates.ts";
+import { saveModelCard, shellWord } from "../training/model-card.ts";
 import { labelMetrics, type Metrics, tableLabels } from "../training/tables.ts";
 import { evaluateTable, loadModel, saveModel } from "../training/use.ts";
 import { pipelineEnvironment, pipelineStore, pipelineTracking } from "./environment.ts";
@@ -399,6 +400,24 @@ async function recordFit(
   }
 }
 
+/** The `flows run train` command that fits the same way (parameters in their resolved form). */
+function trainCommand(parameters: TrainParameters): string {
+  const words = ["genre-classifier", "flows", "run", "train"];
+  for (const [key, value] of Object.entries(parameters))
+    if (key !== "retrain" && value !== undefined)
+      words.push("--param", shellWord(`${key}=${value}`));
+  return words.join(" ");
+}
+
+/** How the split set the validation table apart from the training one, for the model card. */
+function validationSplit(split: SplitInputs): string {
+  const p = split.parameters;
+  const years = `the tracks of the newest ${p.testYears} release years became the daily test batches, and the others went`;
+  return p.strategy === "random"
+    ? `Validation is the pipeline's split (strategy random, seed ${p.seed}): ${years} to training or validation track by track at random, so an artist can be on both sides.`
+    : `Validation is the pipeline's split (strategy ${p.strategy}, seed ${p.seed}): ${years} to training or validation by artist, about ${Math.round(100 * Number(p.validFraction))}% of the artists to validation.`;
+}
+
 export const fitAndRecord = task(
   "train-fit",
   async (
@@ -452,11 +471,12 @@ export const fitAndRecord = task(
         };
       });
       const experiment = await client.getOrCreateExperiment(experimentName);
+      const version = await codeVersion();
       const run = await client.startRun(experiment.experimentId, {
         runName: `train-${parameters.trees}-trees-seed-${parameters.seed}`,
         tags: {
           "split.manifest_digest": input.split.digest,
-          "code.version": await codeVersion(),
+          "code.version": version,
           "orchestration.flow_run_id": context.flowRunId,
           "orchestration.task_run_id": context.taskRunId,
           [TRAIN_PARAMETERS_TAG]: JSON.stringify(retrainable(parameters)),
@@ -465,6 +485,31 @@ export const fitAndRecord = task(
       const runId = run.info.runId;
       try {
         await recordFit(client, runId, { ...input, addedDays }, fitted, scores, dir);
+        const card = await saveModelCard(
+          dir,
+          {
+            model: fitted.model,
+            summary: {
+              ...fitted.summary,
+              train: {
+                ...fitted.summary.train,
+                table: `${input.split.storeUri}/${input.split.train.key}${addedDays.length > 0 ? ` with days 1–${addedDays.length} and their labels` : ""}`,
+              },
+              valid: {
+                ...fitted.summary.valid,
+                table: `${input.split.storeUri}/${input.split.valid.key}`,
+              },
+            },
+          },
+          { train, valid },
+          {
+            command: trainCommand(parameters),
+            version,
+            validationSplit: validationSplit(input.split),
+            unseenGenres: "ignore",
+          },
+        );
+        await client.logArtifactFile(runId, card);
         const references = await writeMonitoringReference(fitted.model, train, valid, dir);
         for (const path of references)
           await client.logArtifactFile(runId, path, REFERENCE_ARTIFACT_DIR);

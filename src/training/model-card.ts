@@ -90,7 +90,12 @@ function table(header: string[], rows: string[][]): string {
 function codeBlock(content: string): string {
   const longest = Math.max(0, ...(content.match(/`+/g) ?? []).map((run) => run.length));
   const fence = "`".repeat(Math.max(3, longest + 1));
-  return `${fence}sh\n${content}\n${fence}`;
+  return `${fence}\n${content}\n${fence}`;
+}
+
+/** A word as a POSIX shell reads it back, for the command a card shows. */
+export function shellWord(word: string): string {
+  return /^[\w.,/:=@%+-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
 }
 
 function describeSetting(value: unknown): string {
@@ -468,6 +473,7 @@ export async function saveModelCard(
     command: string;
     version: string;
     validationSplit?: string;
+    thresholdsTunedOn?: string;
     unseenGenres?: UnseenGenres;
     workers?: number;
   },
@@ -483,6 +489,9 @@ export async function saveModelCard(
       : {}),
     artists: artistOverlap(tables.train, tables.valid),
     ...(about.validationSplit === undefined ? {} : { validationSplit: about.validationSplit }),
+    ...(about.thresholdsTunedOn === undefined
+      ? {}
+      : { thresholdsTunedOn: about.thresholdsTunedOn }),
     made: { command: about.command, createdAt, version: about.version },
   });
   return writeModelCard(dir, card);

@@ -4,7 +4,7 @@
 // worse one with the reason on the run; the champion re-scored on the same validation table;
 // and no second version when the same training runs again or resumes after a crash.
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -201,10 +201,26 @@ describe("train flow", () => {
       "feature_importances.csv",
       "metrics.json",
       "model",
+      "model-card.md",
       "monitoring",
       "per_genre.csv",
       "thresholds.json",
     ]);
+    const card = await readFile(
+      await client.downloadArtifacts(result.runId, "model-card.md", join(dir, "card")),
+      "utf8",
+    );
+    assert.match(card, /^# Model card/);
+    assert.ok(card.includes("`year`, `tempo`, `loudness`, `energy`"), card);
+    assert.ok(card.includes(`| training | ${store.uri}/datasets/split/train.parquet |`), card);
+    assert.match(
+      card,
+      /by artist, about \d+% of the artists to validation\. None of the \d+ validation artists/,
+    );
+    assert.match(card, /genre-classifier flows run train --param trees=20 .*--param seed=3/);
+    assert.ok(
+      card.includes(`| **model** | ${result.validation.model.jaccardSamples.toFixed(4)} |`),
+    );
     assert.deepEqual(
       (await client.listArtifacts(result.runId, "model")).map((a) => a.path),
       ["model/model.gcm"],

@@ -285,7 +285,7 @@ describe("model card", () => {
       /The validation table is a hand-made one\. 5 of the 20 validation artists \(25\.0%, column `artist_id`\) also have tracks in the training table/,
     );
     assert.match(card, /tuned on the validation rows, the rows the metrics above are computed on/);
-    assert.ok(card.includes(`\`\`\`sh\n${made.command}\n\`\`\``));
+    assert.ok(card.includes(`\`\`\`\n${made.command}\n\`\`\``));
     assert.ok(card.includes("- **Seed**: 3"));
     assert.ok(card.includes("- **genre-classifier** 0.1.0+abc"));
     assert.ok(card.includes(made.createdAt));

@@ -15,7 +15,7 @@ import {
   DEFAULT_PREPROCESSING,
   fitModel,
 } from "../../training/fit.ts";
-import { saveModelCard } from "../../training/model-card.ts";
+import { saveModelCard, shellWord } from "../../training/model-card.ts";
 import {
   checkOutputTable,
   evaluateTable,
@@ -74,11 +74,6 @@ interface FitFlags {
   ignoreUnseenGenres?: boolean;
   seed: number;
   workers?: number;
-}
-
-/** A word as a POSIX shell reads it back. */
-function shellWord(word: string): string {
-  return /^[\w.,/:=@%+-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
 }
 
 /** The command as typed: its name and the options given on the command line, defaults left out. */

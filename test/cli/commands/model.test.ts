@@ -50,7 +50,7 @@ describe("model command", () => {
     assert.ok(card.includes(summary.features.map((f: string) => `\`${f}\``).join(", ")), card);
     assert.match(
       card,
-      /```sh\ngenre-classifier model fit --train train\.csv --valid valid\.parquet --out m --trees 10 --compare-seed --workers 0\n```/,
+      /```\ngenre-classifier model fit --train train\.csv --valid valid\.parquet --out m --trees 10 --compare-seed --workers 0\n```/,
     );
     assert.ok(
       card.includes(`| **model** | ${summary.validation.model.jaccardSamples.toFixed(4)} |`),
