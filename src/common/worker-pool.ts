@@ -1,7 +1,15 @@
 // A fixed pool of worker threads running one module: tasks queue up and each worker takes
 // one at a time. A worker that dies fails only its own task and is replaced.
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { createRequire } from "node:module";
 import { basename, join, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -47,6 +55,8 @@ const bundles = new Map<string, URL>();
  * costs seconds when it rewrites large packages. Instead the worker's own modules are bundled
  * once with esbuild (tsx's own dependency) into node_modules/.cache, packages left as imports.
  */
+const STALE_BUNDLE_MS = 6 * 60 * 60 * 1000;
+
 function bundleFromSource(path: string): URL {
   const known = bundles.get(path);
   if (known) return known;
@@ -78,9 +88,16 @@ function bundleFromSource(path: string): URL {
   );
   if (!existsSync(file)) {
     mkdirSync(folder, { recursive: true });
+    // Bundles of other sources, unless recent: a process started before an edit still uses its own.
+    const old = Date.now() - STALE_BUNDLE_MS;
     for (const stale of readdirSync(folder)) {
-      if (stale.startsWith(`${name}-`) && stale.endsWith(".mjs"))
-        rmSync(join(folder, stale), { force: true });
+      if (!stale.startsWith(`${name}-`) || !stale.endsWith(".mjs")) continue;
+      const path = join(folder, stale);
+      try {
+        if (statSync(path).mtimeMs < old) rmSync(path, { force: true });
+      } catch {
+        // Removed by another process meanwhile.
+      }
     }
     const partial = `${file}.${process.pid}.${threadId}.partial`;
     writeFileSync(partial, code);
