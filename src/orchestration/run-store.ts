@@ -644,6 +644,40 @@ export class RunStore {
     return rows.map((r) => ({ state: r.state, count: Number(r.count) }));
   }
 
+  /**
+   * Of each named flow, its newest run in one of `states` (through the index by flow and
+   * creation time), with when it started and ended.
+   */
+  async newestFlowRunsIn(
+    flows: readonly string[],
+    states: readonly RunState[],
+  ): Promise<{ flow: string; state: string; startedAt: number | null; endedAt: number | null }[]> {
+    const rows = await Promise.all(
+      flows.map((flow) =>
+        this.db
+          .selectFrom("orch_flow_runs")
+          .select(["flow_name", "state", "started_at", "ended_at"])
+          .where("flow_name", "=", flow)
+          .where("state", "in", states)
+          .orderBy("created_at", "desc")
+          .limit(1)
+          .executeTakeFirst(),
+      ),
+    );
+    return rows.flatMap((row) =>
+      row
+        ? [
+            {
+              flow: row.flow_name,
+              state: row.state,
+              startedAt: row.started_at === null ? null : Number(row.started_at),
+              endedAt: row.ended_at === null ? null : Number(row.ended_at),
+            },
+          ]
+        : [],
+    );
+  }
+
   /** The flow runs started as subflows of `parentFlowRunId`, oldest first. */
   async listSubflows(parentFlowRunId: string): Promise<FlowRunRow[]> {
     return this.db
