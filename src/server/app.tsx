@@ -1,10 +1,12 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
-// The server's one application: security headers, authentication and the origin rule in front
-// of the UI pages, the /api/v1 JSON API, the online prediction API, the monitoring reports and
-// MLflow's API under /api/2.0. Routes call the areas; they hold no logic of their own.
+// The server's one application: request metrics, security headers, /healthz and /readyz, then
+// authentication and the origin rule in front of /metrics (unless server.metricsPublic), the UI
+// pages, the /api/v1 JSON API, the online prediction API, the monitoring reports and MLflow's
+// API under /api/2.0. Routes call the areas; they hold no logic of their own.
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { InputError } from "../common/errors.ts";
+import { serveOperations } from "../operations/serve-operations.ts";
 import { ObjectNotFoundError } from "../storage/object-store.ts";
 import { trackingApi } from "../tracking/api-router.ts";
 import { TrackingError, TrackingUnavailableError } from "../tracking/errors.ts";
@@ -18,6 +20,7 @@ import { experimentsRoutes } from "./routes/experiments.tsx";
 import { flowRunsRoutes } from "./routes/flow-runs.tsx";
 import { loginRoutes } from "./routes/login.tsx";
 import { modelsRoutes } from "./routes/models.tsx";
+import { healthRoutes, metricsRoutes, requestMetrics } from "./routes/operations.ts";
 import { overviewRoutes } from "./routes/overview.tsx";
 import { predictRoutes } from "./routes/predict.tsx";
 import { predictionsRoutes } from "./routes/predictions.tsx";
@@ -32,9 +35,15 @@ import { Page } from "./ui/layout.tsx";
 export const CONTENT_SECURITY_POLICY =
   "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'self'; base-uri 'none'; object-src 'none'";
 
-export function createServerApp(context: ServerContext): Hono<ServerEnv> {
+export function createServerApp(given: ServerContext): Hono<ServerEnv> {
   const app = new Hono<ServerEnv>();
+  const operations =
+    given.operations ??
+    serveOperations({ config: given.config, store: given.store, runs: given.orchestrator.runs });
+  const context: ServerContext = { ...given, operations };
   const maxBodyBytes = context.config.server.maxBodyBytes;
+  const metricsPublic = context.config.server.metricsPublic;
+  app.use(requestMetrics(operations));
   app.use(async (c, next) => {
     await next();
     c.header("X-Content-Type-Options", "nosniff");
@@ -42,6 +51,8 @@ export function createServerApp(context: ServerContext): Hono<ServerEnv> {
     if (!c.res.headers.has("Content-Security-Policy"))
       c.header("Content-Security-Policy", CONTENT_SECURITY_POLICY);
   });
+  app.route("/", healthRoutes(operations));
+  if (metricsPublic) app.route("/", metricsRoutes(operations));
   app.use(authentication(context.token));
   app.use(sameOrigin());
   app.use(async (c, next) => {
@@ -61,6 +72,7 @@ export function createServerApp(context: ServerContext): Hono<ServerEnv> {
     })(c, next);
   });
 
+  if (!metricsPublic) app.route("/", metricsRoutes(operations));
   app.route("/", assetRoutes());
   app.route("/", loginRoutes(context));
   app.route("/", overviewRoutes(context));

@@ -101,8 +101,9 @@ export function safeNext(next: string | undefined): string {
   return next;
 }
 
+/** Paths answered with a 401 rather than a redirect to the login form: APIs, and /metrics for scrapers. */
 function isApiPath(path: string): boolean {
-  return path.startsWith("/api/") || path.startsWith("/ajax/");
+  return path.startsWith("/api/") || path.startsWith("/ajax/") || path === "/metrics";
 }
 
 function refererOrigin(referer: string | undefined): string | undefined {

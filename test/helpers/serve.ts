@@ -9,6 +9,7 @@ import { type Logger, silentLogger } from "../../src/common/logger.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import type { Config } from "../../src/config/schema.ts";
 import { closePipelineEnvironment } from "../../src/flows/environment.ts";
+import { serveOperations } from "../../src/operations/serve-operations.ts";
 import { Orchestrator } from "../../src/orchestration/runtime.ts";
 import { createServerApp } from "../../src/server/app.tsx";
 import type { ServerContext } from "../../src/server/context.ts";
@@ -59,7 +60,17 @@ export async function startTestServer(
     refreshSeconds: config.server.predict.refreshSeconds,
     log,
   });
-  const context: ServerContext = { config, store, tracking, orchestrator, onlineModel, log, token };
+  const operations = serveOperations({ config, store, runs: orchestrator.runs });
+  const context: ServerContext = {
+    config,
+    store,
+    tracking,
+    orchestrator,
+    onlineModel,
+    log,
+    token,
+    operations,
+  };
   const server = await listen({
     app: createServerApp(context),
     host: "127.0.0.1",
@@ -79,6 +90,7 @@ export async function startTestServer(
     },
     async close() {
       await server.close(Date.now() + 2000);
+      await operations.close();
       await onlineModel.close();
       await orchestrator.close();
       await tracking.close();

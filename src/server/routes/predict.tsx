@@ -74,6 +74,10 @@ export function predictRoutes(context: ServerContext): Hono<ServerEnv> {
   const { maxBatch, refreshSeconds } = context.config.server.predict;
   const loggedIn = context.token !== undefined;
 
+  /** Counts the tracks given genres and the time the request took since `started`. */
+  const countPredicted = (source: "json" | "files" | "form", tracks: number, started: number) =>
+    context.operations?.metrics.predicted(source, tracks, (performance.now() - started) / 1000);
+
   const refusal = (c: Context<ServerEnv>, error: unknown) => {
     if (error instanceof ModelUnavailableError) {
       c.header("Retry-After", String(Math.ceil(refreshSeconds)));
@@ -96,11 +100,13 @@ export function predictRoutes(context: ServerContext): Hono<ServerEnv> {
         415,
       );
     try {
+      const started = performance.now();
       const served = onlineModel.require();
       const answer =
         type === JSON_TYPE
           ? await predictJson(served, await jsonBody(c), maxBatch)
           : await predictUploads(served, await uploadedFiles(c), maxBatch);
+      countPredicted(type === JSON_TYPE ? "json" : "files", answer.predictions.length, started);
       return c.json(answer);
     } catch (error) {
       return refusal(c, error);
@@ -210,9 +216,11 @@ export function predictRoutes(context: ServerContext): Hono<ServerEnv> {
     const served = onlineModel.served;
     if (served === undefined) return c.html(page(undefined), 503);
     let typed: Record<string, string> = {};
+    const started = performance.now();
     try {
       if (type === MULTIPART_TYPE) {
         const answer = await predictUploads(served, await uploadedFiles(c), maxBatch);
+        countPredicted("files", answer.predictions.length, started);
         return c.html(page(served, { answer }));
       }
       if (type === FORM_TYPE) {
@@ -221,6 +229,7 @@ export function predictRoutes(context: ServerContext): Hono<ServerEnv> {
           Object.entries(form).filter((e): e is [string, string] => typeof e[1] === "string"),
         );
         const answer = await predictRows(served, served.predictor.parseForm(typed));
+        countPredicted("form", answer.predictions.length, started);
         return c.html(page(served, { answer }, typed));
       }
       return c.html(
