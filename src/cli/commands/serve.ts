@@ -1,5 +1,7 @@
-// `serve`: the web UI, the JSON and online prediction APIs, the monitoring reports and MLflow's
-// API from one server over the configured stores; stops in bounded time on SIGTERM or SIGINT.
+// `serve`: the web UI, the JSON and online prediction APIs, the monitoring reports, MLflow's API
+// and the operations endpoints (/healthz, /readyz, /metrics) from one server over the configured
+// stores. On SIGTERM or SIGINT /healthz and /readyz turn 503, it stops listening, lets the
+// requests in flight end, and stops in bounded time.
 import type { Command } from "commander";
 import { doneBy } from "../../common/deadline.ts";
 import { OperationError } from "../../common/errors.ts";
@@ -46,6 +48,8 @@ export function registerServeCommand(program: Command): void {
       const { StoreTrackingClient } = await import("../../tracking/client.ts");
       const { createServerApp } = await import("../../server/app.tsx");
       const { OnlineModel } = await import("../../serving/online-model.ts");
+      const { serveOperations } = await import("../../operations/serve-operations.ts");
+      const operations = serveOperations({ config, store, runs: orchestrator.runs, queues: true });
       let tracking: InstanceType<typeof StoreTrackingClient> | undefined;
       let onlineModel: InstanceType<typeof OnlineModel> | undefined;
       let server: Awaited<ReturnType<typeof listen>>;
@@ -73,6 +77,7 @@ export function registerServeCommand(program: Command): void {
           onlineModel,
           log,
           token,
+          operations,
         });
         server = await listen({
           app,
@@ -83,6 +88,7 @@ export function registerServeCommand(program: Command): void {
         });
       } catch (error) {
         stop.finished();
+        await operations.close();
         await onlineModel?.close();
         await tracking?.close();
         await orchestrator.close();
@@ -94,10 +100,15 @@ export function registerServeCommand(program: Command): void {
         `UI ${server.url}/ · JSON API ${server.url}/api/v1/ · MLflow API ${server.url}/api/2.0/mlflow/ · ${token ? "token required" : "no token"}`,
       );
       printLine(`stores: ${tracking.uri}; objects ${store.uri}`);
+      printLine(
+        `health ${server.url}/healthz · readiness ${server.url}/readyz · metrics ${server.url}/metrics${token && !config.server.metricsPublic ? " (token required)" : ""}`,
+      );
       await stop.requested;
+      operations.health.beginStopping();
       log.info("serve: stopping");
       const deadline = stop.deadline - Math.min(1_000, seconds * 200);
       const { cutOff } = await server.close(deadline - Math.min(2_000, (seconds * 1000) / 3));
+      await doneBy(operations.close(), deadline);
       await doneBy(onlineModel.close(), deadline);
       const [trackingClosed] = await Promise.all([
         doneBy(tracking.close(), deadline),
