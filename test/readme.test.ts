@@ -30,8 +30,8 @@ describe("README", () => {
     }
   });
 
-  it("documents every command", () => {
-    for (const command of leafCommands(buildProgram())) {
+  it("documents every command", async () => {
+    for (const command of leafCommands(await buildProgram())) {
       assert.ok(
         commandsPage.includes(`genre-classifier ${command}`),
         `docs/commands.md documents "genre-classifier ${command}"`,

@@ -3,27 +3,94 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { isKnownError } from "../common/errors.ts";
-import { registerConfigCommands } from "./commands/config.ts";
-import { registerDemoCommand } from "./commands/demo.ts";
-import { registerDeploymentsCommands } from "./commands/deployments.ts";
-import { registerDriftCommand } from "./commands/drift.ts";
-import { registerExperimentsCommands } from "./commands/experiments.ts";
-import { registerFlowsCommands } from "./commands/flows.ts";
-import { registerIngestCommand } from "./commands/ingest.ts";
-import { registerModelCommands } from "./commands/model.ts";
-import { registerModelsCommands } from "./commands/models.ts";
-import { registerMonitorCommand } from "./commands/monitor.ts";
-import { registerPredictCommand } from "./commands/predict.ts";
-import { registerPreprocessCommand } from "./commands/preprocess.ts";
-import { registerRunsCommands } from "./commands/runs.ts";
-import { registerSchedulerCommand } from "./commands/scheduler.ts";
-import { registerServeCommand } from "./commands/serve.ts";
-import { registerSplitCommand } from "./commands/split.ts";
-import { registerStorageCommands } from "./commands/storage.ts";
-import { registerSynthCommand } from "./commands/synth.ts";
-import { registerTrackingCommands } from "./commands/tracking.ts";
-import { registerTrainCommand } from "./commands/train.ts";
-import { registerWorkerCommand } from "./commands/worker.ts";
+
+type Register = (program: Command) => void;
+
+/**
+ * Every top-level command, in the order --help lists them, and how to load the module that
+ * registers it. A command line naming one command loads only that command's module (the
+ * server, the AWS SDK, BullMQ… stay unloaded for `model fit`); anything else loads them all.
+ */
+const COMMAND_MODULES: { names: string[]; load: () => Promise<Register> }[] = [
+  { names: ["demo"], load: async () => (await import("./commands/demo.ts")).registerDemoCommand },
+  {
+    names: ["ingest"],
+    load: async () => (await import("./commands/ingest.ts")).registerIngestCommand,
+  },
+  {
+    names: ["preprocess"],
+    load: async () => (await import("./commands/preprocess.ts")).registerPreprocessCommand,
+  },
+  {
+    names: ["split"],
+    load: async () => (await import("./commands/split.ts")).registerSplitCommand,
+  },
+  {
+    names: ["predict"],
+    load: async () => (await import("./commands/predict.ts")).registerPredictCommand,
+  },
+  {
+    names: ["monitor"],
+    load: async () => (await import("./commands/monitor.ts")).registerMonitorCommand,
+  },
+  {
+    names: ["drift"],
+    load: async () => (await import("./commands/drift.ts")).registerDriftCommand,
+  },
+  {
+    names: ["train"],
+    load: async () => (await import("./commands/train.ts")).registerTrainCommand,
+  },
+  {
+    names: ["synth"],
+    load: async () => (await import("./commands/synth.ts")).registerSynthCommand,
+  },
+  {
+    names: ["model"],
+    load: async () => (await import("./commands/model.ts")).registerModelCommands,
+  },
+  {
+    names: ["config"],
+    load: async () => (await import("./commands/config.ts")).registerConfigCommands,
+  },
+  {
+    names: ["storage"],
+    load: async () => (await import("./commands/storage.ts")).registerStorageCommands,
+  },
+  {
+    names: ["experiments"],
+    load: async () => (await import("./commands/experiments.ts")).registerExperimentsCommands,
+  },
+  { names: ["runs"], load: async () => (await import("./commands/runs.ts")).registerRunsCommands },
+  {
+    names: ["models"],
+    load: async () => (await import("./commands/models.ts")).registerModelsCommands,
+  },
+  {
+    names: ["tracking"],
+    load: async () => (await import("./commands/tracking.ts")).registerTrackingCommands,
+  },
+  {
+    names: ["serve"],
+    load: async () => (await import("./commands/serve.ts")).registerServeCommand,
+  },
+  {
+    names: ["flows"],
+    load: async () => (await import("./commands/flows.ts")).registerFlowsCommands,
+  },
+  {
+    names: ["deploy", "deployments"],
+    load: async () => (await import("./commands/deployments.ts")).registerDeploymentsCommands,
+  },
+  {
+    names: ["scheduler"],
+    load: async () => (await import("./commands/scheduler.ts")).registerSchedulerCommand,
+  },
+  {
+    names: ["worker"],
+    load: async () => (await import("./commands/worker.ts")).registerWorkerCommand,
+  },
+];
 
 const { version } = JSON.parse(
   readFileSync(new URL("../../package.json", import.meta.url), "utf8"),
@@ -31,7 +98,11 @@ const { version } = JSON.parse(
   version: string;
 };
 
-export function buildProgram(): Command {
+/**
+ * The command line with every command, or, given the arguments, with only the command they
+ * name (its help, options and errors are the same either way).
+ */
+export async function buildProgram(argv?: readonly string[]): Promise<Command> {
   const program = new Command("genre-classifier")
     .description(
       "Tags new music tracks with genres: ingest MSD track files, preprocess, split, train, predict and monitor.",
@@ -59,28 +130,35 @@ export function buildProgram(): Command {
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
     .showHelpAfterError("(add --help for usage)")
     .exitOverride();
-  registerDemoCommand(program);
-  registerIngestCommand(program);
-  registerPreprocessCommand(program);
-  registerSplitCommand(program);
-  registerPredictCommand(program);
-  registerMonitorCommand(program);
-  registerDriftCommand(program);
-  registerTrainCommand(program);
-  registerSynthCommand(program);
-  registerModelCommands(program);
-  registerConfigCommands(program);
-  registerStorageCommands(program);
-  registerExperimentsCommands(program);
-  registerRunsCommands(program);
-  registerModelsCommands(program);
-  registerTrackingCommands(program);
-  registerServeCommand(program);
-  registerFlowsCommands(program);
-  registerDeploymentsCommands(program);
-  registerSchedulerCommand(program);
-  registerWorkerCommand(program);
+  const named = argv === undefined ? undefined : commandName(program, argv);
+  const modules = COMMAND_MODULES.filter((m) => named === undefined || m.names.includes(named));
+  const registers = await Promise.all(
+    (modules.length > 0 ? modules : COMMAND_MODULES).map((m) => m.load()),
+  );
+  for (const register of registers) register(program);
   return program;
+}
+
+/**
+ * The top-level command the arguments name, skipping the global options before it and their
+ * values; undefined when there is none or the options cannot be read without commander.
+ */
+function commandName(program: Command, argv: readonly string[]): string | undefined {
+  const withValue = new Set<string>();
+  for (const option of program.options) {
+    if (option.optional) return undefined;
+    if (option.required) {
+      if (option.short) withValue.add(option.short);
+      if (option.long) withValue.add(option.long);
+    }
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === "--") return undefined;
+    if (!arg.startsWith("-")) return arg;
+    if (withValue.has(arg)) i++;
+  }
+  return undefined;
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {
@@ -90,7 +168,7 @@ function collect(value: string, previous: string[] | undefined): string[] {
 /** Runs the command line and returns the exit code. */
 export async function run(argv: string[]): Promise<number> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   const verbose = argv.includes("-v") || argv.includes("--verbose");
   try {
     if (argv.length === 0) {

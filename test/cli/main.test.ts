@@ -41,7 +41,7 @@ describe("command line", () => {
   });
 
   it("gives every command --help, showing --verbose and --quiet", async () => {
-    const program = buildProgram();
+    const program = await buildProgram();
     const paths = commandPaths(program);
     assert.ok(paths.length >= 8);
     for (const path of paths) {
@@ -58,6 +58,29 @@ describe("command line", () => {
     const spawned = await runCli([...(paths.at(-1) as string[]), "--help"], { cwd });
     assert.equal(spawned.code, 0);
     assert.match(spawned.stdout, /--verbose/);
+  });
+
+  it("gives each command the same help when only its own module is loaded", async () => {
+    const full = await buildProgram();
+    const find = (program: Command, path: string[]) =>
+      path.reduce<Command | undefined>(
+        (parent, name) => parent?.commands.find((c) => c.name() === name),
+        program,
+      );
+    for (const path of commandPaths(full)) {
+      const alone = await buildProgram(["--log-level", "warn", ...path, "--help"]);
+      assert.ok(alone.commands.length < full.commands.length, `${path[0]} loads alone`);
+      assert.equal(
+        find(alone, path)?.helpInformation(),
+        find(full, path)?.helpInformation(),
+        path.join(" "),
+      );
+    }
+    for (const argv of [["--help"], ["help", "model"], ["-vc", "x.json", "model"], ["nope"]]) {
+      const program = await buildProgram(argv);
+      assert.equal(program.commands.length, full.commands.length, argv.join(" "));
+      assert.equal(program.helpInformation(), full.helpInformation());
+    }
   });
 
   it("exits 2 on bad usage", async () => {
