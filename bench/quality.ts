@@ -226,11 +226,13 @@ interface Variant {
   imputer?: "knn" | "median";
   /** One threshold for every genre instead of per-genre thresholds. */
   global: boolean;
+  /** Options of fitModel this variant sets. */
+  fit: Partial<FitOptions>;
 }
 
 /** `default`, or `+`-joined tokens: leafN, treesN, sqrt, median, global. */
 function parseVariant(spec: string): Variant {
-  const v: Variant = { name: spec, what: "", forest: {}, global: false };
+  const v: Variant = { name: spec, what: "", forest: {}, global: false, fit: {} };
   const parts: string[] = [];
   if (spec !== "default") {
     for (const token of spec.split("+")) {
@@ -251,6 +253,21 @@ function parseVariant(spec: string): Variant {
       } else if (token === "global") {
         v.global = true;
         parts.push("one threshold");
+      } else if (token === "refit") {
+        v.fit.refit = true;
+        parts.push("refit on training + validation");
+      } else if (token === "oob") {
+        v.fit.tuneOn = "validation+out-of-bag";
+        parts.push("thresholds also on out-of-bag rows (artist bootstrap)");
+      } else if (token === "ej") {
+        v.fit.rule = "expected-jaccard";
+        parts.push("expected-Jaccard sets");
+      } else if (/^shrink\d+$/.test(token)) {
+        v.fit.shrinkage = Number(token.slice(6));
+        parts.push(`thresholds shrunk (${token.slice(6)})`);
+      } else if (/^mf[\d.]+$/.test(token)) {
+        v.forest.maxFeatures = Number(token.slice(2));
+        parts.push(`max features ${token.slice(2)}`);
       } else throw new Error(`--variants: unknown token "${token}" in "${spec}"`);
     }
   }
@@ -311,6 +328,7 @@ async function runOurs(
     baselineK: DEFAULT_BASELINE_K,
     seedBaseline: false,
     unseenGenres: "ignore",
+    ...variant.fit,
   };
   const started = performance.now();
   const { model, summary } = await fitModel(options);
@@ -655,8 +673,11 @@ async function main(): Promise<void> {
     for (const variant of variants) {
       const results: FoldResult[] = [];
       for (const f of folds) {
-        results.push(await runOurs(table, f, features, variant, workers));
-        note(`ours (${variant.name}): ${set} fold ${f.index + 1} done`);
+        const result = await runOurs(table, f, features, variant, workers);
+        results.push(result);
+        note(
+          `ours (${variant.name}): ${set} fold ${f.index + 1}: Jaccard ${result.metrics.jaccardSamples.toFixed(4)}, micro-F1 ${result.metrics.f1Micro.toFixed(4)}`,
+        );
       }
       byKey.set(`${set}\tours:${variant.name}`, results);
     }

@@ -1,6 +1,8 @@
-// Turning per-label probabilities into genre sets: per-label thresholds tuned on validation rows
-// to maximize a metric, an optional "at least one genre" rule, and the constant baseline that
-// predicts the k most frequent training genres for every track.
+// Turning per-label probabilities into genre sets: per-label thresholds tuned on held-out rows
+// to maximize a metric (each label's threshold shrunk toward the best common one by how few
+// positives it had), an optional "at least one genre" rule, the alternative rule that picks each
+// track's set of highest expected Jaccard, and the constant baseline that predicts the k most
+// frequent training genres for every track.
 //
 // Tuning searches thresholds on a grid of midpoints (0.005, 0.015, …, 0.995 by default), so a
 // forest's vote fractions never sit on a threshold. It starts from the best single threshold
@@ -20,7 +22,16 @@ import { f1Macro, f1Micro, jaccardSamples } from "./metrics.ts";
 export type DecisionMetric = "jaccard" | "f1-micro" | "f1-macro";
 export const DECISION_METRICS: readonly DecisionMetric[] = ["jaccard", "f1-micro", "f1-macro"];
 
+export type DecisionRule = "thresholds" | "expected-jaccard";
+export const DECISION_RULES: readonly DecisionRule[] = ["thresholds", "expected-jaccard"];
+
 export interface Decision {
+  /**
+   * "thresholds" (default): a label is predicted when its probability exceeds its threshold;
+   * "expected-jaccard": each row's k most probable labels, k chosen for the highest expected
+   * Jaccard (thresholds unused).
+   */
+  rule?: DecisionRule;
   /** A label is predicted when its probability exceeds its threshold. */
   thresholds: Float64Array;
   /** When no label passes, predict the most probable one. */
@@ -34,6 +45,11 @@ export interface TuneOptions {
   grid?: number;
   /** Most coordinate-ascent passes over the labels (default 10). */
   maxPasses?: number;
+  /**
+   * Pulls each label's threshold toward the best common threshold: a label with `positives`
+   * positive tuning rows keeps `positives / (positives + shrinkage)` of its own (default 0: none).
+   */
+  shrinkage?: number;
 }
 
 export interface TunedDecision extends Decision {
@@ -42,6 +58,8 @@ export interface TunedDecision extends Decision {
   score: number;
   /** The metric on the tuning rows at threshold 0.5, without the at-least-one rule. */
   scoreAtHalf: number;
+  /** The best threshold common to every label, toward which the others were shrunk. */
+  common: number;
   passes: number;
 }
 
@@ -57,6 +75,7 @@ export function scoreMetric(
 
 export function applyDecision(p: RealMatrix, decision: Decision): IndicatorMatrix {
   checkShape(p.data, p.rows, p.cols, "probabilities");
+  if (decision.rule === "expected-jaccard") return expectedJaccardSets(p);
   const { rows: n, cols: L, data } = p;
   const t = decision.thresholds;
   if (t.length !== L) {
@@ -98,6 +117,10 @@ export function tuneDecision(
     throw new InputError(`grid must be an integer in [2, 255], got ${G}`);
   }
   const maxPasses = options.maxPasses ?? 10;
+  const shrinkage = options.shrinkage ?? 0;
+  if (!(shrinkage >= 0 && Number.isFinite(shrinkage))) {
+    throw new InputError(`shrinkage must be a number ≥ 0, got ${shrinkage}`);
+  }
   const { rows: n, cols: L } = y;
   if (n === 0) throw new InputError("thresholds: no validation rows to tune on");
   const grid = Float64Array.from({ length: G }, (_, g) => (g + 0.5) / G);
@@ -132,7 +155,13 @@ export function tuneDecision(
     for (let k = 0; k < L; k++) if (state.improveLabel(k)) changed = true;
     if (!changed) break;
   }
-  const thresholds = Float64Array.from(state.at, (g) => grid[g] as number);
+  const common = grid[bestG] as number;
+  const positives = state.positives();
+  const thresholds = Float64Array.from(state.at, (g, k) => {
+    const own = grid[g] as number;
+    const pos = positives[k] as number;
+    return shrinkage === 0 ? own : (pos * own + shrinkage * common) / (pos + shrinkage);
+  });
   const half = applyDecision(p, { thresholds: new Float64Array(L).fill(0.5), atLeastOne: false });
   const without = scoreMetric(metric, y, applyDecision(p, { thresholds, atLeastOne: false }));
   const withOne = scoreMetric(metric, y, applyDecision(p, { thresholds, atLeastOne: true }));
@@ -142,8 +171,47 @@ export function tuneDecision(
     atLeastOne: withOne > without,
     score: Math.max(without, withOne),
     scoreAtHalf: scoreMetric(metric, y, half),
+    common,
     passes,
   };
+}
+
+/**
+ * For each row, the k most probable labels with k maximizing the expected Jaccard index, the
+ * labels taken as independent with the given probabilities and the expectation of the ratio
+ * approximated by the ratio of expectations: E[J(top k)] ≈ Σ_{j≤k} p_(j) / (k + Σ_{j>k} p_(j)).
+ * Always at least one label.
+ */
+export function expectedJaccardSets(p: RealMatrix): IndicatorMatrix {
+  const { rows: n, cols: L, data } = p;
+  const out = new Uint8Array(n * L);
+  const order = new Int32Array(L);
+  const sorted = new Float64Array(L);
+  for (let i = 0; i < n; i++) {
+    const base = i * L;
+    for (let k = 0; k < L; k++) order[k] = k;
+    order.sort((a, b) => (data[base + b] as number) - (data[base + a] as number) || a - b);
+    let rest = 0;
+    for (let j = 0; j < L; j++) {
+      sorted[j] = data[base + (order[j] as number)] as number;
+      rest += sorted[j] as number;
+    }
+    let inside = 0;
+    let best = -1;
+    let bestK = 1;
+    for (let k = 1; k <= L; k++) {
+      const v = sorted[k - 1] as number;
+      inside += v;
+      rest -= v;
+      const score = inside / (k + rest);
+      if (score > best) {
+        best = score;
+        bestK = k;
+      }
+    }
+    for (let j = 0; j < bestK; j++) out[base + (order[j] as number)] = 1;
+  }
+  return { data: out, rows: n, cols: L };
 }
 
 /** The state of a coordinate ascent: each label's grid index and the counts the metric needs. */
@@ -184,6 +252,11 @@ class Tuner {
     this.sumD = new Float64Array(G + 1);
     this.sumT = new Float64Array(G + 1);
     this.sumP = new Float64Array(G + 1);
+  }
+
+  /** Positive tuning rows per label. */
+  positives(): Float64Array {
+    return this.actual;
   }
 
   setAll(g: number): void {

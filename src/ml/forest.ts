@@ -14,8 +14,10 @@ import {
   type Matrix,
   type RealMatrix,
 } from "./matrix.ts";
-import { deriveSeed } from "./random.ts";
+import { deriveSeed, Rng } from "./random.ts";
 import {
+  type BootstrapGroups,
+  drawBootstrap,
   type GrownTree,
   growTree,
   type TrainingData,
@@ -44,6 +46,12 @@ export interface ForestOptions {
   /** Grow each tree on a bootstrap sample (default true). */
   bootstrap?: boolean;
   /**
+   * A group number per training row (an artist's tracks, say): bootstrap samples then draw whole
+   * groups, as many draws as there are groups unless `maxSamples` says otherwise, and a row is
+   * out of a tree's bag only when its whole group is (see outOfBagProba).
+   */
+  groups?: Int32Array;
+  /**
    * Rows drawn per bootstrap sample: a fraction in (0, 1] of the rows, or an integer count > 1
    * (default: as many as there are rows).
    */
@@ -71,6 +79,8 @@ export interface ResolvedForestOptions {
   maxFeatures: MaxFeatures;
   bootstrap: boolean;
   maxSamples: number | null;
+  /** Whether bootstrap samples drew groups of rows. */
+  groupedBootstrap: boolean;
   classWeight: ClassWeight;
   maxBins: number;
   seed: number;
@@ -185,6 +195,7 @@ export function resolveOptions(options: ForestOptions = {}): ResolvedForestOptio
       );
     }
   }
+  if (options.groups !== undefined && !bootstrap) throw new InputError("groups need bootstrap");
   const classWeight = options.classWeight ?? "none";
   if (classWeight !== "none" && classWeight !== "balanced") {
     throw new InputError(`classWeight must be "none" or "balanced", got ${classWeight}`);
@@ -203,12 +214,14 @@ export function resolveOptions(options: ForestOptions = {}): ResolvedForestOptio
     maxFeatures,
     bootstrap,
     maxSamples,
+    groupedBootstrap: options.groups !== undefined,
     classWeight,
     maxBins,
     seed,
   };
 }
 
+/** `nRows`: the rows, or the groups when the bootstrap draws groups. */
 function treeParams(o: ResolvedForestOptions, nRows: number, nFeatures: number): TreeParams {
   let mtry: number;
   const mf = o.maxFeatures;
@@ -249,7 +262,12 @@ function allocate(bytes: number, shared: boolean): ArrayBuffer | SharedArrayBuff
 }
 
 /** Checks the training inputs and returns the tree parameters they give. */
-function validate(x: RealMatrix, y: IndicatorMatrix, o: ResolvedForestOptions): TreeParams {
+function validate(
+  x: RealMatrix,
+  y: IndicatorMatrix,
+  o: ResolvedForestOptions,
+  groups: BootstrapGroups | null,
+): TreeParams {
   checkShape(x.data, x.rows, x.cols, "features");
   checkIndicator(y, "labels");
   if (x.rows !== y.rows) {
@@ -260,7 +278,101 @@ function validate(x: RealMatrix, y: IndicatorMatrix, o: ResolvedForestOptions): 
   if (y.cols === 0) throw new InputError("no labels");
   if (y.cols > 65535) throw new InputError(`at most 65535 labels, got ${y.cols}`);
   checkNoNaN(x, "features");
-  return treeParams(o, x.rows, x.cols);
+  return treeParams(o, groups === null ? x.rows : groups.groupStart.length - 1, x.cols);
+}
+
+/** The rows of each group, from a group number per row (numbers need not be contiguous). */
+export function bootstrapGroups(
+  groups: Int32Array,
+  nRows: number,
+  shared = false,
+): BootstrapGroups {
+  if (groups.length !== nRows) {
+    throw new InputError(`groups: ${groups.length} entries for ${nRows} rows`);
+  }
+  const index = new Map<number, number>();
+  const sizes: number[] = [];
+  const of = new Int32Array(nRows);
+  for (let i = 0; i < nRows; i++) {
+    const g = groups[i] as number;
+    let k = index.get(g);
+    if (k === undefined) {
+      k = sizes.length;
+      index.set(g, k);
+      sizes.push(0);
+    }
+    of[i] = k;
+    sizes[k] = (sizes[k] as number) + 1;
+  }
+  const groupStart = new Int32Array(allocate(4 * (sizes.length + 1), shared));
+  for (let k = 0; k < sizes.length; k++) {
+    groupStart[k + 1] = (groupStart[k] as number) + (sizes[k] as number);
+  }
+  const fill = Int32Array.from(groupStart.subarray(0, sizes.length));
+  const groupRows = new Int32Array(allocate(4 * Math.max(nRows, 1), shared));
+  for (let i = 0; i < nRows; i++) {
+    const k = of[i] as number;
+    groupRows[fill[k] as number] = i;
+    fill[k] = (fill[k] as number) + 1;
+  }
+  return { groupStart, groupRows };
+}
+
+/**
+ * Out-of-bag probabilities of the forest's own training rows `x` (the matrix it was grown on,
+ * with the same `groups`): each row's mean over the trees whose bootstrap sample left it out,
+ * the samples drawn again from the trees' seeds. Rows no tree left out get NaN; `trees` counts
+ * each row's out-of-bag trees.
+ */
+export function outOfBagProba(
+  forest: RandomForest,
+  x: RealMatrix,
+  groups?: Int32Array,
+): { proba: Matrix<Float64Array>; trees: Int32Array } {
+  const o = forest.info.options;
+  if (!o.bootstrap) throw new InputError("out-of-bag predictions need a bootstrapped forest");
+  if ((o.groupedBootstrap === true) !== (groups !== undefined)) {
+    throw new InputError(
+      o.groupedBootstrap
+        ? "out-of-bag predictions: the forest drew groups, pass the same groups"
+        : "out-of-bag predictions: the forest drew rows, not groups",
+    );
+  }
+  checkFeatures(x, forest.nFeatures);
+  const n = x.rows;
+  const grouped = groups === undefined ? null : bootstrapGroups(groups, n);
+  const params = treeParams(o, grouped === null ? n : grouped.groupStart.length - 1, x.cols);
+  const L = forest.nLabels;
+  const d = x.cols;
+  const sum = new Float64Array(n * L);
+  const count = new Int32Array(n);
+  const draws = new Float64Array(n);
+  forest.trees.forEach((tree, t) => {
+    drawBootstrap(n, grouped, params, new Rng(deriveSeed(o.seed, t)), draws);
+    const { feature, threshold, left, right, values } = tree;
+    for (let i = 0; i < n; i++) {
+      if (draws[i] !== 0) continue;
+      let node = 0;
+      let f = feature[0] as number;
+      while (f >= 0) {
+        node =
+          (x.data[i * d + f] as number) <= (threshold[node] as number)
+            ? (left[node] as number)
+            : (right[node] as number);
+        f = feature[node] as number;
+      }
+      const at = (left[node] as number) * L;
+      for (let k = 0; k < L; k++)
+        sum[i * L + k] = (sum[i * L + k] as number) + (values[at + k] as number);
+      count[i] = (count[i] as number) + 1;
+    }
+  });
+  for (let i = 0; i < n; i++) {
+    const c = count[i] as number;
+    for (let k = 0; k < L; k++)
+      sum[i * L + k] = c === 0 ? Number.NaN : (sum[i * L + k] as number) / c;
+  }
+  return { proba: { data: sum, rows: n, cols: L }, trees: count };
 }
 
 /** Bins the features and lays out the labels, in shared memory when `shared`. */
@@ -269,6 +381,7 @@ function prepare(
   y: IndicatorMatrix,
   o: ResolvedForestOptions,
   params: TreeParams,
+  groups: BootstrapGroups | null,
   shared: boolean,
 ): SharedInputs {
   const n = x.rows;
@@ -322,6 +435,7 @@ function prepare(
       labelIndex,
       posWeight,
       negWeight,
+      groups,
     },
     params,
   };
@@ -351,14 +465,16 @@ export async function trainForest(
     o.nTrees,
   );
   if (workers === 0) return trainForestInThread(x, y, options);
-  const params = validate(x, y, o);
+  const groups =
+    options.groups === undefined ? null : bootstrapGroups(options.groups, x.rows, true);
+  const params = validate(x, y, o, groups);
   const callerGrows = params.maxSamples * x.cols <= CALLER_MAX_CELLS;
   const threads = callerGrows ? workers - 1 : workers;
   if (threads === 0) return trainForestInThread(x, y, options);
   // The workers start up while this thread bins the features.
   const pool = new TrainingPool(threads);
   try {
-    const inputs = prepare(x, y, o, params, true);
+    const inputs = prepare(x, y, o, params, groups, true);
     const trees = await pool.grow(inputs, o, callerGrows);
     return assemble(inputs.data, o, trees);
   } finally {
@@ -373,7 +489,8 @@ export function trainForestInThread(
   options: ForestOptions = {},
 ): RandomForest {
   const o = resolveOptions(options);
-  const inputs = prepare(x, y, o, validate(x, y, o), false);
+  const groups = options.groups === undefined ? null : bootstrapGroups(options.groups, x.rows);
+  const inputs = prepare(x, y, o, validate(x, y, o, groups), groups, false);
   const trees: GrownTree[] = [];
   const workspace = new TreeWorkspace(inputs.data, inputs.params);
   for (let t = 0; t < o.nTrees; t++) {

@@ -22,16 +22,19 @@ import { InputError } from "../common/errors.ts";
 import {
   applyDecision,
   DECISION_METRICS,
+  DECISION_RULES,
   type Decision,
   type DecisionMetric,
+  type DecisionRule,
   mostFrequentPrediction,
 } from "./decision.ts";
 import {
   deserializeForest,
   type ForestArrays,
   type ForestHeader,
+  forestHeader,
   type RandomForest,
-  serializeForest,
+  treeOffsets,
 } from "./forest.ts";
 import { LabelBinarizer, type LabelState } from "./labels.ts";
 import type { IndicatorMatrix, Matrix, RealMatrix } from "./matrix.ts";
@@ -207,7 +210,12 @@ interface ModelHeader {
   labels: LabelState;
   preprocessing: { nFeatures: number; steps: StoredStep[] } | null;
   forest: (ForestHeader & { leafEncoding: LeafEncoding }) | null;
-  decision: { metric: DecisionMetric | null; thresholds: number[]; atLeastOne: boolean };
+  decision: {
+    metric: DecisionMetric | null;
+    rule?: DecisionRule;
+    thresholds: number[];
+    atLeastOne: boolean;
+  };
   baselineK: number;
   metadata: Record<string, unknown>;
   arrays: ArrayEntry[];
@@ -254,6 +262,7 @@ const HEADER_SCHEMA = z.object({
     .nullable(),
   decision: z.object({
     metric: z.enum(DECISION_METRICS as [DecisionMetric, ...DecisionMetric[]]).nullable(),
+    rule: z.enum(DECISION_RULES as [DecisionRule, ...DecisionRule[]]).optional(),
     thresholds: z.array(z.number().min(0).max(1)),
     atLeastOne: z.boolean(),
   }),
@@ -276,10 +285,90 @@ function typeOf(a: TypedArray): ArrayType {
   throw new Error("unsupported array type");
 }
 
+/** An array of the file, written straight into its place in the file's bytes. */
+interface PayloadArray {
+  name: string;
+  type: ArrayType;
+  length: number;
+  /** Fills `target`, a view of `length` elements of `type` on the file's bytes. */
+  write(target: TypedArray): void;
+}
+
+function storedArray(name: string, data: TypedArray): PayloadArray {
+  return {
+    name,
+    type: typeOf(data),
+    length: data.length,
+    write: (target) => (target as Uint8Array).set(data as Uint8Array),
+  };
+}
+
+/** One forest array: every tree's part of it, one after the other. */
+function treesArray(
+  name: string,
+  type: "i32" | "f64",
+  forest: RandomForest,
+  part: (t: RandomForest["trees"][number]) => TypedArray,
+  length: number,
+): PayloadArray {
+  return {
+    name,
+    type,
+    length,
+    write: (target) => {
+      let at = 0;
+      for (const t of forest.trees) {
+        const data = part(t);
+        (target as Uint8Array).set(data as Uint8Array, at);
+        at += data.length;
+      }
+    },
+  };
+}
+
+/** The forest's arrays as model files store them, with its header. */
+function forestArrays(forest: RandomForest): {
+  header: NonNullable<ModelHeader["forest"]>;
+  arrays: PayloadArray[];
+} {
+  const header = forestHeader(forest);
+  const { treeNodeStart, treeLeafStart } = treeOffsets(forest);
+  const quantized = new Uint8Array(header.nLeaves * header.nLabels);
+  let nonzero = 0;
+  let at = 0;
+  for (const t of forest.trees) {
+    const values = t.values;
+    for (let j = 0; j < values.length; j++) {
+      const q = quantize(values[j] as number);
+      quantized[at++] = q;
+      if (q > 0) nonzero++;
+    }
+  }
+  const dense = 2 * header.nLeaves + 3 * nonzero >= quantized.length;
+  const arrays = [
+    storedArray("forest.treeNodeStart", treeNodeStart),
+    storedArray("forest.treeLeafStart", treeLeafStart),
+    treesArray("forest.feature", "i32", forest, (t) => t.feature, header.nNodes),
+    treesArray("forest.threshold", "f64", forest, (t) => t.threshold, header.nNodes),
+    treesArray("forest.left", "i32", forest, (t) => t.left, header.nNodes),
+    treesArray("forest.right", "i32", forest, (t) => t.right, header.nNodes),
+  ];
+  if (dense) arrays.push(storedArray("forest.leafValue", quantized));
+  else {
+    const leaves = encodeLeaves(quantized, header.nLabels, nonzero);
+    arrays.push(
+      storedArray("forest.leafCount", leaves.count),
+      storedArray("forest.leafLabel", leaves.label),
+      storedArray("forest.leafValue", leaves.value),
+    );
+  }
+  return { header: { ...header, leafEncoding: dense ? "dense-uint8" : "sparse-uint8" }, arrays };
+}
+
 /** The model as the bytes of one model file. */
 export function encodeModel(model: GenreModel): Uint8Array {
   const p = model.parts;
-  const arrays: { name: string; data: TypedArray }[] = [];
+  const arrays: PayloadArray[] = [];
   let preprocessing: ModelHeader["preprocessing"] = null;
   if (p.preprocessor !== null) {
     const state = p.preprocessor.state();
@@ -289,7 +378,7 @@ export function encodeModel(model: GenreModel): Uint8Array {
         const names: Record<string, string> = {};
         for (const [key, data] of Object.entries(s.arrays)) {
           names[key] = `preprocessing.${i}.${key}`;
-          arrays.push({ name: names[key], data });
+          arrays.push(storedArray(names[key], data));
         }
         return { kind: s.kind, params: s.params, arrays: names };
       }),
@@ -297,38 +386,16 @@ export function encodeModel(model: GenreModel): Uint8Array {
   }
   let forest: ModelHeader["forest"] = null;
   if (p.forest !== null) {
-    const { header, arrays: a } = serializeForest(p.forest);
-    const leaves = encodeLeaves(a.values, header.nLabels);
-    const sparseBytes = 2 * leaves.count.length + 3 * leaves.value.length;
-    const dense = sparseBytes >= a.values.length;
-    forest = { ...header, leafEncoding: dense ? "dense-uint8" : "sparse-uint8" };
-    arrays.push(
-      { name: "forest.treeNodeStart", data: a.treeNodeStart },
-      { name: "forest.treeLeafStart", data: a.treeLeafStart },
-      { name: "forest.feature", data: a.feature },
-      { name: "forest.threshold", data: a.threshold },
-      { name: "forest.left", data: a.left },
-      { name: "forest.right", data: a.right },
-    );
-    if (dense) arrays.push({ name: "forest.leafValue", data: Uint8Array.from(a.values, quantize) });
-    else {
-      arrays.push(
-        { name: "forest.leafCount", data: leaves.count },
-        { name: "forest.leafLabel", data: leaves.label },
-        { name: "forest.leafValue", data: leaves.value },
-      );
-    }
+    const stored = forestArrays(p.forest);
+    forest = stored.header;
+    arrays.push(...stored.arrays);
   }
   const entries: ArrayEntry[] = [];
-  let offset = 0;
-  for (const { name, data } of arrays) {
-    entries.push({ name, type: typeOf(data), offset, length: data.length });
-    offset += align8(data.byteLength);
+  let payloadBytes = 0;
+  for (const { name, type, length } of arrays) {
+    entries.push({ name, type, offset: payloadBytes, length });
+    payloadBytes += align8(length * CONSTRUCTORS[type].BYTES_PER_ELEMENT);
   }
-  const payload = new Uint8Array(offset);
-  arrays.forEach(({ data }, i) => {
-    payload.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), entries[i]?.offset);
-  });
   const header: ModelHeader = {
     format: MODEL_FORMAT,
     version: MODEL_FORMAT_VERSION,
@@ -339,22 +406,26 @@ export function encodeModel(model: GenreModel): Uint8Array {
     forest,
     decision: {
       metric: p.decision.metric,
+      rule: p.decision.rule ?? "thresholds",
       thresholds: Array.from(p.decision.thresholds),
       atLeastOne: p.decision.atLeastOne,
     },
     baselineK: p.baselineK,
     metadata: p.metadata,
     arrays: entries,
-    payloadBytes: payload.length,
+    payloadBytes,
   };
   const json = new TextEncoder().encode(JSON.stringify(header));
   const start = align8(PRELUDE_BYTES + json.length);
-  const end = start + payload.length;
+  const end = start + payloadBytes;
   const out = new Uint8Array(end + CHECKSUM_BYTES);
   out.set(MAGIC, 0);
   new DataView(out.buffer).setUint32(8, json.length, true);
   out.set(json, PRELUDE_BYTES);
-  out.set(payload, start);
+  arrays.forEach((a, i) => {
+    const at = start + (entries[i] as ArrayEntry).offset;
+    a.write(new CONSTRUCTORS[a.type](out.buffer, at, a.length));
+  });
   out.set(createHash("sha256").update(out.subarray(0, end)).digest(), end);
   return out;
 }
@@ -460,7 +531,8 @@ export function decodeModel(bytes: Uint8Array): GenreModel {
     if (h.leafEncoding === "dense-uint8") {
       const bytes = get("forest.leafValue", Uint8Array);
       if (bytes.length !== h.nLeaves * h.nLabels) bad("leaf values do not match the leaves");
-      values = Float32Array.from(bytes, (q) => q / 255);
+      values = new Float32Array(bytes.length);
+      for (let j = 0; j < bytes.length; j++) values[j] = (bytes[j] as number) / 255;
     } else {
       values = decodeLeaves(
         get("forest.leafCount", Uint16Array),
@@ -492,6 +564,7 @@ export function decodeModel(bytes: Uint8Array): GenreModel {
     forest,
     decision: {
       metric: d.metric,
+      rule: d.rule ?? "thresholds",
       thresholds: Float64Array.from(d.thresholds),
       atLeastOne: d.atLeastOne,
     },
@@ -504,21 +577,21 @@ function align8(n: number): number {
   return Math.ceil(n / 8) * 8;
 }
 
+/** The sparse leaf encoding: per leaf its count of nonzero labels, then each one's label and byte. */
 function encodeLeaves(
-  values: Float32Array,
+  quantized: Uint8Array,
   L: number,
+  nonzero: number,
 ): { count: Uint16Array; label: Uint16Array; value: Uint8Array } {
-  const nLeaves = values.length / L;
+  const nLeaves = quantized.length / L;
   const count = new Uint16Array(nLeaves);
-  let nnz = 0;
-  for (let j = 0; j < values.length; j++) if (quantize(values[j] as number) > 0) nnz++;
-  const label = new Uint16Array(nnz);
-  const value = new Uint8Array(nnz);
+  const label = new Uint16Array(nonzero);
+  const value = new Uint8Array(nonzero);
   let at = 0;
   for (let leaf = 0; leaf < nLeaves; leaf++) {
     let c = 0;
     for (let k = 0; k < L; k++) {
-      const q = quantize(values[leaf * L + k] as number);
+      const q = quantized[leaf * L + k] as number;
       if (q === 0) continue;
       label[at] = k;
       value[at++] = q;

@@ -28,6 +28,14 @@ export interface TrainingData {
   /** Per-label weights of positive and negative samples; null when unweighted. */
   posWeight: Float64Array | null;
   negWeight: Float64Array | null;
+  /** Bootstrap groups: group g's rows are `groupRows[groupStart[g] … groupStart[g + 1])`. */
+  groups: BootstrapGroups | null;
+}
+
+/** Rows that a bootstrap sample draws together (an artist's tracks, say). */
+export interface BootstrapGroups {
+  groupStart: Int32Array;
+  groupRows: Int32Array;
 }
 
 export interface TreeParams {
@@ -37,8 +45,43 @@ export interface TreeParams {
   /** Features examined per split. */
   maxFeatures: number;
   bootstrap: boolean;
-  /** Rows drawn with replacement when bootstrapping. */
+  /** Rows (groups, when the data has groups) drawn with replacement when bootstrapping. */
   maxSamples: number;
+}
+
+/**
+ * How many times a tree's bootstrap sample holds each row, into `draws` (1 each without
+ * bootstrap). The tree's generator draws the sample before anything else, so the sample of a
+ * grown tree can be drawn again from its seed (out-of-bag predictions).
+ */
+export function drawBootstrap(
+  nRows: number,
+  groups: BootstrapGroups | null,
+  params: TreeParams,
+  rng: Rng,
+  draws: Float64Array,
+): void {
+  if (!params.bootstrap) {
+    draws.fill(1, 0, nRows);
+    return;
+  }
+  draws.fill(0, 0, nRows);
+  if (groups === null) {
+    for (let t = 0; t < params.maxSamples; t++) {
+      const i = rng.int(nRows);
+      draws[i] = (draws[i] as number) + 1;
+    }
+    return;
+  }
+  const { groupStart, groupRows } = groups;
+  const nGroups = groupStart.length - 1;
+  for (let t = 0; t < params.maxSamples; t++) {
+    const g = rng.int(nGroups);
+    for (let q = groupStart[g] as number, end = groupStart[g + 1] as number; q < end; q++) {
+      const i = groupRows[q] as number;
+      draws[i] = (draws[i] as number) + 1;
+    }
+  }
 }
 
 /**
@@ -182,7 +225,7 @@ export class TreeWorkspace {
     const L = data.nLabels;
     const nnz = data.labelStart[n] as number;
     // A tree's rows: at most the draws of its bootstrap sample.
-    const m = params.bootstrap ? Math.min(n, params.maxSamples) : n;
+    const m = params.bootstrap && data.groups === null ? Math.min(n, params.maxSamples) : n;
     this.draws = new Float64Array(n);
     this.rows = new Int32Array(m);
     this.featPerm = new Int32Array(d);
@@ -329,15 +372,7 @@ class TreeGrower {
     this.wNeg = data.negWeight ?? new Float64Array(this.L).fill(1);
     const n = data.nRows;
     const draws = ws.draws;
-    if (params.bootstrap) {
-      draws.fill(0);
-      for (let t = 0; t < params.maxSamples; t++) {
-        const i = this.rng.int(n);
-        draws[i] = (draws[i] as number) + 1;
-      }
-    } else {
-      draws.fill(1);
-    }
+    drawBootstrap(n, data.groups, params, this.rng, draws);
     let distinct = 0;
     for (let i = 0; i < n; i++) if (draws[i] !== 0) distinct++;
     {

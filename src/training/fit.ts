@@ -10,17 +10,21 @@ import {
   applyDecision,
   type Decision,
   type DecisionMetric,
+  type DecisionRule,
   mostFrequentPrediction,
+  scoreMetric,
   tuneDecision,
 } from "../ml/decision.ts";
 import {
   type ForestOptions,
+  type MaxFeatures,
+  outOfBagProba,
   type RandomForest,
   type ResolvedForestOptions,
   trainForest,
 } from "../ml/forest.ts";
 import { DEFAULT_TOP_K, LabelBinarizer } from "../ml/labels.ts";
-import type { IndicatorMatrix } from "../ml/matrix.ts";
+import type { IndicatorMatrix, Matrix } from "../ml/matrix.ts";
 import { GenreModel, type ModelKind, quantizeLeaves } from "../ml/model.ts";
 import { fitPreprocessorParallel, type PreprocessingOptions } from "../ml/preprocessing.ts";
 import {
@@ -85,12 +89,78 @@ export interface FitOptions {
   preprocessing?: Partial<PreprocessingSettings>;
   /** What the thresholds maximize on the validation rows (default "jaccard"). */
   metric?: DecisionMetric;
+  /** How probabilities become genres (default "thresholds"). */
+  rule?: DecisionRule;
+  /** Pulls per-genre thresholds toward the common one (see TuneOptions.shrinkage). */
+  shrinkage?: number;
+  /**
+   * Rows the thresholds are tuned on: the validation rows, or also the training rows'
+   * out-of-bag predictions ("validation+out-of-bag"), the forest then drawing whole artists
+   * (the tables' artist_id) into its bootstrap samples, so that a training row's out-of-bag
+   * prediction comes from trees that never saw its artist, as for a new artist's track.
+   */
+  tuneOn?: TuneRows;
+  /**
+   * Forest settings to try (each combination grown on the training rows, its thresholds tuned,
+   * scored on the validation rows): the best replaces `forest`'s leaf size and features per split.
+   */
+  tune?: TuneGrid;
+  /**
+   * After tuning, fit the preprocessing and grow the forest again on the training and validation
+   * rows together; the validation metrics stay those of the model fitted on training rows alone.
+   */
+  refit?: boolean;
   /** The most-frequent baseline predicts this many genres (default 5). */
   baselineK?: number;
   /** Also fit the seed's model and report it among the baselines. */
   seedBaseline?: boolean;
   unseenGenres?: UnseenGenres;
   log?: Logger;
+}
+
+export type TuneRows = "validation" | "validation+out-of-bag";
+export const TUNE_ROWS: readonly TuneRows[] = ["validation", "validation+out-of-bag"];
+const ARTIST_ID = "artist_id";
+
+export interface TuneGrid {
+  minSamplesLeaf: number[];
+  maxFeatures: MaxFeatures[];
+}
+
+/** `--tune`'s default search: 8 forests. */
+export const DEFAULT_TUNE_GRID: TuneGrid = {
+  minSamplesLeaf: [5, 10, 20, 40],
+  maxFeatures: ["sqrt", 0.5],
+};
+
+export interface TuningTrial {
+  minSamplesLeaf: number;
+  maxFeatures: MaxFeatures;
+  /** The decision metric on the validation rows, thresholds tuned. */
+  score: number;
+}
+
+interface Candidate {
+  forest: RandomForest;
+  p: Matrix<Float64Array>;
+  decision: Decision & { metric: DecisionMetric };
+  score: number;
+  tuningRows: number;
+}
+
+function tuneCandidates(grid: TuneGrid | undefined, base: ForestOptions): ForestOptions[] {
+  if (grid === undefined) return [base];
+  if (grid.minSamplesLeaf.length === 0 || grid.maxFeatures.length === 0) {
+    throw new InputError("tune: give at least one leaf size and one features-per-split setting");
+  }
+  return grid.minSamplesLeaf.flatMap((minSamplesLeaf) =>
+    grid.maxFeatures.map((maxFeatures) => ({ ...base, minSamplesLeaf, maxFeatures })),
+  );
+}
+
+function settingsOf(forest: RandomForest): ForestOptions {
+  const { minSamplesLeaf, maxFeatures } = forest.info.options;
+  return { minSamplesLeaf, maxFeatures };
 }
 
 export interface FitSummary {
@@ -103,11 +173,18 @@ export interface FitSummary {
   valid: { table: string; rows: number; used: number; droppedWithoutTopGenre: number };
   decision: {
     metric: DecisionMetric | null;
+    rule: DecisionRule;
+    shrinkage: number;
+    /** The rows the thresholds were tuned on, and how many. */
+    tunedOn: TuneRows;
+    tuningRows: number;
     atLeastOne: boolean;
     thresholds: Record<string, number>;
   };
   /** Validation metrics of the model and of each baseline, by name. */
   validation: Record<string, Metrics>;
+  /** The forest settings tried by `tune` with their scores (empty without it). */
+  tuning: TuningTrial[];
   seconds: { preprocess: number; forest: number; tune: number; total: number };
 }
 
@@ -159,6 +236,30 @@ export async function fitModel(
     );
   }
   const xTrain = featureMatrix(train, features, trainLabels.kept, true);
+  const rule = options.rule ?? "thresholds";
+  const shrinkage = options.shrinkage ?? 0;
+  const tuneOn = options.tuneOn ?? "validation";
+  if (tuneOn !== "validation") {
+    for (const table of [train, valid]) {
+      if (!table.has(ARTIST_ID)) {
+        throw new InputError(
+          `table ${table.path}: no ${ARTIST_ID} column, which tuning on out-of-bag predictions needs (to leave whole artists out); tune on "validation" instead`,
+        );
+      }
+    }
+  }
+  const artistGroups = (table: FeatureTable, rows: Uint32Array, numbers: Map<string, number>) => {
+    const ids = table.text(ARTIST_ID);
+    return Int32Array.from(rows, (r) => {
+      const id = ids[r] as string;
+      let g = numbers.get(id);
+      if (g === undefined) numbers.set(id, (g = numbers.size));
+      return g;
+    });
+  };
+  const artistNumbers = new Map<string, number>();
+  const trainGroups =
+    tuneOn === "validation" ? undefined : artistGroups(train, trainLabels.kept, artistNumbers);
   const xValid = featureMatrix(valid, features, validLabels.kept);
   log.info(
     {
@@ -179,35 +280,107 @@ export async function fitModel(
     workers,
     true,
   );
-  const validPrepared = await prep.preprocessor.transformParallel(xValid, workers);
-  const preprocessSeconds = seconds(t0);
+  const trainPrepared = prep.transformed;
+  let preprocessor = prep.preprocessor;
+  const validPrepared = await preprocessor.transformParallel(xValid, workers);
+  let preprocessSeconds = seconds(t0);
 
   const forestOptions: ForestOptions = { ...DEFAULT_FOREST, ...options.forest };
+  const tune = options.tune;
   let forest: RandomForest | null = null;
   let forestSeconds = 0;
   let tuneSeconds = 0;
+  let tuningRows = 0;
+  const tried: TuningTrial[] = [];
   let decision: Decision & { metric: DecisionMetric | null } = {
     metric: null,
+    rule: "thresholds",
     thresholds: new Float64Array(labels.labels.length),
     atLeastOne: false,
   };
   const validation: Record<string, Metrics> = {};
   const yValid = validLabels.y;
   if (kind === "forest") {
-    log.info({ trees: forestOptions.nTrees, rows: xTrain.rows }, "growing the forest");
-    t0 = performance.now();
-    forest = quantizeLeaves(await trainForest(prep.transformed, trainLabels.y, forestOptions));
-    forestSeconds = seconds(t0);
-    t0 = performance.now();
-    const p = forest.predictProba(validPrepared);
-    const tuned = tuneDecision(yValid, p, { metric });
-    tuneSeconds = seconds(t0);
-    decision = { metric, thresholds: tuned.thresholds, atLeastOne: tuned.atLeastOne };
+    const candidates = tuneCandidates(options.tune, forestOptions);
+    let best: Candidate | undefined;
+    for (const candidate of candidates) {
+      log.info(
+        {
+          trees: candidate.nTrees,
+          rows: xTrain.rows,
+          minSamplesLeaf: candidate.minSamplesLeaf,
+          maxFeatures: candidate.maxFeatures,
+        },
+        candidates.length > 1
+          ? `growing forest ${tried.length + 1} of ${candidates.length}`
+          : "growing the forest",
+      );
+      t0 = performance.now();
+      const grown = quantizeLeaves(
+        await trainForest(trainPrepared, trainLabels.y, { ...candidate, groups: trainGroups }),
+      );
+      forestSeconds += seconds(t0);
+      t0 = performance.now();
+      const p = grown.predictProba(validPrepared);
+      let tuneY = yValid;
+      let tuneP: Matrix<Float64Array> = p;
+      if (trainGroups !== undefined) {
+        const oob = outOfBagProba(grown, trainPrepared, trainGroups);
+        const covered: number[] = [];
+        oob.trees.forEach((count, i) => {
+          if (count > 0) covered.push(i);
+        });
+        const rows = Uint32Array.from(covered);
+        tuneY = stackRows(selectRows(trainLabels.y, rows), yValid);
+        tuneP = stackRows(selectRows(oob.proba, rows), p);
+      }
+      const tuned = tuneDecision(tuneY, tuneP, { metric, shrinkage });
+      const chosen = { metric, rule, thresholds: tuned.thresholds, atLeastOne: tuned.atLeastOne };
+      const score = scoreMetric(metric, yValid, applyDecision(p, chosen));
+      tuneSeconds += seconds(t0);
+      tried.push({
+        minSamplesLeaf: grown.info.options.minSamplesLeaf,
+        maxFeatures: grown.info.options.maxFeatures,
+        score,
+      });
+      if (best === undefined || score > best.score) {
+        best = { forest: grown, p, decision: chosen, score, tuningRows: tuneY.rows };
+      }
+    }
+    if (best === undefined) throw new Error("no forest settings to try");
+    ({ forest, decision, tuningRows } = best);
+    const p = best.p;
     validation.model = summaryMetrics(yValid, applyDecision(p, decision));
     validation["model at threshold 0.5"] = summaryMetrics(
       yValid,
       applyDecision(p, { thresholds: new Float64Array(p.cols).fill(0.5), atLeastOne: false }),
     );
+    if (options.refit) {
+      log.info({ rows: xTrain.rows + xValid.rows }, "refitting on training and validation rows");
+      t0 = performance.now();
+      const both = stackRows(featureMatrix(train, features, trainLabels.kept, true), xValid);
+      const refitted = await fitPreprocessorParallel(
+        both,
+        preprocessingOptions(features, settings),
+        workers,
+        true,
+      );
+      preprocessor = refitted.preprocessor;
+      preprocessSeconds += seconds(t0);
+      t0 = performance.now();
+      const groups =
+        trainGroups === undefined
+          ? undefined
+          : stackGroups(trainGroups, artistGroups(valid, validLabels.kept, artistNumbers));
+      forest = quantizeLeaves(
+        await trainForest(refitted.transformed, stackRows(trainLabels.y, yValid), {
+          ...forestOptions,
+          ...settingsOf(forest),
+          groups,
+        }),
+      );
+      forestSeconds += seconds(t0);
+    }
   } else {
     validation.model = summaryMetrics(
       yValid,
@@ -220,7 +393,7 @@ export async function fitModel(
   );
   if (options.seedBaseline) {
     log.info("growing the seed's model: a class-balanced forest with hard 0.5 predictions");
-    const seedForest = await trainForest(prep.transformed, trainLabels.y, {
+    const seedForest = await trainForest(trainPrepared, trainLabels.y, {
       ...SEED_FOREST,
       seed: forestOptions.seed,
       workers: forestOptions.workers,
@@ -248,12 +421,17 @@ export async function fitModel(
     },
     decision: {
       metric: decision.metric,
+      rule: decision.rule ?? "thresholds",
+      shrinkage,
+      tunedOn: tuneOn,
+      tuningRows,
       atLeastOne: decision.atLeastOne,
       thresholds: Object.fromEntries(
         labels.labels.map((g, k) => [g, decision.thresholds[k] as number]),
       ),
     },
     validation,
+    tuning: tune === undefined ? [] : tried,
     seconds: { preprocess: preprocessSeconds, forest: forestSeconds, tune: tuneSeconds, total: 0 },
   };
   summary.seconds.total = seconds(started);
@@ -261,7 +439,7 @@ export async function fitModel(
     kind,
     features,
     labels,
-    preprocessor: kind === "forest" ? prep.preprocessor : null,
+    preprocessor: kind === "forest" ? preprocessor : null,
     forest,
     decision,
     baselineK,
@@ -275,4 +453,29 @@ export async function fitModel(
     },
   });
   return { model, summary };
+}
+
+/** Rows `rows` of `m`. */
+function selectRows<T extends Float64Array | Uint8Array>(
+  m: Matrix<T>,
+  rows: Uint32Array,
+): Matrix<T> {
+  const data = new (m.data.constructor as new (n: number) => T)(rows.length * m.cols);
+  rows.forEach((r, i) => data.set(m.data.subarray(r * m.cols, (r + 1) * m.cols), i * m.cols));
+  return { data, rows: rows.length, cols: m.cols };
+}
+
+function stackGroups(a: Int32Array, b: Int32Array): Int32Array {
+  const out = new Int32Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
+/** The rows of `a` followed by those of `b` (same columns). */
+function stackRows<T extends Float64Array | Uint8Array>(a: Matrix<T>, b: Matrix<T>): Matrix<T> {
+  const data = new (a.data.constructor as new (n: number) => T)(a.data.length + b.data.length);
+  data.set(a.data, 0);
+  data.set(b.data, a.data.length);
+  return { data, rows: a.rows + b.rows, cols: a.cols };
 }

@@ -4,6 +4,7 @@ import { describe, it } from "node:test";
 import {
   applyDecision,
   type DecisionMetric,
+  expectedJaccardSets,
   mostFrequentPrediction,
   scoreMetric,
   tuneDecision,
@@ -102,5 +103,82 @@ describe("most-frequent baseline", () => {
     assert.deepEqual(Array.from(mostFrequentPrediction(2, 4, 2).data), [1, 1, 0, 0, 1, 1, 0, 0]);
     assert.deepEqual(Array.from(mostFrequentPrediction(1, 2, 5).data), [1, 1]);
     assert.throws(() => mostFrequentPrediction(1, 2, 0), /k must be an integer ≥ 1/);
+  });
+});
+
+describe("threshold shrinkage", () => {
+  it("pulls each label's threshold toward the common one by positives / (positives + shrinkage)", () => {
+    const { y, p } = problem(400, 5, 3);
+    const free = tuneDecision(y, p, { metric: "jaccard" });
+    const shrunk = tuneDecision(y, p, { metric: "jaccard", shrinkage: 50 });
+    assert.equal(shrunk.common, free.common);
+    for (let k = 0; k < 5; k++) {
+      let positives = 0;
+      for (let i = 0; i < 400; i++) positives += y.data[i * 5 + k] as number;
+      const expected =
+        (positives * (free.thresholds[k] as number) + 50 * free.common) / (positives + 50);
+      assert.ok(Math.abs((shrunk.thresholds[k] as number) - expected) < 1e-12, `label ${k}`);
+    }
+    const huge = tuneDecision(y, p, { metric: "jaccard", shrinkage: 1e12 });
+    for (const t of huge.thresholds) assert.ok(Math.abs(t - huge.common) < 1e-6);
+    assert.throws(() => tuneDecision(y, p, { shrinkage: -1 }), /shrinkage must be a number ≥ 0/);
+  });
+});
+
+describe("expected-Jaccard sets", () => {
+  /** Exact E[J(S)] for independent labels, by enumerating every truth (few labels). */
+  function exactExpectedJaccard(p: number[], set: number[]): number {
+    const L = p.length;
+    let e = 0;
+    for (let mask = 0; mask < 1 << L; mask++) {
+      let prob = 1;
+      let inter = 0;
+      let union = 0;
+      for (let k = 0; k < L; k++) {
+        const truth = (mask >> k) & 1;
+        prob *= truth ? (p[k] as number) : 1 - (p[k] as number);
+        inter += truth & (set[k] as number);
+        union += truth | (set[k] as number);
+      }
+      e += prob * (union === 0 ? 0 : inter / union);
+    }
+    return e;
+  }
+
+  it("takes the top k labels, k maximizing Σ inside / (k + Σ outside), at least one", () => {
+    const rows = [
+      [0.9, 0.1, 0.05, 0.02],
+      [0.45, 0.44, 0.43, 0.05],
+      [0.01, 0.02, 0.03, 0.04],
+      [0.6, 0.6, 0.6, 0.6],
+    ];
+    const p = { data: Float64Array.from(rows.flat()), rows: 4, cols: 4 };
+    const sets = applyDecision(p, {
+      rule: "expected-jaccard",
+      thresholds: new Float64Array(4),
+      atLeastOne: false,
+    });
+    assert.deepEqual(Array.from(sets.data), [1, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1]);
+  });
+
+  it("chooses sets whose exact expected Jaccard is near the best top-k set's", () => {
+    const rng = new Rng(5);
+    const L = 8;
+    let chosenSum = 0;
+    let bestSum = 0;
+    for (let r = 0; r < 200; r++) {
+      const p = Array.from({ length: L }, () => rng.float() ** 3);
+      const pred = expectedJaccardSets({ data: Float64Array.from(p), rows: 1, cols: L });
+      chosenSum += exactExpectedJaccard(p, Array.from(pred.data));
+      const order = [...p.keys()].sort((a, b) => (p[b] as number) - (p[a] as number));
+      let best = 0;
+      for (let k = 1; k <= L; k++) {
+        const set = new Array(L).fill(0);
+        for (const j of order.slice(0, k)) set[j] = 1;
+        best = Math.max(best, exactExpectedJaccard(p, set));
+      }
+      bestSum += best;
+    }
+    assert.ok(chosenSum / bestSum > 0.99, `${chosenSum / bestSum} of the best`);
   });
 });

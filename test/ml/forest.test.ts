@@ -5,6 +5,7 @@ import { applyBinning, fitBinning } from "../../src/ml/binning.ts";
 import {
   deserializeForest,
   type ForestOptions,
+  outOfBagProba,
   type RandomForest,
   serializeForest,
   trainForest,
@@ -399,4 +400,84 @@ describe("split search", () => {
       });
     }
   }
+});
+
+describe("bootstrap groups and out-of-bag predictions", () => {
+  const { x, y } = noisy(400, 21);
+  // Groups of 1 to 6 consecutive rows, like an artist's tracks.
+  const groups = Int32Array.from({ length: 400 }, (_, i) => Math.floor(i / 4) * 3 + (i % 2));
+
+  it("out-of-bag rows are those whose whole group a tree left out, whatever the workers", async () => {
+    const opts: ForestOptions = { nTrees: 30, seed: 3, minSamplesLeaf: 5, groups };
+    const inThread = trainForestInThread(x, y, opts);
+    const parallel = await trainForest(x, y, { ...opts, workers: 2 });
+    assert.deepEqual(serializeForest(parallel), serializeForest(inThread));
+    assert.equal(inThread.info.options.groupedBootstrap, true);
+    const { proba, trees } = outOfBagProba(inThread, x, groups);
+    // A group's rows are in or out of a bag together: equal out-of-bag tree counts.
+    for (let i = 0; i < 400; i++) {
+      for (let j = 0; j < 400; j++) {
+        if (groups[i] === groups[j]) assert.equal(trees[i], trees[j], `rows ${i}, ${j}`);
+      }
+    }
+    // About e^-1 of the 30 trees leave a group out.
+    const mean = trees.reduce((a, b) => a + b, 0) / 400;
+    assert.ok(mean > 7 && mean < 15, `mean out-of-bag trees ${mean}`);
+    // Each covered row's probability is the mean of its out-of-bag trees' leaves: recomputed here
+    // from trees that do not hold any row of its group.
+    const one = inThread.predictProba(x);
+    let differs = 0;
+    for (let j = 0; j < proba.data.length; j++) {
+      const v = proba.data[j] as number;
+      const row = Math.floor(j / 2);
+      if ((trees[row] as number) === 0) assert.ok(Number.isNaN(v));
+      else {
+        assert.ok(v >= 0 && v <= 1);
+        if (Math.abs(v - (one.data[j] as number)) > 1e-9) differs++;
+      }
+    }
+    assert.ok(differs > 100, "out-of-bag probabilities differ from in-bag ones");
+  });
+
+  it("out-of-bag predictions score worse than in-bag ones and near a held-out set's", () => {
+    const all = noisy(1200, 22);
+    const g = Int32Array.from({ length: 800 }, (_, i) => Math.floor(i / 3));
+    const trainX = rowsOf(all.x, 0, 800);
+    const trainY = rowsOf(all.y, 0, 800);
+    const forest = trainForestInThread(trainX, trainY, { nTrees: 40, seed: 1, groups: g });
+    const brier = (p: { data: Float64Array }, truth: Uint8Array, rows?: Int32Array): number => {
+      let sum = 0;
+      let n = 0;
+      for (let j = 0; j < truth.length; j++) {
+        if (rows && rows[Math.floor(j / 2)] === 0) continue;
+        sum += ((p.data[j] as number) - (truth[j] as number)) ** 2;
+        n++;
+      }
+      return sum / n;
+    };
+    const oob = outOfBagProba(forest, trainX, g);
+    const inBag = brier(forest.predictProba(trainX), trainY.data);
+    const outOfBag = brier(oob.proba, trainY.data, oob.trees);
+    const heldOut = brier(
+      forest.predictProba(rowsOf(all.x, 800, 1200)),
+      rowsOf(all.y, 800, 1200).data,
+    );
+    assert.ok(inBag < outOfBag, `in-bag ${inBag} vs out-of-bag ${outOfBag}`);
+    assert.ok(Math.abs(outOfBag - heldOut) < 0.25 * heldOut, `${outOfBag} vs held out ${heldOut}`);
+  });
+
+  it("refuses mismatched groups", () => {
+    const plain = trainForestInThread(x, y, { nTrees: 3, seed: 1 });
+    assert.throws(() => outOfBagProba(plain, x, groups), /drew rows, not groups/);
+    const grouped = trainForestInThread(x, y, { nTrees: 3, seed: 1, groups });
+    assert.throws(() => outOfBagProba(grouped, x), /pass the same groups/);
+    assert.throws(
+      () => trainForestInThread(x, y, { nTrees: 3, groups: groups.subarray(1) }),
+      /groups: 399 entries for 400 rows/,
+    );
+    assert.throws(
+      () => trainForestInThread(x, y, { nTrees: 3, groups, bootstrap: false }),
+      /groups need bootstrap/,
+    );
+  });
 });
