@@ -8,12 +8,13 @@ import { flow } from "../orchestration/api.ts";
 import { pipelineStore, pipelineTracking } from "./environment.ts";
 import { type MonitorResult, monitorDay, recordRetrain } from "./monitor.ts";
 import { type CompleteTrainingResult, completeTrainingFlow } from "./pipeline.ts";
-import { outcome, type PredictResult, predictDay } from "./predict.ts";
+import { DEFAULT_PREDICT_PARTITION, outcome, type PredictResult, predictStep } from "./predict.ts";
 import { TRAIN_PARAMETERS_TAG } from "./train.ts";
 
 export const dailyInferenceParameters = z.strictObject({
   day: z.coerce.number().int().min(1).optional(),
   alias: z.string().min(1).default("champion"),
+  partition_size: z.coerce.number().int().min(0).max(10_000_000).default(DEFAULT_PREDICT_PARTITION),
 });
 
 export interface DailyInferenceResult {
@@ -55,7 +56,7 @@ async function retrainParameters(monitor: MonitorResult): Promise<Record<string,
 export const dailyInferenceFlow = flow(
   "daily-inference",
   async (parameters, context): Promise<DailyInferenceResult> => {
-    const prediction = outcome(await predictDay({ ...parameters, force: false }));
+    const prediction = outcome(await predictStep({ ...parameters, force: false }));
     context.log(prediction.message);
     if (prediction.status === "all-done") return { prediction, monitor: null, retrain: null };
     const monitor = await monitorDay({ day: prediction.day });

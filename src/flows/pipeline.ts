@@ -18,6 +18,11 @@ import {
   type PreprocessSummary,
   preprocess,
 } from "../features/preprocess.ts";
+import {
+  mergePreprocessParts,
+  PartitionPlanner,
+  type PreprocessPartHeader,
+} from "../features/preprocess-parts.ts";
 import { defaultVocabulary, loadVocabulary } from "../features/vocabulary.ts";
 import { DEFAULT_RAW_PREFIX, ingest } from "../ingest/ingest.ts";
 import { flow, type Task, task } from "../orchestration/api.ts";
@@ -25,6 +30,7 @@ import { cacheKeyOf } from "../orchestration/policy.ts";
 import { cachedResultKey, ResultStore } from "../orchestration/results.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
 import { pipelineEnvironment, pipelineStore } from "./environment.ts";
+import { deleteParts, injectedPartitionFailure, runsPartitioned } from "./partitions.ts";
 import { type TrainResult, trainFlow, trainParameters } from "./train.ts";
 
 const notBadInput = (error: unknown) => !(error instanceof InputError);
@@ -37,6 +43,15 @@ function sha256(value: unknown): string {
  * Drops `work`'s cached result for `cacheKey` when `stillHeld` says the store no longer holds
  * the outputs it describes (deleted, or overwritten by a run with other parameters).
  */
+async function hasCachedResult<I, R>(
+  store: ObjectStore,
+  work: Task<I, R>,
+  cacheKey: unknown,
+): Promise<boolean> {
+  const key = cachedResultKey(cacheKeyOf(work.name, work.options.version ?? "1", cacheKey));
+  return (await new ResultStore(store).read(key)) !== undefined;
+}
+
 async function dropStaleCache<I, R>(
   store: ObjectStore,
   work: Task<I, R>,
@@ -174,15 +189,26 @@ export const ingestFlow = flow(
 
 // ---- preprocess -----------------------------------------------------------------------------
 
+/** Track files per partition when preprocess runs on queue workers. */
+export const DEFAULT_PREPROCESS_PARTITION = 2_000;
+/** Where the parts of a partitioned preprocess lie until the merge has read them. */
+export const PREPROCESS_PARTS_PREFIX = "datasets/.parts/preprocess";
+
+const partitionSize = (fallback: number) =>
+  z.coerce.number().int().min(0).max(10_000_000).default(fallback);
+
 export const preprocessParameters = z.strictObject({
   raw_prefix: z.string().min(1).default(DEFAULT_RAW_PREFIX),
   workers: z.coerce.number().int().min(1).max(1024).optional(),
+  partition_size: partitionSize(DEFAULT_PREPROCESS_PARTITION),
 });
 
 interface PreprocessInputs {
   rawPrefix: string;
   workers?: number | undefined;
   cacheKey: { rawPrefix: string; files: number; raw: string; settings: string };
+  /** Set when the step runs as partitions on queue workers: their parts, in key order. */
+  partitions?: { key: string; header: PreprocessPartHeader }[];
 }
 
 export interface PreprocessResult
@@ -193,14 +219,20 @@ export interface PreprocessResult
 
 const preprocessInputs = task(
   "preprocess-inputs",
-  async (input: { rawPrefix: string; workers?: number | undefined }): Promise<PreprocessInputs> => {
+  async (input: {
+    rawPrefix: string;
+    workers?: number | undefined;
+    partitionSize: number;
+  }): Promise<PreprocessInputs> => {
     const { config } = pipelineEnvironment();
     const store = pipelineStore();
     const rawPrefix = input.rawPrefix.replace(/^\/+|\/+$/g, "");
     const hash = createHash("sha256");
+    const planner = input.partitionSize > 0 ? new PartitionPlanner(input.partitionSize) : undefined;
     let files = 0;
     for await (const object of store.listAll(`${rawPrefix}/`)) {
       hash.update(`${object.key}\t${object.size}\t${object.etag}\n`);
+      planner?.add(object.key);
       files++;
     }
     if (files === 0)
@@ -219,13 +251,35 @@ const preprocessInputs = task(
       raw: hash.digest("hex"),
       settings: sha256({ vocabulary, minTermWeight }),
     };
-    await dropStaleCache(
-      store,
-      preprocessFeatures,
-      cacheKey,
-      async (done) => (await store.head(done.features.key))?.etag === done.features.etag,
-    );
-    return { rawPrefix, workers: input.workers, cacheKey };
+    const held = async (done: PreprocessResult) =>
+      (await store.head(done.features.key))?.etag === done.features.etag;
+    const staleOne = await dropStaleCache(store, preprocessFeatures, cacheKey, held);
+    const staleMerged = await dropStaleCache(store, preprocessMerge, cacheKey, held);
+    const ranges = planner?.finish() ?? [];
+    const inputs = { rawPrefix, workers: input.workers, cacheKey };
+    // A table either path wrote for these inputs is reused by that path's cached task.
+    if (!staleOne && (await hasCachedResult(store, preprocessFeatures, cacheKey))) return inputs;
+    if (!staleMerged && (await hasCachedResult(store, preprocessMerge, cacheKey)))
+      return { ...inputs, partitions: [] };
+    if (
+      !runsPartitioned(
+        ranges.reduce((n, r) => n + r.files, 0),
+        input.partitionSize,
+      )
+    )
+      return inputs;
+    const plan = sha256({ cacheKey, partitionSize: input.partitionSize }).slice(0, 16);
+    const partitions = ranges.map((range, index) => ({
+      key: `${PREPROCESS_PARTS_PREFIX}/${plan}/part-${String(index).padStart(5, "0")}.gcpart`,
+      header: {
+        step: "preprocess",
+        index,
+        partitions: ranges.length,
+        range,
+        plan,
+      } satisfies PreprocessPartHeader,
+    }));
+    return { ...inputs, partitions };
   },
   {
     retries: 2,
@@ -277,15 +331,137 @@ const preprocessFeatures = task(
   },
 );
 
+interface PreprocessPartInput {
+  rawPrefix: string;
+  workers?: number | undefined;
+  key: string;
+  header: PreprocessPartHeader;
+}
+
+export interface PreprocessPartResult {
+  index: number;
+  key: string;
+  files: number;
+  rows: number;
+  rejects: number;
+  bytes: number;
+  seconds: number;
+}
+
+const preprocessPart = task(
+  "preprocess-part",
+  async (input: PreprocessPartInput, context): Promise<PreprocessPartResult> => {
+    const { config } = pipelineEnvironment();
+    const store = pipelineStore();
+    const { header } = input;
+    const vocabulary = config.features.vocabularyFile
+      ? await loadVocabulary(config.features.vocabularyFile)
+      : defaultVocabulary();
+    // A retried partition writes its part again under the same key: the merge reads one part
+    // per planned range, so what a failed attempt left is overwritten, never merged twice.
+    const summary = await preprocess({
+      store,
+      vocabulary,
+      minTermWeight: config.features.minTermWeight,
+      rawPrefix: input.rawPrefix,
+      workers: input.workers ?? 1,
+      part: { key: input.key, range: header.range, header },
+    });
+    injectedPartitionFailure("preprocess", header.index, context.attempt);
+    context.log(
+      `partition ${header.index + 1}/${header.partitions}: ${summary.files} track files → ${summary.tracks} rows, ${summary.rejects} rejects in ${summary.seconds.toFixed(1)} s`,
+    );
+    return {
+      index: header.index,
+      key: input.key,
+      files: summary.files,
+      rows: summary.tracks,
+      rejects: summary.rejects,
+      bytes: summary.partBytes ?? 0,
+      seconds: summary.seconds,
+    };
+  },
+  {
+    retries: 2,
+    retryDelayMs: 1000,
+    retryIf: notBadInput,
+    description: "reads one range of track files into a part for the merge",
+  },
+);
+
+const preprocessMerge = task(
+  "preprocess-merge",
+  async (
+    input: PreprocessInputs & { parts: PreprocessPartResult[] },
+    context,
+  ): Promise<PreprocessResult> => {
+    const store = pipelineStore();
+    const partitions = input.partitions ?? [];
+    const summary = await mergePreprocessParts({
+      store,
+      rawPrefix: input.rawPrefix,
+      parts: partitions,
+      featuresKey: DEFAULT_FEATURES_KEY,
+      rejectsKey: DEFAULT_REJECTS_KEY,
+    });
+    const written = await store.head(DEFAULT_FEATURES_KEY);
+    await deleteParts(
+      store,
+      partitions.map((p) => p.key),
+    );
+    context.log(
+      `${partitions.length} parts merged: ${summary.files} track files, ${summary.features} tracks (${summary.genres} genres), ${summary.rejects} rejects`,
+    );
+    return {
+      files: summary.files,
+      tracks: summary.features,
+      tracksWithoutGenres: summary.withoutGenres,
+      rejects: summary.rejects,
+      rejectReasons: summary.rejectReasons,
+      genres: summary.genres,
+      features: {
+        key: DEFAULT_FEATURES_KEY,
+        etag: written?.etag ?? "",
+        uri: `${store.uri}/${DEFAULT_FEATURES_KEY}`,
+      },
+      rejectsTable: `${store.uri}/${DEFAULT_REJECTS_KEY}`,
+    };
+  },
+  {
+    version: "1",
+    retries: 1,
+    retryDelayMs: 1000,
+    retryIf: notBadInput,
+    cache: { key: (input) => input.cacheKey },
+    description: "merges the parts of a partitioned preprocess into the feature table",
+  },
+);
+
 export const preprocessFlow = flow(
   "preprocess",
-  async (parameters): Promise<PreprocessResult> =>
-    preprocessFeatures(
-      await preprocessInputs({ rawPrefix: parameters.raw_prefix, workers: parameters.workers }),
-    ),
+  async (parameters): Promise<PreprocessResult> => {
+    const inputs = await preprocessInputs({
+      rawPrefix: parameters.raw_prefix,
+      workers: parameters.workers,
+      partitionSize: parameters.partition_size,
+    });
+    if (inputs.partitions === undefined) return preprocessFeatures(inputs);
+    const parts = await Promise.all(
+      preprocessPart
+        .map(
+          inputs.partitions.map((partition) => ({
+            rawPrefix: inputs.rawPrefix,
+            workers: inputs.workers,
+            ...partition,
+          })),
+        )
+        .map((run) => run.result()),
+    );
+    return preprocessMerge({ ...inputs, parts });
+  },
   {
     parameters: preprocessParameters,
-    description: `reads the track files under \`raw_prefix\` and writes the feature table ${DEFAULT_FEATURES_KEY}`,
+    description: `reads the track files under \`raw_prefix\` and writes the feature table ${DEFAULT_FEATURES_KEY}; on queue workers as partitions of \`partition_size\` track files (0: one task) merged into the same table`,
   },
 );
 
@@ -405,6 +581,7 @@ export const completeTrainingParameters = z.strictObject({
   source: z.string().min(1).optional(),
   raw_prefix: z.string().min(1).default(DEFAULT_RAW_PREFIX),
   workers: z.coerce.number().int().min(1).max(1024).optional(),
+  partition_size: partitionSize(DEFAULT_PREPROCESS_PARTITION),
   ...splitShape,
   /** The split's seed; `seed` is the model's. */
   split_seed: splitSeed,
@@ -425,6 +602,7 @@ export const completeTrainingFlow = flow(
       source,
       raw_prefix,
       workers,
+      partition_size,
       test_years,
       batch_size,
       valid_fraction,
@@ -440,6 +618,7 @@ export const completeTrainingFlow = flow(
       context.log("no source given: preprocessing the track files already in the store");
     const features = await preprocessFlow({
       raw_prefix,
+      partition_size,
       ...(workers === undefined ? {} : { workers }),
     });
     const splitResult = await splitFlow({

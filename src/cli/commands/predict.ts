@@ -1,8 +1,8 @@
-// `predict [--day N] [--alias A] [--force]`: runs the predict flow (recorded like any flow run)
+// `predict [--day N] [--alias A] [--force] [--partition-size N]`: runs the predict flow (recorded like any flow run)
 // and prints what it did: the day, how many tracks, the model version and the output's key.
 import type { Command } from "commander";
 import type { PredictResult } from "../../flows/predict.ts";
-import { positiveInteger } from "../options.ts";
+import { nonNegativeInteger, positiveInteger } from "../options.ts";
 import { runFlowForCommand } from "../orchestrator.ts";
 import { printJson, printLine } from "../output.ts";
 
@@ -19,16 +19,28 @@ export function registerPredictCommand(program: Command): void {
     )
     .option("--alias <alias>", "the registered model's alias to use", "champion")
     .option("--force", "rewrite a day that already has predictions")
+    .option(
+      "--partition-size <n>",
+      "rows per partition when tasks run on queue workers (0: the day in one task; default 10000)",
+      nonNegativeInteger,
+    )
     .option("--json", "print the flow's result as JSON")
     .action(
       async (
-        flags: { day?: number; alias: string; force?: boolean; json?: boolean },
+        flags: {
+          day?: number;
+          alias: string;
+          force?: boolean;
+          partitionSize?: number;
+          json?: boolean;
+        },
         command: Command,
       ) => {
         const { flowRunId, result, context } = await runFlowForCommand(command, "predict", {
           ...(flags.day === undefined ? {} : { day: flags.day }),
           alias: flags.alias,
           force: flags.force === true,
+          ...(flags.partitionSize === undefined ? {} : { partition_size: flags.partitionSize }),
         });
         const outcome = result as PredictResult;
         if (flags.json) return printJson({ flow_run_id: flowRunId, ...outcome });
