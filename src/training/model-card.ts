@@ -36,8 +36,6 @@ export interface ModelCardContext {
   artists?: ArtistOverlap | null;
   /** How the validation table was set apart from the training one, in a sentence or two. */
   validationSplit?: string;
-  /** Which rows the thresholds were tuned on (default: the validation rows). */
-  thresholdsTunedOn?: string;
   made: {
     /** The command or flow that fitted the model, as a user would type it. */
     command: string;
@@ -119,12 +117,60 @@ const METRIC_NAMES: Record<string, string> = {
   "f1-macro": "macro-F1",
 };
 
-type DecisionSummary = FitSummary["decision"] & { rule?: string; shrinkage?: number };
+/** Fields a summary may carry beyond the ones every fit has had. */
+type DecisionSummary = FitSummary["decision"] & {
+  rule?: string;
+  shrinkage?: number;
+  tunedOn?: string;
+  tuningRows?: number;
+};
 type SummaryWithExtras = FitSummary & {
   calibration?: Calibration | null;
   perGenre?: readonly LabelMetrics[];
   preprocessing?: PreprocessingSettings;
 };
+
+/** The rows the thresholds were tuned on, in words, and whether the validation rows were among them. */
+function tunedOn(summary: FitSummary): { rows: string; validation: boolean } {
+  const decision = summary.decision as DecisionSummary;
+  const n = decision.tuningRows === undefined ? "" : ` (${count(decision.tuningRows)} rows)`;
+  if (decision.tunedOn === "validation+out-of-bag") {
+    return {
+      rows: `the validation rows and the training rows' out-of-bag predictions${n}`,
+      validation: true,
+    };
+  }
+  if (decision.tunedOn === undefined || decision.tunedOn === "validation") {
+    return { rows: `the validation rows${n}`, validation: true };
+  }
+  return { rows: `${text(decision.tunedOn)}${n}`, validation: false };
+}
+
+/** The forest settings a search tried, when there was one. */
+function tuningTable(summary: FitSummary): string | undefined {
+  const trials = (summary as { tuning?: unknown }).tuning as
+    | readonly Record<string, unknown>[]
+    | undefined;
+  const first = trials?.[0];
+  if (trials === undefined || first === undefined) return undefined;
+  const keys = Object.keys(first);
+  const forest = (summary.forest ?? {}) as Record<string, unknown>;
+  const chosen = (trial: Record<string, unknown>) =>
+    summary.forest !== null &&
+    keys.every((key) => key === "score" || !(key in forest) || forest[key] === trial[key]);
+  return table(
+    [...keys.map(text), "chosen"],
+    trials.map((trial) => [
+      ...keys.map((key) => {
+        const value = trial[key];
+        return typeof value === "number" && key === "score"
+          ? fixed(value)
+          : text(describeSetting(value));
+      }),
+      chosen(trial) ? "yes" : "",
+    ]),
+  );
+}
 
 /** Whether per-genre thresholds decide (rather than the expected-Jaccard rule or a constant). */
 function usesThresholds(summary: FitSummary): boolean {
@@ -178,13 +224,22 @@ function modelSection(
       "",
     );
   }
+  const tried = tuningTable(summary);
+  if (tried !== undefined) {
+    lines.push(
+      "- **Settings search**: each setting grown on the training rows, its thresholds tuned, scored on the validation rows; the best kept:",
+      "",
+      tried,
+      "",
+    );
+  }
   if (summary.kind === "forest") {
     const thresholds = Object.values(summary.decision.thresholds);
     const rule = decision.rule ?? "thresholds";
     const parts: string[] = [];
     if (rule === "thresholds") {
       parts.push(
-        `one probability threshold per genre, tuned on ${text(context.thresholdsTunedOn ?? "the validation rows")} to maximize ${text(METRIC_NAMES[decision.metric ?? ""] ?? decision.metric ?? "–")}`,
+        `one probability threshold per genre, tuned on ${tunedOn(summary).rows} to maximize ${text(METRIC_NAMES[decision.metric ?? ""] ?? decision.metric ?? "–")}`,
       );
       if (decision.shrinkage !== undefined && decision.shrinkage > 0) {
         parts.push(
@@ -196,14 +251,18 @@ function modelSection(
           `thresholds from ${fixed(Math.min(...thresholds), 3)} to ${fixed(Math.max(...thresholds), 3)}, median ${fixed(median(thresholds), 3)} (per genre below)`,
         );
       }
+      parts.push(
+        decision.atLeastOne
+          ? "a track with no genre above its threshold gets its most probable genre"
+          : "a track may get no genre",
+      );
+    } else if (rule === "expected-jaccard") {
+      parts.push(
+        "each track gets its most probable genres, as many as maximize the Jaccard index expected from its probabilities (at least one); no thresholds",
+      );
     } else {
-      parts.push(`rule ${text(rule)}: thresholds unused`);
+      parts.push(`rule ${text(rule)}`);
     }
-    parts.push(
-      decision.atLeastOne
-        ? "a track with no genre above its threshold gets its most probable genre"
-        : "a track may get no genre",
-    );
     lines.push(`- **Decision**: ${parts.join("; ")}.`);
   } else {
     lines.push("- **Decision**: the most frequent training genres for every track.");
@@ -363,9 +422,17 @@ function useSection(summary: FitSummary, context: ModelCardContext): string {
     `- **Judged on unseen artists?** ${context.validationSplit === undefined ? "" : `${text(context.validationSplit)} `}${judged}`,
   );
   if (usesThresholds(summary)) {
-    const tunedOn = context.thresholdsTunedOn ?? "the validation rows";
+    const tuned = tunedOn(summary);
     lines.push(
-      `- **Thresholds**: tuned on ${text(tunedOn)}${tunedOn === "the validation rows" ? ", the rows the metrics above are computed on, so the model's row is slightly optimistic; `model evaluate` on a table set apart (the split's test days) gives unbiased figures" : ""}. A genre can be predicted with a probability below 0.5, or not predicted above it: the probabilities and the genres are two readings of the model.`,
+      `- **Thresholds**: tuned on ${tuned.rows}${tuned.validation ? ", which include the rows the metrics above are computed on, so the model's row is somewhat optimistic; `model evaluate` on a table set apart (the split's test days) gives unbiased figures" : ""}. A genre can be predicted with a probability below 0.5, or not predicted above it: the probabilities and the genres are two readings of the model.`,
+    );
+  }
+  if (
+    summary.kind === "forest" &&
+    (summary.decision as DecisionSummary).rule === "expected-jaccard"
+  ) {
+    lines.push(
+      "- **Genres from probabilities alone**: how many genres a track gets follows from its probabilities, so it is only as good as their calibration (see Calibration above).",
     );
   }
   if (summary.kind === "forest") {
@@ -393,7 +460,7 @@ function madeSection(summary: FitSummary, context: ModelCardContext): string {
 export function modelCard(summary: FitSummary, context: ModelCardContext): string {
   const extras = summary as SummaryWithExtras;
   const cal = extras.calibration ?? context.calibration ?? null;
-  const perGenre = context.perGenre ?? extras.perGenre;
+  const perGenre = extras.perGenre ?? context.perGenre;
   const genres = perGenre?.map((g) => g.genre) ?? Object.keys(summary.decision.thresholds);
   const kind = summary.kind === "forest" ? "random forest" : "most-frequent baseline";
   return `${[
@@ -473,7 +540,6 @@ export async function saveModelCard(
     command: string;
     version: string;
     validationSplit?: string;
-    thresholdsTunedOn?: string;
     unseenGenres?: UnseenGenres;
     workers?: number;
   },
@@ -482,16 +548,18 @@ export async function saveModelCard(
   const metadata = model.parts.metadata;
   const createdAt =
     typeof metadata.createdAt === "string" ? metadata.createdAt : new Date().toISOString();
+  const carried = summary as SummaryWithExtras;
+  const scored =
+    carried.calibration !== undefined && carried.perGenre !== undefined
+      ? {}
+      : await modelCardScores(model, summary, tables.valid, about);
   const card = modelCard(summary, {
-    ...(await modelCardScores(model, summary, tables.valid, about)),
+    ...scored,
     ...(isPreprocessingSettings(metadata.preprocessing)
       ? { preprocessing: metadata.preprocessing }
       : {}),
     artists: artistOverlap(tables.train, tables.valid),
     ...(about.validationSplit === undefined ? {} : { validationSplit: about.validationSplit }),
-    ...(about.thresholdsTunedOn === undefined
-      ? {}
-      : { thresholdsTunedOn: about.thresholdsTunedOn }),
     made: { command: about.command, createdAt, version: about.version },
   });
   return writeModelCard(dir, card);

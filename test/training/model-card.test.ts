@@ -158,7 +158,12 @@ describe("model card", () => {
     const scores = await modelCardScores(model, summary, valid);
     const artists = artistOverlap(train, valid);
     assert.deepEqual(artists, { column: "artist_id", validArtists: 20, alsoInTraining: 5 });
-    const card = modelCard(summary, {
+    // The per-genre thresholds' rule, whatever the default.
+    const byThresholds = {
+      ...summary,
+      decision: { ...summary.decision, rule: "thresholds" },
+    } as typeof summary;
+    const card = modelCard(byThresholds, {
       ...scores,
       preprocessing: {
         imputer: "knn",
@@ -284,7 +289,10 @@ describe("model card", () => {
       card,
       /The validation table is a hand-made one\. 5 of the 20 validation artists \(25\.0%, column `artist_id`\) also have tracks in the training table/,
     );
-    assert.match(card, /tuned on the validation rows, the rows the metrics above are computed on/);
+    assert.match(
+      card,
+      /tuned on the validation rows[^,]*, which include the rows the metrics above are computed on/,
+    );
     assert.ok(card.includes(`\`\`\`\n${made.command}\n\`\`\``));
     assert.ok(card.includes("- **Seed**: 3"));
     assert.ok(card.includes("- **genre-classifier** 0.1.0+abc"));
@@ -336,6 +344,48 @@ describe("model card", () => {
     );
     assert.ok(withOwn.includes("**Brier score** 0.1235,"));
     assert.ok(withOwn.includes("**Expected calibration error** 0.0424 over"));
+
+    // A settings search and thresholds tuned on out-of-bag predictions too, as a summary says.
+    const settings = forest.summary.forest;
+    assert.ok(settings);
+    const searched = {
+      ...forest.summary,
+      decision: {
+        ...forest.summary.decision,
+        rule: "thresholds",
+        tunedOn: "validation+out-of-bag",
+        tuningRows: 1234,
+      },
+      tuning: [
+        { minSamplesLeaf: 40, maxFeatures: "sqrt", score: 0.41 },
+        { minSamplesLeaf: settings.minSamplesLeaf, maxFeatures: settings.maxFeatures, score: 0.45 },
+      ],
+    } as typeof forest.summary;
+    const searchedCard = modelCard(searched, { ...own, made });
+    const byExpectedJaccard = modelCard(
+      {
+        ...searched,
+        decision: { ...searched.decision, rule: "expected-jaccard" },
+      } as typeof searched,
+      { ...own, made },
+    );
+    assert.match(
+      byExpectedJaccard,
+      /\*\*Decision\*\*: each track gets its most probable genres, as many as maximize the Jaccard index expected/,
+    );
+    assert.match(byExpectedJaccard, /Genres from probabilities alone/);
+    assert.doesNotMatch(byExpectedJaccard, /\*\*Thresholds\*\*/);
+    for (const row of tableAfter(byExpectedJaccard, "## Per genre").rows) assert.equal(row[5], "–");
+    assert.match(
+      searchedCard,
+      /tuned on the validation rows and the training rows' out-of-bag predictions \(1,234 rows\) to maximize/,
+    );
+    const tried = tableAfter(searchedCard, "Settings search");
+    assert.deepEqual(tried.header, ["minSamplesLeaf", "maxFeatures", "score", "chosen"]);
+    assert.deepEqual(tried.rows, [
+      ["40", "sqrt", "0.4100", ""],
+      [String(settings.minSamplesLeaf), String(settings.maxFeatures), "0.4500", "yes"],
+    ]);
   });
 
   it("reports validation artists unseen in training on real MSD tracks split by artist", {
