@@ -3,8 +3,14 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { InputError } from "../../src/common/errors.ts";
 import { mostFrequentPrediction, tuneDecision } from "../../src/ml/decision.ts";
-import { serializeForest, trainForestInThread } from "../../src/ml/forest.ts";
+import {
+  type ForestArrays,
+  type RandomForest,
+  serializeForest,
+  trainForestInThread,
+} from "../../src/ml/forest.ts";
 import { LabelBinarizer } from "../../src/ml/labels.ts";
+import type { RealMatrix } from "../../src/ml/matrix.ts";
 import {
   decodeModel,
   encodeModel,
@@ -62,7 +68,10 @@ function fit(): { model: GenreModel; x: Float64Array } {
   return { model, x };
 }
 
-function header(bytes: Uint8Array): { arrays: { name: string; type: string; length: number }[] } {
+function header(bytes: Uint8Array): {
+  arrays: { name: string; type: string; length: number }[];
+  forest: { leafEncoding: string };
+} {
   const length = new DataView(bytes.buffer, bytes.byteOffset).getUint32(8, true);
   return JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + length)));
 }
@@ -195,4 +204,64 @@ describe("genre model file", () => {
     );
     assert.deepEqual(again.decide(p).data, mostFrequentPrediction(input.rows, 4, 2).data);
   });
+});
+
+/** A forest model on `n` rows of two features, each row with one or two of `nLabels` genres. */
+function manyGenres(nLabels: number, minSamplesLeaf: number): { model: GenreModel; x: RealMatrix } {
+  const rng = new Rng(5);
+  const n = 600;
+  const x = new Float64Array(n * 2);
+  const genres: string[][] = [];
+  for (let i = 0; i < n; i++) {
+    const a = rng.float();
+    const b = rng.float();
+    x[i * 2] = a;
+    x[i * 2 + 1] = rng.float() < 0.05 ? Number.NaN : b;
+    const g = [`g${Math.floor(a * nLabels)}`];
+    if (b > 0.7) g.push(`g${Math.floor(b * nLabels)}`);
+    genres.push(g);
+  }
+  const labels = LabelBinarizer.fit(genres, nLabels);
+  const { y } = labels.transform(genres);
+  const input = { data: x, rows: n, cols: 2 };
+  const { preprocessor, transformed } = fitPreprocessor(input, { knn: { neighbors: 3 } });
+  const forest = quantizeLeaves(
+    trainForestInThread(transformed, y, { nTrees: 6, seed: 2, minSamplesLeaf }),
+  );
+  const tuned = tuneDecision(y, forest.predictProba(transformed));
+  const model = new GenreModel({
+    kind: "forest",
+    features: ["a", "b"],
+    labels,
+    preprocessor,
+    forest,
+    decision: { metric: "jaccard", thresholds: tuned.thresholds, atLeastOne: tuned.atLeastOne },
+    baselineK: 2,
+    metadata: {},
+  });
+  return { model, x: input };
+}
+
+describe("a fitted forest's model file", () => {
+  for (const [encoding, nLabels, minSamplesLeaf] of [
+    ["sparse-uint8", 30, 1],
+    ["dense-uint8", 30, 40],
+    ["dense-uint8", 4, 1],
+  ] as const) {
+    it(`holds the forest's own trees and gives its predictions (${nLabels} genres, ${encoding} leaves)`, () => {
+      const { model, x } = manyGenres(nLabels, minSamplesLeaf);
+      const bytes = encodeModel(model);
+      assert.equal(header(bytes).forest.leafEncoding, encoding);
+      const again = decodeModel(bytes);
+      const fitted = serializeForest(model.parts.forest as RandomForest);
+      const stored = serializeForest(again.parts.forest as RandomForest);
+      assert.deepEqual(stored.header, fitted.header);
+      for (const [name, array] of Object.entries(fitted.arrays)) {
+        assert.deepEqual(stored.arrays[name as keyof ForestArrays], array, name);
+      }
+      const p = model.predictProba(x);
+      assert.deepEqual(again.predictProba(x).data, p.data);
+      assert.deepEqual(again.decide(p).data, model.decide(p).data);
+    });
+  }
 });
