@@ -22,8 +22,10 @@ import { InputError } from "../common/errors.ts";
 import {
   applyDecision,
   DECISION_METRICS,
+  DECISION_RULES,
   type Decision,
   type DecisionMetric,
+  type DecisionRule,
   mostFrequentPrediction,
 } from "./decision.ts";
 import {
@@ -208,7 +210,12 @@ interface ModelHeader {
   labels: LabelState;
   preprocessing: { nFeatures: number; steps: StoredStep[] } | null;
   forest: (ForestHeader & { leafEncoding: LeafEncoding }) | null;
-  decision: { metric: DecisionMetric | null; thresholds: number[]; atLeastOne: boolean };
+  decision: {
+    metric: DecisionMetric | null;
+    rule?: DecisionRule;
+    thresholds: number[];
+    atLeastOne: boolean;
+  };
   baselineK: number;
   metadata: Record<string, unknown>;
   arrays: ArrayEntry[];
@@ -255,6 +262,7 @@ const HEADER_SCHEMA = z.object({
     .nullable(),
   decision: z.object({
     metric: z.enum(DECISION_METRICS as [DecisionMetric, ...DecisionMetric[]]).nullable(),
+    rule: z.enum(DECISION_RULES as [DecisionRule, ...DecisionRule[]]).optional(),
     thresholds: z.array(z.number().min(0).max(1)),
     atLeastOne: z.boolean(),
   }),
@@ -398,6 +406,7 @@ export function encodeModel(model: GenreModel): Uint8Array {
     forest,
     decision: {
       metric: p.decision.metric,
+      rule: p.decision.rule ?? "thresholds",
       thresholds: Array.from(p.decision.thresholds),
       atLeastOne: p.decision.atLeastOne,
     },
@@ -555,6 +564,7 @@ export function decodeModel(bytes: Uint8Array): GenreModel {
     forest,
     decision: {
       metric: d.metric,
+      rule: d.rule ?? "thresholds",
       thresholds: Float64Array.from(d.thresholds),
       atLeastOne: d.atLeastOne,
     },
