@@ -5,14 +5,13 @@
 // `champion` to it and `previous` to the old champion. The fit is cached on its parameters and
 // the split's digest, and registration first looks for a version of the same
 // run, so a run killed midway and started again registers at most one version.
-import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { z } from "zod";
+import { codeVersion } from "../common/code-version.ts";
 import { InputError, OperationError } from "../common/errors.ts";
 import { trainingTableWithDays } from "../datasets/labelled-days.ts";
 import { readSplitManifest, type SplitDay, type StoredObject } from "../datasets/manifest.ts";
@@ -114,24 +113,6 @@ export interface TrainResult extends FitResult {
 }
 
 const notBadInput = (error: unknown) => !(error instanceof InputError);
-
-/** The package version, with the git commit when the code is a git checkout. */
-export async function codeVersion(): Promise<string> {
-  const root = new URL("../../", import.meta.url);
-  const { version } = JSON.parse(await readFile(new URL("package.json", root), "utf8")) as {
-    version: string;
-  };
-  try {
-    const { stdout } = await promisify(execFile)("git", ["rev-parse", "--short=12", "HEAD"], {
-      cwd: root,
-      timeout: 5000,
-    });
-    const commit = stdout.trim();
-    return /^[0-9a-f]+$/.test(commit) ? `${version}+${commit}` : version;
-  } catch {
-    return version;
-  }
-}
 
 const splitInputs = task(
   "train-split-inputs",

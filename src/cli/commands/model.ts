@@ -3,8 +3,8 @@
 import { dirname, resolve } from "node:path";
 import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
+import { codeVersion } from "../../common/code-version.ts";
 import { FeatureTable, GENRES_COLUMN, TRACK_ID_COLUMN } from "../../features/feature-table.ts";
-import { codeVersion } from "../../flows/train.ts";
 import { DECISION_METRICS, type DecisionMetric } from "../../ml/decision.ts";
 import type { ForestOptions, MaxFeatures } from "../../ml/forest.ts";
 import { DEFAULT_TOP_K } from "../../ml/labels.ts";
