@@ -4,21 +4,13 @@
 import { randomUUID } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, readFile, rename, stat, unlink } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import {
-  CopyObjectCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  S3ServiceException,
-} from "@aws-sdk/client-s3";
-import { Upload } from "@aws-sdk/lib-storage";
+import type * as ClientS3 from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
+import type * as LibStorage from "@aws-sdk/lib-storage";
 import { InputError, OperationError } from "../common/errors.ts";
 import { pageSizeOf } from "./local.ts";
 import {
@@ -48,6 +40,26 @@ export interface S3Settings {
   uploadConcurrency: number;
 }
 
+const require = createRequire(import.meta.url);
+let clientS3: typeof ClientS3 | undefined;
+let libStorage: typeof LibStorage | undefined;
+
+/**
+ * The AWS SDK's S3 client, loaded when the first S3 store opens rather than with this module,
+ * so that commands that never open S3 (`model fit`…) do not spend a few hundred milliseconds
+ * on it. Its packages are CommonJS, so they load synchronously.
+ */
+function awsS3(): typeof ClientS3 {
+  clientS3 ??= require("@aws-sdk/client-s3") as typeof ClientS3;
+  return clientS3;
+}
+
+/** The SDK's multipart upload, loaded on the first upload. */
+function awsUpload(): typeof LibStorage.Upload {
+  libStorage ??= require("@aws-sdk/lib-storage") as typeof LibStorage;
+  return libStorage.Upload;
+}
+
 const MIB = 1024 * 1024;
 /** CopyObject's limit; larger objects are copied by download and upload. */
 const MAX_COPY_BYTES = 5 * 1024 * MIB;
@@ -55,6 +67,7 @@ const MAX_COPY_BYTES = 5 * 1024 * MIB;
 export class S3ObjectStore extends BaseObjectStore {
   readonly uri: string;
   private readonly client: S3Client;
+  private readonly sdk = awsS3();
   private readonly partSize: number;
 
   constructor(
@@ -70,7 +83,7 @@ export class S3ObjectStore extends BaseObjectStore {
       );
     }
     this.partSize = settings.partSizeMib * MIB;
-    this.client = new S3Client({
+    this.client = new this.sdk.S3Client({
       region: settings.region,
       forcePathStyle: settings.forcePathStyle,
       maxAttempts: settings.maxAttempts,
@@ -96,7 +109,7 @@ export class S3ObjectStore extends BaseObjectStore {
       if (bytes.byteLength <= this.partSize) {
         const out = await this.call("put", key, () =>
           this.client.send(
-            new PutObjectCommand({
+            new this.sdk.PutObjectCommand({
               Bucket: this.bucket,
               Key: fullKey,
               Body: bytes,
@@ -149,7 +162,7 @@ export class S3ObjectStore extends BaseObjectStore {
   async head(key: string): Promise<ObjectInfo | undefined> {
     try {
       const out = await this.client.send(
-        new HeadObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }),
+        new this.sdk.HeadObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }),
       );
       return {
         key,
@@ -171,7 +184,7 @@ export class S3ObjectStore extends BaseObjectStore {
     const cursor = decodeCursor(options.cursor);
     const out = await this.call("list", prefix, () =>
       this.client.send(
-        new ListObjectsV2Command({
+        new this.sdk.ListObjectsV2Command({
           Bucket: this.bucket,
           Prefix: root + prefix,
           MaxKeys: pageSize,
@@ -209,7 +222,9 @@ export class S3ObjectStore extends BaseObjectStore {
 
   async delete(key: string): Promise<void> {
     await this.call("delete", key, () =>
-      this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) })),
+      this.client.send(
+        new this.sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }),
+      ),
     );
   }
 
@@ -222,7 +237,11 @@ export class S3ObjectStore extends BaseObjectStore {
     const copySource = `${this.bucket}/${this.fullKey(sourceKey).split("/").map(encodeURIComponent).join("/")}`;
     const out = await this.call("copy", sourceKey, () =>
       this.client.send(
-        new CopyObjectCommand({ Bucket: this.bucket, Key: targetFullKey, CopySource: copySource }),
+        new this.sdk.CopyObjectCommand({
+          Bucket: this.bucket,
+          Key: targetFullKey,
+          CopySource: copySource,
+        }),
       ),
     );
     return {
@@ -240,7 +259,7 @@ export class S3ObjectStore extends BaseObjectStore {
 
   async check(): Promise<void> {
     await this.call("check", "", () =>
-      this.client.send(new HeadBucketCommand({ Bucket: this.bucket })),
+      this.client.send(new this.sdk.HeadBucketCommand({ Bucket: this.bucket })),
     );
   }
 
@@ -259,6 +278,7 @@ export class S3ObjectStore extends BaseObjectStore {
       }),
     );
     body.on("error", (error) => counted.destroy(error));
+    const Upload = awsUpload();
     const upload = new Upload({
       client: this.client,
       params: {
@@ -279,7 +299,7 @@ export class S3ObjectStore extends BaseObjectStore {
     checkRange(range, key);
     const out = await this.call("get", key, () =>
       this.client.send(
-        new GetObjectCommand({
+        new this.sdk.GetObjectCommand({
           Bucket: this.bucket,
           Key: this.fullKey(key),
           ...(range ? { Range: `bytes=${range.start}-${range.end ?? ""}` } : {}),
@@ -312,7 +332,7 @@ export class S3ObjectStore extends BaseObjectStore {
     const message = (error as Error)?.message ?? String(error);
     if (
       name === "CredentialsProviderError" ||
-      (/credential/i.test(message) && !(error instanceof S3ServiceException))
+      (/credential/i.test(message) && !(error instanceof this.sdk.S3ServiceException))
     ) {
       return new InputError(
         `storage ${this.uri}: no S3 credentials found: set storage.s3.accessKeyId and storage.s3.secretAccessKey (GENRE_CLASSIFIER_STORAGE_S3_ACCESS_KEY_ID, GENRE_CLASSIFIER_STORAGE_S3_SECRET_ACCESS_KEY) or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`,
