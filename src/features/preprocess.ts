@@ -8,7 +8,7 @@
 // batch and send its rows, column by column, straight to the writer thread, which puts the
 // batches back in order and encodes the Parquet tables. Each reader always holds a second
 // batch, so it never waits for the main thread.
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { MessageChannel, type MessagePort, type Worker } from "node:worker_threads";
@@ -102,6 +102,16 @@ export interface WriterSummary {
   rejectReasons: { reason: string; count: number }[];
 }
 
+/** A listed track file: its key, its own file on a local store, its size. */
+interface Listed {
+  key: string;
+  path?: string | undefined;
+  size: number;
+}
+
+/** Remote files up to this size are fetched into memory, larger ones streamed to disk. */
+const IN_MEMORY_COPY_BYTES = 16 * 1024 * 1024;
+
 /** Files per batch grow from 1 (every worker busy at once) to this. */
 const MAX_BATCH = 32;
 
@@ -192,17 +202,19 @@ export async function preprocess(options: PreprocessOptions): Promise<Preprocess
           reason: `reading crashed its worker: ${(error as Error).message}`,
         })),
       });
-    const readBatch = async (seq: number, files: { key: string; path?: string }[]) => {
+    const readBatch = async (seq: number, files: Listed[]) => {
       const keys = files.map((f) => f.key);
       const copies: string[] = [];
       try {
         const paths = await Promise.all(
-          files.map(async ({ key, path }, i) => {
+          files.map(async ({ key, path, size }, i) => {
             const local = path ?? (await store.localFile(key));
             if (local) return local;
             const copy = join(scratch, `${seq}-${i}.h5`);
             copies.push(copy);
-            await store.getFile(key, copy);
+            // One GET for a file of a track's size (getFile asks for the object's details first).
+            if (size <= IN_MEMORY_COPY_BYTES) await writeFile(copy, await store.get(key));
+            else await store.getFile(key, copy);
             return copy;
           }),
         );
@@ -227,7 +239,7 @@ export async function preprocess(options: PreprocessOptions): Promise<Preprocess
     // The listing runs ahead (a key is small), so the total, and with it the progress bar, is
     // known early. Batches are numbered in the listing's (key) order; at most a few per reader
     // are read and not yet written, which bounds the rows held anywhere.
-    const found: { key: string; path?: string }[] = [];
+    const found: Listed[] = [];
     let listed = false;
     let listingMoved: (() => void) | undefined;
     const listing = (async () => {
@@ -239,7 +251,7 @@ export async function preprocess(options: PreprocessOptions): Promise<Preprocess
         for await (const info of listed) {
           if (part && compareKeys(info.key, part.range.last) > 0) break;
           if (!info.key.endsWith(".h5")) continue;
-          found.push({ key: info.key, path: info.localPath });
+          found.push({ key: info.key, path: info.localPath, size: info.size });
           listingMoved?.();
         }
       } finally {
