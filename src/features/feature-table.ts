@@ -1,14 +1,14 @@
 // Feature tables from any source: a local CSV or Parquet file read into columns (numbers as
 // Float64Array with NaN for a missing value, text, genre lists), and tables written back as
 // CSV or Parquet by the file's extension. In CSV a genre list is a `|`-separated string (or a
-// JSON array of strings); in Parquet a list column or such a string.
+// JSON array of strings); in Parquet a list column or such a string. The Parquet libraries load
+// only when a Parquet table is read or written.
 import { randomUUID } from "node:crypto";
 import { rename, unlink } from "node:fs/promises";
 import { extname } from "node:path";
-import { parquetRead, parquetSchema } from "hyparquet";
 import { InputError } from "../common/errors.ts";
 import { CsvWriter, readCsv } from "./csv.ts";
-import { type ColumnSpec, openParquet, type Row, TableWriter } from "./table.ts";
+import type { ColumnSpec, Row } from "./table.ts";
 
 export type ColumnKind = "number" | "text" | "list" | "other";
 
@@ -378,6 +378,8 @@ async function readParquetTable(
   only: readonly string[] | undefined,
   textColumns: readonly string[],
 ): Promise<FeatureTable> {
+  const { parquetRead, parquetSchema } = await import("hyparquet");
+  const { openParquet } = await import("./table.ts");
   const { file, metadata } = await openParquet(path);
   const rows = Number(metadata.num_rows);
   const tree = parquetSchema(metadata) as unknown as SchemaNode;
@@ -524,6 +526,7 @@ async function writeFormat(
       name: c.name,
       type: c.kind === "text" ? "STRING" : c.kind === "number" ? "DOUBLE" : "STRING_LIST",
     }));
+    const { TableWriter } = await import("./table.ts");
     const writer = new TableWriter(path, specs);
     for (let i = 0; i < rows; i++) {
       const row: Row = {};
