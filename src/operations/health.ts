@@ -43,9 +43,9 @@ export interface Readiness {
   checks: Record<string, CheckResult>;
 }
 
-/** Masks passwords in URIs (`scheme://user:secret@host` → `scheme://user:***@host`) and bounds the length. */
+/** Masks passwords in URIs (`scheme://user:secret@host` → `scheme://user:****@host`) and bounds the length. */
 export function redactSecrets(text: string): string {
-  const masked = text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]*@/gi, "$1***@");
+  const masked = text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]*@/gi, "$1****@");
   return masked.length > MAX_ERROR_CHARS ? `${masked.slice(0, MAX_ERROR_CHARS)}…` : masked;
 }
 
@@ -104,22 +104,36 @@ export function redisCheck(redisUrl: string, timeoutMs = READINESS_TIMEOUT_MS): 
   return {
     name: "redis",
     probe: async () => {
-      const probe = new Redis(redisUrl, {
-        lazyConnect: true,
-        maxRetriesPerRequest: 0,
-        retryStrategy: () => null,
-        connectTimeout: timeoutMs,
-        enableOfflineQueue: false,
-      });
-      probe.on("error", () => {});
-      try {
-        await probe.connect();
-        await probe.ping();
-      } finally {
-        probe.disconnect();
-      }
+      await pingRedis(redisUrl, timeoutMs);
     },
   };
+}
+
+/**
+ * Connects to Redis, sends PING and gives the server's INFO text (empty when INFO is not
+ * allowed); a failure carries the connection's own error (ECONNREFUSED, NOAUTH…).
+ */
+export async function pingRedis(redisUrl: string, timeoutMs: number): Promise<string> {
+  const probe = new Redis(redisUrl, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: timeoutMs,
+    enableOfflineQueue: false,
+  });
+  let cause: Error | undefined;
+  probe.on("error", (error: Error) => {
+    cause ??= error;
+  });
+  try {
+    await probe.connect();
+    await probe.ping();
+    return await probe.info().catch(() => "");
+  } catch (error) {
+    throw cause ?? error;
+  } finally {
+    probe.disconnect();
+  }
 }
 
 /** A process's readiness: its checks, run at most once a second whatever the number of callers. */

@@ -37,8 +37,15 @@ export class QueueMonitor {
     this.connection.on("error", () => {});
   }
 
+  /** Resolves once the connection is ready (callers bound the wait: it lasts while Redis is away). */
+  private ready(): Promise<void> {
+    if (this.connection.status === "ready") return Promise.resolve();
+    return new Promise((resolve) => this.connection.once("ready", () => resolve()));
+  }
+
   /** Jobs by state in each named queue (waiting counts prioritized jobs too). */
   async depths(queueNames: readonly string[]): Promise<QueueDepth[]> {
+    await this.ready();
     return Promise.all(
       queueNames.map(async (name) => {
         const counts = await this.queue(name).getJobCounts(
@@ -61,7 +68,8 @@ export class QueueMonitor {
     );
   }
 
-  workers(): Promise<WorkerStatus[]> {
+  async workers(): Promise<WorkerStatus[]> {
+    await this.ready();
     return readWorkerStatuses(this.connection, this.settings.prefix);
   }
 
