@@ -90,6 +90,10 @@ const COMMAND_MODULES: { names: string[]; load: () => Promise<Register> }[] = [
     names: ["worker"],
     load: async () => (await import("./commands/worker.ts")).registerWorkerCommand,
   },
+  {
+    names: ["doctor"],
+    load: async () => (await import("./commands/doctor.ts")).registerDoctorCommand,
+  },
 ];
 
 const { version } = JSON.parse(
