@@ -53,6 +53,7 @@ export async function recordingContext(
 /** An orchestrator on the configured tracking database and object store, for the caller to close. */
 export async function openOrchestrator(
   command: Command,
+  options: Pick<OrchestratorOptions, "onFlowRunEnd"> = {},
 ): Promise<{ orchestrator: Orchestrator; context: CommandContext; store: ObjectStore }> {
   const { context, databaseUri: uri } = await recordingContext(command, "flow runs are recorded");
   const { Orchestrator } = await import("../orchestration/runtime.ts");
@@ -76,6 +77,7 @@ export async function openOrchestrator(
     heartbeatMs: settings.heartbeatSeconds * 1000,
     crashAfterMs: settings.crashAfterSeconds * 1000,
     ...(executor ? { executor } : {}),
+    ...options,
   }).catch(async (error) => {
     await store.close();
     throw error;

@@ -300,6 +300,11 @@ export class TaskWorker {
     return report;
   }
 
+  /** Answers when its tracking database does (for readiness). */
+  pingDatabase(): Promise<void> {
+    return this.runs.ping();
+  }
+
   /** Task runs being processed or being handed back. */
   get unfinished(): number {
     return this.handBacks.size;

@@ -1,31 +1,39 @@
-// `scheduler`: starts the deployments' due runs until interrupted, or once with --once. The
-// first SIGTERM or Ctrl-C stops it starting runs and gives the ones it started most of the
-// shutdown timeout to end; the rest are left to the crash check.
+// `scheduler`: starts the deployments' due runs until interrupted, or once with --once; with
+// --health-port it serves /healthz, /readyz and its /metrics (runs started, flow-run
+// durations). The first SIGTERM or Ctrl-C turns /healthz 503, stops it starting runs and gives
+// the ones it started most of the shutdown timeout to end; the rest are left to the crash check.
 import type { Command } from "commander";
 import { doneBy } from "../../common/deadline.ts";
-import { OperationError } from "../../common/errors.ts";
+import { InputError, OperationError } from "../../common/errors.ts";
 import type { TickResult } from "../../orchestration/scheduler.ts";
+import { type HealthFlags, startHealthListener, withHealthOptions } from "../health.ts";
 import { openOrchestrator, withOrchestrator } from "../orchestrator.ts";
 import { printLine } from "../output.ts";
 import { DEFAULT_SHUTDOWN_SECONDS, SHUTDOWN_OPTION, watchStopSignals } from "../shutdown.ts";
 
+type SchedulerFlags = { once?: boolean; shutdownTimeout?: number } & HealthFlags;
+
 export function registerSchedulerCommand(program: Command): void {
-  program
+  const scheduler = program
     .command("scheduler")
     .description("start due deployment runs until interrupted (missed ticks make one run)")
     .option("--once", "check once, wait for the runs started, and exit")
-    .option(...SHUTDOWN_OPTION)
-    .action(async (flags: { once?: boolean; shutdownTimeout?: number }, command: Command) => {
-      if (flags.once) {
-        await withOrchestrator(command, async (orchestrator, context) => {
-          const { schedulerTick } = await import("../../orchestration/scheduler.ts");
-          for (const started of await schedulerTick(orchestrator, context.log))
-            printLine(tickLine(started));
-        });
-        return;
-      }
-      await runScheduler(command, flags.shutdownTimeout ?? DEFAULT_SHUTDOWN_SECONDS);
-    });
+    .option(...SHUTDOWN_OPTION);
+  withHealthOptions(scheduler).action(async (flags: SchedulerFlags, command: Command) => {
+    if (flags.once) {
+      if (flags.healthPort !== undefined || flags.healthHost !== undefined)
+        throw new InputError(
+          "--health-port and --health-host: not with --once (nothing stays up to answer)",
+        );
+      await withOrchestrator(command, async (orchestrator, context) => {
+        const { schedulerTick } = await import("../../orchestration/scheduler.ts");
+        for (const started of await schedulerTick(orchestrator, context.log))
+          printLine(tickLine(started));
+      });
+      return;
+    }
+    await runScheduler(command, flags.shutdownTimeout ?? DEFAULT_SHUTDOWN_SECONDS, flags);
+  });
 }
 
 function tickLine(started: TickResult): string {
@@ -37,8 +45,37 @@ function tickLine(started: TickResult): string {
  * started most of the shutdown timeout to end, and leaves the others to the crash check (their
  * process is gone); a check stuck on an unanswering database does not hold it.
  */
-async function runScheduler(command: Command, seconds: number): Promise<void> {
-  const { orchestrator, context, store } = await openOrchestrator(command);
+async function runScheduler(command: Command, seconds: number, flags: HealthFlags): Promise<void> {
+  const { SchedulerMetrics } = await import("../../operations/scheduler-metrics.ts");
+  const { HealthState, databaseCheck, objectStoreCheck, redisCheck } = await import(
+    "../../operations/health.ts"
+  );
+  let active = () => 0;
+  const metrics = new SchedulerMetrics(() => active());
+  const { orchestrator, context, store } = await openOrchestrator(command, {
+    onFlowRunEnd: (end) => metrics.flowRunEnded(end),
+  });
+  active = () => orchestrator.activeFlowRuns;
+  const health = new HealthState();
+  const { config } = context;
+  const listener = await startHealthListener(flags, {
+    what: "scheduler",
+    config,
+    state: health,
+    checks: [
+      objectStoreCheck(store),
+      databaseCheck(orchestrator.runs),
+      ...(config.orchestration.executor === "bullmq"
+        ? [redisCheck(config.orchestration.redis.url)]
+        : []),
+    ],
+    registry: metrics.registry,
+    log: context.log,
+  }).catch(async (error) => {
+    await orchestrator.close();
+    await store.close();
+    throw error;
+  });
   const { schedulerTick } = await import("../../orchestration/scheduler.ts");
   const stop = watchStopSignals("scheduler", seconds, () =>
     orchestrator.activeFlowRuns > 0
@@ -60,7 +97,10 @@ async function runScheduler(command: Command, seconds: number): Promise<void> {
       tick.catch(() => {});
       await Promise.race([tick, stopped]);
       if (stopping) break;
-      for (const started of await tick) printLine(tickLine(started));
+      for (const started of await tick) {
+        printLine(tickLine(started));
+        if (started.flowRunId) metrics.runStarted(started.deployment);
+      }
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
         stopped,
@@ -73,6 +113,7 @@ async function runScheduler(command: Command, seconds: number): Promise<void> {
   } catch (error) {
     failure = error;
   }
+  health.beginStopping();
   const deadline =
     (stopping ? stop.deadline : Date.now() + seconds * 1000) - Math.min(1_000, seconds * 200);
   const drainUntil =
@@ -82,6 +123,7 @@ async function runScheduler(command: Command, seconds: number): Promise<void> {
       `stopping: ${orchestrator.activeFlowRuns} running flow runs get ${Math.max(0, Math.round((drainUntil - Date.now()) / 100) / 10)} s to end`,
     );
   const report = await orchestrator.shutdown(drainUntil, deadline);
+  await doneBy(listener?.close() ?? Promise.resolve(), deadline);
   if (!(await doneBy(store.close(), deadline))) report.unanswered.push("the object store");
   stop.finished();
   if (failure !== undefined) throw failure;
