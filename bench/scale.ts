@@ -103,6 +103,18 @@ for (const signal of ["SIGINT", "SIGTERM"] as const)
   });
 
 const log = (line: string) => console.error(line);
+
+/** CPU seconds a process has used (user + system), from /proc; 0 once it is gone. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+let s3rverPid: number | undefined;
 const load = () => loadavg()[0]?.toFixed(1) ?? "?";
 
 async function freePort(): Promise<number> {
@@ -217,6 +229,7 @@ async function startS3(): Promise<S3Settings & { endpoint: string }> {
     }),
     "s3rver",
   );
+  s3rverPid = child.pid;
   const port = await new Promise<number>((resolve, reject) => {
     child.once("exit", (code) => reject(new Error(`s3rver exited with code ${code}`)));
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).once("line", (line) =>
@@ -352,6 +365,8 @@ async function startWorkers(count: number, env: NodeJS.ProcessEnv) {
         }),
     ),
   );
+  // CPU from here on: the work, not the start-up.
+  const startCpu = children.reduce((sum, child) => sum + cpuSeconds(child.pid), 0);
   const peak = new Map<number, number>();
   const sample = () => {
     for (const child of children) {
@@ -364,16 +379,18 @@ async function startWorkers(count: number, env: NodeJS.ProcessEnv) {
   };
   const timer = setInterval(sample, 250);
   return {
-    async stop(): Promise<number> {
+    /** Stops the workers; gives their peak resident set (MiB) and CPU seconds. */
+    async stop(): Promise<{ peakMib: number; cpu: number }> {
       sample();
       clearInterval(timer);
+      const cpu = children.reduce((sum, child) => sum + cpuSeconds(child.pid), 0) - startCpu;
       for (const child of children) child.kill("SIGTERM");
       await Promise.all(
         children.map((c) =>
           c.exitCode !== null ? undefined : new Promise((r) => c.once("exit", r)),
         ),
       );
-      return Math.max(...peak.values()) / 1024;
+      return { peakMib: Math.max(...peak.values()) / 1024, cpu };
     },
   };
 }
@@ -390,6 +407,9 @@ interface Row {
   overheadMs?: number;
   mergeSeconds?: number;
   peakMib?: number;
+  /** CPU milliseconds per track: of the worker processes, and of the S3 server. */
+  workerCpuMs?: number;
+  s3CpuMs?: number;
   identical?: boolean;
   load: string;
 }
@@ -526,7 +546,8 @@ async function benchStore(kind: "s3" | "folder", server: string, redisUrl: strin
       const workers = await startWorkers(c.workers, queue);
       let run: RunRecord;
       let identical: boolean;
-      let peakMib = 0;
+      let stopped = { peakMib: 0, cpu: 0 };
+      const s3Before = cpuSeconds(s3rverPid);
       const label = `[${kind}] ${step}, ${c.mode}${c.partition ? ` (partitions of ${size})` : ""}`;
       try {
         log(`${label} (load ${load()}) …`);
@@ -542,8 +563,9 @@ async function benchStore(kind: "s3" | "folder", server: string, redisUrl: strin
             sha(await store.get("predictions/day=0001/predictions.parquet")) === predictionsSha;
         }
       } finally {
-        peakMib = await workers.stop();
+        stopped = await workers.stop();
       }
+      const { peakMib } = stopped;
       const n = step === "preprocess" ? tracks : testRows;
       const parts = run.tasks.filter((t) => t.task_name === `${step}-part`);
       const merge = run.tasks.find((t) => t.task_name === `${step}-merge`);
@@ -562,6 +584,8 @@ async function benchStore(kind: "s3" | "folder", server: string, redisUrl: strin
           : {}),
         ...(merge ? { mergeSeconds: (merge.ended_at - merge.started_at) / 1000 } : {}),
         peakMib,
+        workerCpuMs: (stopped.cpu * 1000) / n,
+        ...(kind === "s3" ? { s3CpuMs: ((cpuSeconds(s3rverPid) - s3Before) * 1000) / n } : {}),
         identical,
         load: load(),
       });
@@ -616,6 +640,8 @@ function printTable(): void {
     "overhead/partition",
     "merge s",
     "peak RSS (workers)",
+    "worker CPU ms/track",
+    "s3rver CPU ms/track",
     "same bytes",
     "load",
   ];
@@ -635,6 +661,8 @@ function printTable(): void {
       r.overheadMs === undefined ? "" : `${r.overheadMs.toFixed(0)} ms`,
       r.mergeSeconds === undefined ? "" : r.mergeSeconds.toFixed(1),
       r.peakMib === undefined ? "" : `${r.peakMib.toFixed(0)} MiB`,
+      r.workerCpuMs === undefined ? "" : r.workerCpuMs.toFixed(2),
+      r.s3CpuMs === undefined ? "" : r.s3CpuMs.toFixed(2),
       r.identical === undefined ? "" : r.identical ? "yes" : "NO",
       r.load,
     ];
