@@ -1,9 +1,10 @@
 // Loads the effective configuration: defaults ← config file ← GENRE_CLASSIFIER_* environment
 // variables ← command-line flags, validated with zod, remembering where each value came from.
 import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { parse as parseYaml } from "yaml";
+import type * as Yaml from "yaml";
 import type { z } from "zod";
 import { InputError } from "../common/errors.ts";
 import { CONFIG_FILE_NAMES, type Config, configSchema, ENV_PREFIX } from "./schema.ts";
@@ -188,6 +189,11 @@ function findConfigFile(
   return found[0];
 }
 
+/** The YAML parser, loaded (synchronously: a CommonJS package) only for a YAML config file. */
+function yaml(): typeof Yaml {
+  return createRequire(import.meta.url)("yaml") as typeof Yaml;
+}
+
 function readConfigFile(file: string): unknown {
   let text: string;
   try {
@@ -198,7 +204,7 @@ function readConfigFile(file: string): unknown {
   const ext = extname(file).toLowerCase();
   try {
     if (ext === ".json") return JSON.parse(text);
-    if (ext === ".yaml" || ext === ".yml") return parseYaml(text) ?? {};
+    if (ext === ".yaml" || ext === ".yml") return yaml().parse(text) ?? {};
   } catch (error) {
     const format = ext === ".json" ? "JSON" : "YAML";
     throw new InputError(
