@@ -1,9 +1,10 @@
 // Structured logging with pino: readable lines on stderr by default, JSON on request, and
 // JSON lines to a file when one is configured. Command results go to stdout, never here.
 import { mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import pino, { type Logger, type StreamEntry } from "pino";
-import pretty from "pino-pretty";
+import type pretty from "pino-pretty";
 
 export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "silent";
 export type LogFormat = "auto" | "pretty" | "json";
@@ -23,14 +24,16 @@ export function createLogger(options: LoggerOptions): Logger {
     const json = options.format === "json";
     const stream = json
       ? pino.destination({ fd: 2, sync: true })
-      : pretty({
-          destination: 2,
-          sync: true,
-          colorize: process.stderr.isTTY === true,
-          ignore: "pid,hostname",
-          translateTime: "HH:MM:ss.l",
-          singleLine: true,
-        });
+      : openedOnFirstWrite(() =>
+          (createRequire(import.meta.url)("pino-pretty") as typeof pretty)({
+            destination: 2,
+            sync: true,
+            colorize: process.stderr.isTTY === true,
+            ignore: "pid,hostname",
+            translateTime: "HH:MM:ss.l",
+            singleLine: true,
+          }),
+        );
     streams.push({ level: options.level as pino.Level, stream });
   }
   if (options.file) {
@@ -42,6 +45,20 @@ export function createLogger(options: LoggerOptions): Logger {
   }
   const level = streams.length === 0 ? "silent" : lowestLevel(streams.map((s) => s.level));
   return pino({ level, base: { pid: process.pid } }, pino.multistream(streams));
+}
+
+/**
+ * A stream opened by its first line: pino-pretty (a CommonJS package, loaded synchronously)
+ * loads only when a readable line is written, not for a command that logs nothing.
+ */
+function openedOnFirstWrite(open: () => NodeJS.WritableStream): pino.DestinationStream {
+  let stream: NodeJS.WritableStream | undefined;
+  return {
+    write(line: string): void {
+      stream ??= open();
+      stream.write(line);
+    },
+  };
 }
 
 /** A logger that drops everything: for library calls made without one. */
