@@ -49,6 +49,8 @@ export interface DoctorOptions {
 }
 
 const MIN_TOKEN_CHARS = 16;
+/** How long closing a connection may take once its check is over. */
+const CLOSE_MS = 1_000;
 
 export async function runDoctor(options: DoctorOptions): Promise<DoctorCheck[]> {
   const timeoutMs = options.timeoutMs ?? 5_000;
@@ -308,7 +310,7 @@ async function objectStoreCheck(config: Config, timeoutMs: number): Promise<Doct
     };
   } finally {
     if (written) await within(store.delete(key), timeoutMs, "deleting").catch(() => {});
-    await within(store.close(), timeoutMs, "closing").catch(() => {});
+    await within(store.close(), CLOSE_MS, "closing").catch(() => {});
   }
 }
 
@@ -404,7 +406,7 @@ async function databaseChecks(config: Config, timeoutMs: number): Promise<Doctor
       ];
     }
   } finally {
-    await within(database.close(), timeoutMs, "closing").catch(() => {});
+    await within(database.close(), CLOSE_MS, "closing").catch(() => {});
   }
 }
 
@@ -543,6 +545,6 @@ async function workersCheck(
       fix: "check that Redis answers and that orchestration.redis.prefix is the workers' prefix",
     };
   } finally {
-    await within(monitor.close(), timeoutMs, "closing").catch(() => {});
+    await within(monitor.close(), CLOSE_MS, "closing").catch(() => {});
   }
 }

@@ -57,5 +57,8 @@ export function registerDoctorCommand(program: Command): void {
         );
       }
       if (failed > 0) process.exitCode = 1;
+      // A database or Redis that accepted the connection and never answered may still hold a
+      // socket the checks gave up on: the report is out, so the process exits regardless.
+      setTimeout(() => process.exit(), 200).unref();
     });
 }

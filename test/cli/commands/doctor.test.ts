@@ -7,6 +7,7 @@
 // when POSTGRES_TEST_URL is set.
 import assert from "node:assert/strict";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { type AddressInfo, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -154,6 +155,42 @@ describe("doctor", () => {
     assert.match(result.stdout, /^doctor: \d+ ok, \d+ warnings, 2 failed$/m);
   });
 
+  it("gives up on a PostgreSQL and a Redis that accept connections and never answer, and exits", {
+    timeout: 60_000,
+  }, async () => {
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => {
+      sockets.add(socket);
+      socket.on("error", () => {});
+    });
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      const started = Date.now();
+      const result = await runCli(
+        ["--data-dir", join(dir, "hung"), "doctor", "--json", "--timeout", "1"],
+        {
+          env: cleanEnv({
+            GENRE_CLASSIFIER_TRACKING_URI: `postgres://gc:pw@127.0.0.1:${port}/genres`,
+            GENRE_CLASSIFIER_ORCHESTRATION_EXECUTOR: "bullmq",
+            GENRE_CLASSIFIER_ORCHESTRATION_REDIS_URL: `redis://127.0.0.1:${port}`,
+          }),
+        },
+      );
+      const seconds = (Date.now() - started) / 1000;
+      assert.equal(result.code, 1, result.stderr);
+      const checks = (JSON.parse(result.stdout) as { checks: Check[] }).checks;
+      assert.match(named(checks, "tracking database")[0]?.message ?? "", /no answer within 1 s/);
+      assert.match(named(checks, "redis")[0]?.message ?? "", /no answer within 1 s/);
+      // The process start dominates on a loaded machine; the silent server would hold it for ever.
+      assert.ok(seconds < 30, `${seconds} s`);
+      console.log(`doctor with a hung PostgreSQL and Redis: ${seconds} s`);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
   it("fails on a data folder that cannot be written when the stores live in it", async () => {
     const blocked = join(dir, "blocked-too");
     await writeFile(blocked, "not a folder");
@@ -202,7 +239,10 @@ describe("doctor", () => {
     );
     assert.ok(!messages.some((m) => /^warn server\.host/.test(m)), "server.host has a token");
     const [configuration] = named(result.checks, "configuration");
-    assert.match(configuration?.message ?? "", /file .*genre-classifier\.config\.yaml \(4 settings\)/);
+    assert.match(
+      configuration?.message ?? "",
+      /file .*genre-classifier\.config\.yaml \(4 settings\)/,
+    );
   });
 
   it("passes on PostgreSQL with its migrations applied", {
