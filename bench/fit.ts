@@ -1,16 +1,17 @@
 // Benchmark of the whole `model fit` command against a whole scikit-learn process doing the same
 // work, each timed as a process from start to exit, on real MSD tracks split by artist.
 //
-//   npm run bench:fit [-- --runs 5] [--features seed|all] [--data FILE] [--ours-args "…"]
-//     [--no-build] [--cli PATH]
+//   npm run bench:fit [-- --runs 5] [--features seed|all] [--data FILE] [--no-build] [--cli PATH]
+//     [-- <more model fit options>]
 //
 // The tracks of --data (default ../shared/msd-10k-dev/tracks.csv; the bench skips with a
 // message when it is absent) are split into training and validation tables by artist, as
 // `split` splits them (validByArtist with split.ts's seed and validation share), and written to
 // a temporary folder. Then, --runs times, alternating which side goes first:
 //   - ours: `node bin/genre-classifier.js --log-level warn model fit --train … --valid …
-//     --features … --out <temp> --ignore-unseen-genres` plus --ours-args (default settings
-//     otherwise): read both tables, fit, tune the thresholds, write the model and its card;
+//     --features … --out <temp> --ignore-unseen-genres` plus the options after a second `--`
+//     (default settings otherwise): read both tables, fit, tune the thresholds, write the model
+//     and its card;
 //   - scikit-learn: bench/fit_process_reference.py on /usr/bin/python3: read both tables, fit
 //     the seed's pipeline (outlier rules, min-max scaling, KNN imputation, a class-balanced
 //     forest of 100 trees), predict the validation rows and pickle the forest.
@@ -49,12 +50,12 @@ const TIME = "/usr/bin/time";
 const REFERENCE = join(ROOT, "bench", "fit_process_reference.py");
 const NOT_FEATURES = new Set(["track_id", "artist_id", "artist_name", "title", "genres"]);
 
-const { values: args } = parseArgs({
+const { values: args, positionals: fitOptions } = parseArgs({
+  allowPositionals: true,
   options: {
     runs: { type: "string", default: "5" },
     features: { type: "string", default: "seed" },
     data: { type: "string", default: join(ROOT, "..", "shared", "msd-10k-dev", "tracks.csv") },
-    "ours-args": { type: "string", default: "" },
     "no-build": { type: "boolean", default: false },
     cli: { type: "string" },
   },
@@ -225,7 +226,7 @@ function main(): void {
     const built = spawnSync("npm", ["run", "build"], { cwd: ROOT, stdio: "inherit" });
     if (built.status !== 0) fail("npm run build failed");
   }
-  const extra = (args["ours-args"] as string).split(/\s+/).filter((a) => a !== "");
+  const extra = fitOptions;
   const dir = mkdtempSync(join(tmpdir(), "bench-fit-"));
   try {
     const { header, train, valid } = writeSplit(data, dir);
