@@ -16,7 +16,7 @@ import {
 import { startHealthListener } from "../../src/operations/health-listener.ts";
 import { BoundedSource } from "../../src/operations/metrics.ts";
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 describe("readiness", () => {
   it("runs the checks at once, each bounded by the timeout, naming what failed", async () => {
