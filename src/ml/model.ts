@@ -164,7 +164,10 @@ export class GenreModel {
 export function quantizeLeaves(forest: RandomForest): RandomForest {
   for (const t of forest.trees) {
     const values = t.values;
-    for (let j = 0; j < values.length; j++) values[j] = quantize(values[j] as number) / 255;
+    for (let j = 0; j < values.length; j++) {
+      const v = values[j] as number;
+      if (v !== 0) values[j] = quantize(v) / 255;
+    }
   }
   return forest;
 }
@@ -335,14 +338,17 @@ function forestArrays(forest: RandomForest): {
   const { treeNodeStart, treeLeafStart } = treeOffsets(forest);
   const quantized = new Uint8Array(header.nLeaves * header.nLabels);
   let nonzero = 0;
-  let at = 0;
+  let first = 0;
   for (const t of forest.trees) {
     const values = t.values;
     for (let j = 0; j < values.length; j++) {
-      const q = quantize(values[j] as number);
-      quantized[at++] = q;
+      const v = values[j] as number;
+      if (v === 0) continue;
+      const q = quantize(v);
+      quantized[first + j] = q;
       if (q > 0) nonzero++;
     }
+    first += values.length;
   }
   const dense = 2 * header.nLeaves + 3 * nonzero >= quantized.length;
   const arrays = [
