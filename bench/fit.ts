@@ -68,6 +68,8 @@ interface Run {
   /** Peak resident set in MiB, null without /usr/bin/time. */
   peakMiB: number | null;
   jaccard: number;
+  /** Ours: the forest settings the summary reports. */
+  settings?: string;
 }
 
 function fail(message: string): never {
@@ -167,8 +169,15 @@ function runOurs(cli: string, dir: string, features: string[], extra: string[]):
     "genre-classifier model fit",
   );
   rmSync(out, { recursive: true, force: true });
-  const summary = JSON.parse(stdout) as { validation: { model: { jaccardSamples: number } } };
+  const summary = JSON.parse(stdout) as {
+    validation: { model: { jaccardSamples: number } };
+    forest?: { nTrees: number; minSamplesLeaf: number; maxFeatures: string | number };
+  };
   run.jaccard = summary.validation.model.jaccardSamples;
+  const forest = summary.forest;
+  if (forest !== undefined) {
+    run.settings = `${forest.nTrees} trees, at least ${forest.minSamplesLeaf} rows per leaf, features per split ${forest.maxFeatures}`;
+  }
   return run;
 }
 
@@ -262,6 +271,7 @@ function main(): void {
         `median wall: ours ${median(ours.map((r) => r.wall)).toFixed(2)} s, scikit-learn ${median(sklearn.map((r) => r.wall)).toFixed(2)} s`,
         `median of the per-run ratios (ours / scikit-learn): wall ${median(ratios).toFixed(3)}${cpuRatios.length > 0 ? `, CPU ${median(cpuRatios).toFixed(3)}` : ""}`,
         `validation samples Jaccard: ours ${jaccards(ours)}, scikit-learn ${jaccards(sklearn)}`,
+        `our forest: ${ours[0]?.settings ?? "-"}; scikit-learn's: the seed's (100 full-depth class-balanced trees)`,
         `load average at the end: ${load()}`,
       ].join("\n")}\n`,
     );
