@@ -173,11 +173,13 @@ export async function preprocess(options: PreprocessOptions): Promise<Preprocess
     rejects: { path: rejectsPath, columns: REJECT_COLUMNS },
     ...(part ? { part: { path: partPath, header: part.header } } : {}),
   });
-  const pool = new ReaderPool(
-    workers,
-    { vocabulary: [...options.vocabulary], minTermWeight: options.minTermWeight ?? 0 },
-    writer,
-  );
+  const readerSetup = {
+    vocabulary: [...options.vocabulary],
+    minTermWeight: options.minTermWeight ?? 0,
+  };
+  const pool = takeReaders(workers, readerSetup, Boolean(part));
+  pool.attach(writer);
+  let finished = false;
   try {
     let total: number | undefined;
     let reported = 0;
@@ -305,6 +307,7 @@ export async function preprocess(options: PreprocessOptions): Promise<Preprocess
 
     if (part) {
       const put = await store.putFile(part.key, partPath, { contentType: PART_CONTENT_TYPE });
+      finished = true;
       return {
         files: found.length,
         tracks: written.features,
@@ -325,7 +328,7 @@ export async function preprocess(options: PreprocessOptions): Promise<Preprocess
     await store.putFile(rejectsKey, rejectsPath, {
       contentType: "application/vnd.apache.parquet",
     });
-    return {
+    const summary: PreprocessSummary = {
       files: found.length,
       tracks: written.features,
       tracksWithoutGenres: written.withoutGenres,
@@ -337,10 +340,38 @@ export async function preprocess(options: PreprocessOptions): Promise<Preprocess
       workers,
       seconds: (Date.now() - started) / 1000,
     };
+    finished = true;
+    return summary;
   } finally {
-    await Promise.all([pool.close(), writer.close()]);
+    await Promise.all([
+      finished && part ? keepReaders(pool, workers, readerSetup) : pool.close(),
+      writer.close(),
+    ]);
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+/**
+ * Reader threads kept warm between the partitions one worker process reads: starting threads
+ * and compiling the reader again for each partition cost about a third of a second.
+ */
+let keptReaders: { key: string; pool: ReaderPool } | undefined;
+
+function takeReaders(workers: number, setup: ReaderSetup, reuse: boolean): ReaderPool {
+  const key = JSON.stringify([workers, setup]);
+  const kept = keptReaders;
+  if (reuse && kept?.key === key && kept.pool.usable) {
+    keptReaders = undefined;
+    return kept.pool;
+  }
+  return new ReaderPool(workers, setup);
+}
+
+async function keepReaders(pool: ReaderPool, workers: number, setup: ReaderSetup): Promise<void> {
+  const previous = keptReaders;
+  pool.detach();
+  keptReaders = { key: JSON.stringify([workers, setup]), pool };
+  if (previous && previous.pool !== pool) await previous.pool.close();
 }
 
 interface Job {
@@ -364,14 +395,40 @@ class ReaderPool {
   private readonly queue: Job[] = [];
   private nextId = 0;
   private closed = false;
+  private writer: WriterThread | undefined;
 
   constructor(
     size: number,
     private readonly setup: ReaderSetup,
-    private readonly writer: WriterThread,
     private readonly depth = 2,
   ) {
     for (let i = 0; i < size; i++) this.readers.push(this.spawn());
+  }
+
+  /** Connects every reader to this run's writer thread (and keeps the process alive). */
+  attach(writer: WriterThread): void {
+    this.writer = writer;
+    for (const reader of this.readers) {
+      this.connect(reader);
+      reader.worker.ref();
+    }
+  }
+
+  /** Leaves the readers idle between runs, without holding the process open. */
+  detach(): void {
+    this.writer = undefined;
+    for (const reader of this.readers) reader.worker.unref();
+  }
+
+  get usable(): boolean {
+    return !this.closed && this.queue.length === 0;
+  }
+
+  private connect(reader: Reader): void {
+    if (!this.writer) return;
+    const channel = new MessageChannel();
+    reader.worker.postMessage({ writerPort: channel.port1 }, [channel.port1]);
+    this.writer.listen(channel.port2);
   }
 
   run(task: Omit<ReadTask, "id">): Promise<void> {
@@ -393,9 +450,7 @@ class ReaderPool {
       worker: startWorker(import.meta.url, "preprocess-reader", this.setup),
       jobs: new Map(),
     };
-    const channel = new MessageChannel();
-    reader.worker.postMessage({ writerPort: channel.port1 }, [channel.port1]);
-    this.writer.listen(channel.port2);
+    this.connect(reader);
     reader.worker.on("message", ({ id }: ReadDone) => {
       const job = reader.jobs.get(id);
       reader.jobs.delete(id);
