@@ -8,7 +8,7 @@ import { rename, unlink } from "node:fs/promises";
 import { extname } from "node:path";
 import { InputError } from "../common/errors.ts";
 import { CsvWriter, readCsv } from "./csv.ts";
-import type { ColumnSpec, Row } from "./table.ts";
+import type { ColumnSpec } from "./table.ts";
 
 export type ColumnKind = "number" | "text" | "list" | "other";
 
@@ -527,14 +527,18 @@ async function writeFormat(
       type: c.kind === "text" ? "STRING" : c.kind === "number" ? "DOUBLE" : "STRING_LIST",
     }));
     const { TableWriter } = await import("./table.ts");
+    // One batch of whole columns: the writer cuts it into row groups as it would rows.
     const writer = new TableWriter(path, specs);
-    for (let i = 0; i < rows; i++) {
-      const row: Row = {};
-      for (const c of columns)
-        row[c.name] =
-          c.kind === "list" ? [...(c.values[i] as string[])] : (c.values[i] as string | number);
-      writer.add(row);
-    }
+    writer.addBatch({
+      rows,
+      columns: columns.map((c) =>
+        c.kind === "number"
+          ? c.values
+          : c.kind === "list"
+            ? c.values.map((genres) => [...genres])
+            : [...c.values],
+      ),
+    });
     writer.close();
     return;
   }
