@@ -501,7 +501,7 @@ async function benchStore(kind: "s3" | "folder", server: string, redisUrl: strin
   let testYears = 1;
   while (
     testYears < distinct.length &&
-    years.filter((y) => y >= (distinct[testYears - 1] as number)).length < years.length / 2
+    years.filter((y) => y >= (distinct[testYears - 1] as number)).length < years.length * 0.6
   )
     testYears++;
   const testRows = years.filter((y) => y >= (distinct[testYears - 1] as number)).length;
