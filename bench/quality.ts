@@ -228,11 +228,13 @@ interface Variant {
   global: boolean;
   /** Options of fitModel this variant sets. */
   fit: Partial<FitOptions>;
+  /** Predict the union of the expected-Jaccard set and the labels above their thresholds. */
+  union: boolean;
 }
 
 /** `default`, or `+`-joined tokens: leafN, treesN, sqrt, median, global. */
 function parseVariant(spec: string): Variant {
-  const v: Variant = { name: spec, what: "", forest: {}, global: false, fit: {} };
+  const v: Variant = { name: spec, what: "", forest: {}, global: false, fit: {}, union: false };
   const parts: string[] = [];
   if (spec !== "default") {
     for (const token of spec.split("+")) {
@@ -259,12 +261,27 @@ function parseVariant(spec: string): Variant {
       } else if (token === "oob") {
         v.fit.tuneOn = "validation+out-of-bag";
         parts.push("thresholds also on out-of-bag rows (artist bootstrap)");
+      } else if (token === "norefit") {
+        v.fit.refit = false;
+        parts.push("no refit");
+      } else if (token === "val") {
+        v.fit.tuneOn = "validation";
+        parts.push("thresholds on validation rows only");
+      } else if (token === "ejt") {
+        v.union = true;
+        parts.push("expected-Jaccard sets ∪ thresholds");
+      } else if (token === "tj") {
+        v.fit.rule = "thresholds";
+        parts.push("per-genre thresholds");
       } else if (token === "ej") {
         v.fit.rule = "expected-jaccard";
         parts.push("expected-Jaccard sets");
       } else if (/^shrink\d+$/.test(token)) {
         v.fit.shrinkage = Number(token.slice(6));
         parts.push(`thresholds shrunk (${token.slice(6)})`);
+      } else if (/^ms[\d.]+$/.test(token)) {
+        v.forest.maxSamples = Number(token.slice(2));
+        parts.push(`bootstrap samples of ${token.slice(2)}`);
       } else if (/^mf[\d.]+$/.test(token)) {
         v.forest.maxFeatures = Number(token.slice(2));
         parts.push(`max features ${token.slice(2)}`);
@@ -344,6 +361,16 @@ async function runOurs(
     const thresholds = new Float64Array(model.labels.length).fill(t);
     decide = (p) => applyDecision(p, { thresholds, atLeastOne: false });
     chosen = { threshold: t };
+  }
+  if (variant.union) {
+    const thresholds = model.parts.decision.thresholds;
+    decide = (p) => {
+      const a = applyDecision(p, { rule: "expected-jaccard", thresholds, atLeastOne: true });
+      const b = applyDecision(p, { rule: "thresholds", thresholds, atLeastOne: false });
+      for (let j = 0; j < a.data.length; j++)
+        a.data[j] = (a.data[j] as number) | (b.data[j] as number);
+      return a;
+    };
   }
   const fitSeconds = (performance.now() - started) / 1000;
   if (model.labels.join("\n") !== fold.binarizer.labels.join("\n")) {

@@ -22,6 +22,13 @@ export function positiveNumber(value: string): number {
   return parsed;
 }
 
+export function nonNegativeNumber(value: string): number {
+  const parsed = Number(value);
+  if (value.trim() === "" || !Number.isFinite(parsed) || parsed < 0)
+    throw new InvalidArgumentError("expected a number of at least 0.");
+  return parsed;
+}
+
 /** `a,b,c` as a list of non-empty names. */
 export function commaList(value: string): string[] {
   const names = value.split(",").map((v) => v.trim());

@@ -53,12 +53,9 @@ export const trainParameters = z.strictObject({
   max_depth: z.coerce.number().int().min(0).max(1000).optional(),
   max_features: z
     .union([z.enum(["sqrt", "log2", "all"]), z.coerce.number().positive()])
-    .default(DEFAULT_FOREST.maxFeatures as number),
-  min_samples_leaf: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .default(DEFAULT_FOREST.minSamplesLeaf as number),
+    .default(DEFAULT_FOREST.maxFeatures ?? "sqrt"),
+  /** Default: 20 or 3, whichever scores better on the validation rows. */
+  min_samples_leaf: z.coerce.number().int().min(1).optional(),
   class_weight: z.enum(["none", "balanced"]).default("none"),
   /** Comma-separated feature columns; default every numeric column but ids and genres. */
   features: z.string().min(1).optional(),
@@ -226,7 +223,9 @@ function forestSettings(parameters: TrainParameters) {
     ...DEFAULT_FOREST,
     nTrees: parameters.trees,
     maxFeatures: parameters.max_features,
-    minSamplesLeaf: parameters.min_samples_leaf,
+    ...(parameters.min_samples_leaf === undefined
+      ? {}
+      : { minSamplesLeaf: parameters.min_samples_leaf }),
     classWeight: parameters.class_weight,
     seed: parameters.seed,
     ...(parameters.max_depth === undefined ? {} : { maxDepth: parameters.max_depth }),

@@ -6,11 +6,14 @@ import { InputError } from "../common/errors.ts";
 import type { Logger } from "../common/logger.ts";
 import { silentLogger } from "../common/logger.ts";
 import type { FeatureTable } from "../features/feature-table.ts";
+import { type Calibration, calibration } from "../ml/calibration.ts";
 import {
   applyDecision,
+  DECISION_RULES,
   type Decision,
   type DecisionMetric,
   type DecisionRule,
+  expectedJaccardSets,
   mostFrequentPrediction,
   scoreMetric,
   tuneDecision,
@@ -30,6 +33,8 @@ import { fitPreprocessorParallel, type PreprocessingOptions } from "../ml/prepro
 import {
   chooseFeatures,
   featureMatrix,
+  type LabelMetrics,
+  labelMetrics,
   type Metrics,
   summaryMetrics,
   tableLabels,
@@ -55,13 +60,13 @@ export const DEFAULT_PREPROCESSING: PreprocessingSettings = {
 };
 
 /**
- * Our defaults: unweighted trees whose probabilities the tuned thresholds turn into genres; a
- * third of the features per split and 3 rows per leaf scored best on synthetic tables.
+ * Our defaults: unweighted trees whose probabilities the decision turns into genres; sqrt
+ * features per split scored best on real tracks of unseen artists (bench:quality: a third of the
+ * features overfit). The leaf size comes from DEFAULT_LEAF_SEARCH unless given.
  */
 export const DEFAULT_FOREST: ForestOptions = {
   nTrees: 100,
-  maxFeatures: 0.33,
-  minSamplesLeaf: 3,
+  maxFeatures: "sqrt",
   classWeight: "none",
 };
 
@@ -89,8 +94,8 @@ export interface FitOptions {
   preprocessing?: Partial<PreprocessingSettings>;
   /** What the thresholds maximize on the validation rows (default "jaccard"). */
   metric?: DecisionMetric;
-  /** How probabilities become genres (default "thresholds"). */
-  rule?: DecisionRule;
+  /** How probabilities become genres (default "auto"). */
+  rule?: RuleChoice;
   /** Pulls per-genre thresholds toward the common one (see TuneOptions.shrinkage). */
   shrinkage?: number;
   /**
@@ -99,12 +104,13 @@ export interface FitOptions {
    * (the tables' artist_id) into its bootstrap samples, so that a training row's out-of-bag
    * prediction comes from trees that never saw its artist, as for a new artist's track.
    */
-  tuneOn?: TuneRows;
+  tuneOn?: TuneOn;
   /**
    * Forest settings to try (each combination grown on the training rows, its thresholds tuned,
    * scored on the validation rows): the best replaces `forest`'s leaf size and features per split.
+   * Default: DEFAULT_LEAF_SEARCH unless `forest.minSamplesLeaf` is given; null: no search.
    */
-  tune?: TuneGrid;
+  tune?: TuneGrid | null;
   /**
    * After tuning, fit the preprocessing and grow the forest again on the training and validation
    * rows together; the validation metrics stay those of the model fitted on training rows alone.
@@ -119,7 +125,26 @@ export interface FitOptions {
 }
 
 export type TuneRows = "validation" | "validation+out-of-bag";
-export const TUNE_ROWS: readonly TuneRows[] = ["validation", "validation+out-of-bag"];
+/** "auto": "validation+out-of-bag" when both tables have an artist_id column, else "validation". */
+export type TuneOn = TuneRows | "auto";
+export const TUNE_ON: readonly TuneOn[] = ["auto", "validation", "validation+out-of-bag"];
+
+/** How the model turns probabilities into genres, by default (bench:quality measured each). */
+/** "auto": whichever rule scores better on the tuning rows. */
+export type RuleChoice = DecisionRule | "auto";
+export const RULE_CHOICES: readonly RuleChoice[] = ["auto", ...DECISION_RULES];
+
+export const DEFAULT_DECISION: {
+  rule: RuleChoice;
+  shrinkage: number;
+  tuneOn: TuneOn;
+  refit: boolean;
+} = {
+  rule: "auto",
+  shrinkage: 20,
+  tuneOn: "auto",
+  refit: false,
+};
 const ARTIST_ID = "artist_id";
 
 export interface TuneGrid {
@@ -127,7 +152,13 @@ export interface TuneGrid {
   maxFeatures: MaxFeatures[];
 }
 
-/** `--tune`'s default search: 8 forests. */
+/**
+ * The search every fit makes unless told a leaf size: 20 rows per leaf suits real tracks of unseen
+ * artists, 3 suits tables whose features determine the genres more sharply (synthetic ones).
+ */
+export const DEFAULT_LEAF_SEARCH: TuneGrid = { minSamplesLeaf: [20, 3], maxFeatures: ["sqrt"] };
+
+/** `--tune`'s search: 8 forests. */
 export const DEFAULT_TUNE_GRID: TuneGrid = {
   minSamplesLeaf: [5, 10, 20, 40],
   maxFeatures: ["sqrt", 0.5],
@@ -138,6 +169,7 @@ export interface TuningTrial {
   maxFeatures: MaxFeatures;
   /** The decision metric on the validation rows, thresholds tuned. */
   score: number;
+  rule: DecisionRule;
 }
 
 interface Candidate {
@@ -185,6 +217,15 @@ export interface FitSummary {
   validation: Record<string, Metrics>;
   /** The forest settings tried by `tune` with their scores (empty without it). */
   tuning: TuningTrial[];
+  /** Whether the saved model was fitted again on training and validation rows together. */
+  refit: boolean;
+  /** The model's validation scores per genre, in label order (before any refit). */
+  perGenre: LabelMetrics[];
+  /**
+   * How well the validation rows' probabilities match observed rates (before any refit), against
+   * each genre's training frequency; null for the most-frequent kind.
+   */
+  calibration: Calibration | null;
   seconds: { preprocess: number; forest: number; tune: number; total: number };
 }
 
@@ -236,9 +277,15 @@ export async function fitModel(
     );
   }
   const xTrain = featureMatrix(train, features, trainLabels.kept, true);
-  const rule = options.rule ?? "thresholds";
-  const shrinkage = options.shrinkage ?? 0;
-  const tuneOn = options.tuneOn ?? "validation";
+  const rule = options.rule ?? DEFAULT_DECISION.rule;
+  const shrinkage = options.shrinkage ?? DEFAULT_DECISION.shrinkage;
+  const asked = options.tuneOn ?? DEFAULT_DECISION.tuneOn;
+  const tuneOn: TuneRows =
+    asked !== "auto"
+      ? asked
+      : train.has(ARTIST_ID) && valid.has(ARTIST_ID)
+        ? "validation+out-of-bag"
+        : "validation";
   if (tuneOn !== "validation") {
     for (const table of [train, valid]) {
       if (!table.has(ARTIST_ID)) {
@@ -253,7 +300,10 @@ export async function fitModel(
     return Int32Array.from(rows, (r) => {
       const id = ids[r] as string;
       let g = numbers.get(id);
-      if (g === undefined) numbers.set(id, (g = numbers.size));
+      if (g === undefined) {
+        g = numbers.size;
+        numbers.set(id, g);
+      }
       return g;
     });
   };
@@ -285,12 +335,25 @@ export async function fitModel(
   const validPrepared = await preprocessor.transformParallel(xValid, workers);
   let preprocessSeconds = seconds(t0);
 
-  const forestOptions: ForestOptions = { ...DEFAULT_FOREST, ...options.forest };
-  const tune = options.tune;
+  const forestOptions: ForestOptions = {
+    ...DEFAULT_FOREST,
+    minSamplesLeaf: DEFAULT_LEAF_SEARCH.minSamplesLeaf[0],
+    ...options.forest,
+  };
+  const tune =
+    options.tune === null
+      ? undefined
+      : (options.tune ??
+        (options.forest?.minSamplesLeaf === undefined
+          ? { ...DEFAULT_LEAF_SEARCH, maxFeatures: [forestOptions.maxFeatures ?? "sqrt"] }
+          : undefined));
   let forest: RandomForest | null = null;
   let forestSeconds = 0;
   let tuneSeconds = 0;
   let tuningRows = 0;
+  let perGenre: LabelMetrics[] = [];
+  let calibrationSummary: Calibration | null = null;
+  const refit = kind === "forest" && (options.refit ?? DEFAULT_DECISION.refit);
   const tried: TuningTrial[] = [];
   let decision: Decision & { metric: DecisionMetric | null } = {
     metric: null,
@@ -301,7 +364,7 @@ export async function fitModel(
   const validation: Record<string, Metrics> = {};
   const yValid = validLabels.y;
   if (kind === "forest") {
-    const candidates = tuneCandidates(options.tune, forestOptions);
+    const candidates = tuneCandidates(tune, forestOptions);
     let best: Candidate | undefined;
     for (const candidate of candidates) {
       log.info(
@@ -324,6 +387,7 @@ export async function fitModel(
       const p = grown.predictProba(validPrepared);
       let tuneY = yValid;
       let tuneP: Matrix<Float64Array> = p;
+      let oobRows: { y: IndicatorMatrix; p: Matrix<Float64Array> } | null = null;
       if (trainGroups !== undefined) {
         const oob = outOfBagProba(grown, trainPrepared, trainGroups);
         const covered: number[] = [];
@@ -331,18 +395,32 @@ export async function fitModel(
           if (count > 0) covered.push(i);
         });
         const rows = Uint32Array.from(covered);
-        tuneY = stackRows(selectRows(trainLabels.y, rows), yValid);
-        tuneP = stackRows(selectRows(oob.proba, rows), p);
+        oobRows = { y: selectRows(trainLabels.y, rows), p: selectRows(oob.proba, rows) };
+        tuneY = stackRows(oobRows.y, yValid);
+        tuneP = stackRows(oobRows.p, p);
       }
       const tuned = tuneDecision(tuneY, tuneP, { metric, shrinkage });
-      const chosen = { metric, rule, thresholds: tuned.thresholds, atLeastOne: tuned.atLeastOne };
+      const byThresholds = { metric, thresholds: tuned.thresholds, atLeastOne: tuned.atLeastOne };
+      let chosenRule: DecisionRule = rule === "auto" ? "thresholds" : rule;
+      if (rule === "auto") {
+        // Compared on the validation rows, with thresholds tuned without them when out-of-bag rows
+        // are there (else in-sample, which favours the thresholds).
+        const held =
+          oobRows === null ? tuned : tuneDecision(oobRows.y, oobRows.p, { metric, shrinkage });
+        const ejScore = scoreMetric(metric, yValid, expectedJaccardSets(p));
+        const thresholdScore = scoreMetric(metric, yValid, applyDecision(p, held));
+        if (ejScore > thresholdScore) chosenRule = "expected-jaccard";
+      }
+      const chosen = { ...byThresholds, rule: chosenRule };
       const score = scoreMetric(metric, yValid, applyDecision(p, chosen));
       tuneSeconds += seconds(t0);
       tried.push({
         minSamplesLeaf: grown.info.options.minSamplesLeaf,
         maxFeatures: grown.info.options.maxFeatures,
         score,
+        rule: chosenRule,
       });
+      // Ties keep the earlier candidate (the larger leaf of the default search).
       if (best === undefined || score > best.score) {
         best = { forest: grown, p, decision: chosen, score, tuningRows: tuneY.rows };
       }
@@ -350,12 +428,20 @@ export async function fitModel(
     if (best === undefined) throw new Error("no forest settings to try");
     ({ forest, decision, tuningRows } = best);
     const p = best.p;
-    validation.model = summaryMetrics(yValid, applyDecision(p, decision));
+    const predicted = applyDecision(p, decision);
+    validation.model = summaryMetrics(yValid, predicted);
+    perGenre = labelMetrics(yValid, predicted, p, labels.labels);
+    const { counts } = labels.state;
+    calibrationSummary = calibration(
+      yValid,
+      p,
+      Float64Array.from(counts, (c) => c / trainLabels.y.rows),
+    );
     validation["model at threshold 0.5"] = summaryMetrics(
       yValid,
       applyDecision(p, { thresholds: new Float64Array(p.cols).fill(0.5), atLeastOne: false }),
     );
-    if (options.refit) {
+    if (refit) {
       log.info({ rows: xTrain.rows + xValid.rows }, "refitting on training and validation rows");
       t0 = performance.now();
       const both = stackRows(featureMatrix(train, features, trainLabels.kept, true), xValid);
@@ -382,10 +468,19 @@ export async function fitModel(
       forestSeconds += seconds(t0);
     }
   } else {
-    validation.model = summaryMetrics(
-      yValid,
-      mostFrequentPrediction(yValid.rows, yValid.cols, baselineK),
-    );
+    const predicted = mostFrequentPrediction(yValid.rows, yValid.cols, baselineK);
+    validation.model = summaryMetrics(yValid, predicted);
+    const { counts } = labels.state;
+    const priors = Float64Array.from(counts, (c) => c / trainLabels.y.rows);
+    const p = {
+      data: Float64Array.from(
+        { length: yValid.rows * yValid.cols },
+        (_, j) => priors[j % yValid.cols] as number,
+      ),
+      rows: yValid.rows,
+      cols: yValid.cols,
+    };
+    perGenre = labelMetrics(yValid, predicted, p, labels.labels);
   }
   validation[`most-frequent-${baselineK}`] = summaryMetrics(
     yValid,
@@ -432,6 +527,9 @@ export async function fitModel(
     },
     validation,
     tuning: tune === undefined ? [] : tried,
+    refit,
+    perGenre,
+    calibration: calibrationSummary,
     seconds: { preprocess: preprocessSeconds, forest: forestSeconds, tune: tuneSeconds, total: 0 },
   };
   summary.seconds.total = seconds(started);
@@ -461,7 +559,9 @@ function selectRows<T extends Float64Array | Uint8Array>(
   rows: Uint32Array,
 ): Matrix<T> {
   const data = new (m.data.constructor as new (n: number) => T)(rows.length * m.cols);
-  rows.forEach((r, i) => data.set(m.data.subarray(r * m.cols, (r + 1) * m.cols), i * m.cols));
+  rows.forEach((r, i) => {
+    data.set(m.data.subarray(r * m.cols, (r + 1) * m.cols), i * m.cols);
+  });
   return { data, rows: rows.length, cols: m.cols };
 }
 

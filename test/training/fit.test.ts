@@ -1,10 +1,12 @@
 // Fitting, predicting and evaluating genre models on feature tables, in process.
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { InputError } from "../../src/common/errors.ts";
+import { seededHash } from "../../src/datasets/assign.ts";
 import { FeatureTable, type OutputColumn, writeTable } from "../../src/features/feature-table.ts";
 import { MODEL_FORMAT_VERSION } from "../../src/ml/model.ts";
 import { fitModel } from "../../src/training/fit.ts";
@@ -200,5 +202,83 @@ describe("predict and evaluate", () => {
       assert.match(error.message, /^model .*edited\/model\.gcm: .*damaged/);
       return true;
     });
+  });
+});
+
+describe("fit settings", () => {
+  it("tunes leaf size and features per split, reporting every trial, and keeps the best", async () => {
+    const { model, summary } = await fitModel({
+      train,
+      valid,
+      forest: quick,
+      tune: { minSamplesLeaf: [1, 40], maxFeatures: ["sqrt", 0.9] },
+    });
+    assert.equal(summary.tuning.length, 4);
+    const best = summary.tuning.reduce((a, b) => (b.score > a.score ? b : a));
+    assert.equal(summary.forest?.minSamplesLeaf, best.minSamplesLeaf);
+    assert.equal(summary.forest?.maxFeatures, best.maxFeatures);
+    assert.equal(model.parts.forest?.info.options.minSamplesLeaf, best.minSamplesLeaf);
+    assert.ok(new Set(summary.tuning.map((t) => t.score)).size > 1, "settings differ in score");
+    await assert.rejects(
+      fitModel({
+        train,
+        valid,
+        forest: quick,
+        tune: { minSamplesLeaf: [], maxFeatures: ["sqrt"] },
+      }),
+      /tune: give at least one leaf size/,
+    );
+  });
+
+  it("tunes on validation rows alone without artist_id, and refuses out-of-bag tuning then", async () => {
+    const { summary } = await fitModel({ train, valid, forest: quick });
+    assert.equal(summary.decision.tunedOn, "validation");
+    assert.equal(summary.decision.tuningRows, summary.valid.used);
+    assert.equal(summary.refit, false);
+    assert.deepEqual(
+      summary.tuning.map((t) => t.minSamplesLeaf),
+      [20, 3],
+      "the leaf sizes tried without --min-samples-leaf",
+    );
+    assert.equal(summary.perGenre.length, summary.labels);
+    assert.ok(summary.calibration && summary.calibration.bins.length === 10);
+    await assert.rejects(
+      fitModel({ train, valid, forest: quick, tuneOn: "validation+out-of-bag" }),
+      (error: Error) => error instanceof InputError && /no artist_id column/.test(error.message),
+    );
+  });
+
+  const realTracks = join(import.meta.dirname, "../../../shared/msd-10k-dev/tracks.csv");
+  it("on real tracks of unseen artists: out-of-bag tuning by artist, refit, calibrated, above the baseline", {
+    skip: existsSync(realTracks) ? false : "no ../shared/msd-10k-dev",
+  }, async () => {
+    const text = ["track_id", "artist_id", "artist_name", "title", "genres"];
+    const all = await FeatureTable.read(realTracks, { text });
+    const artists = all.text("artist_id");
+    const inValid = (i: number) => seededHash(3, artists[i] as string) < "4";
+    const rows = (pick: boolean) =>
+      Uint32Array.from(
+        Array.from({ length: 3000 }, (_, i) => i).filter((i) => inValid(i) === pick),
+      );
+    const realTrain = all.select(rows(false), "real training rows");
+    const realValid = all.select(rows(true), "real validation rows");
+    const { summary } = await fitModel({
+      train: realTrain,
+      valid: realValid,
+      features: [...SEED_FEATURES],
+      forest: { workers: 0, nTrees: 40 },
+      unseenGenres: "ignore",
+      refit: true,
+    });
+    assert.equal(summary.decision.tunedOn, "validation+out-of-bag");
+    assert.ok(summary.decision.tuningRows > summary.valid.used + 0.9 * summary.train.used);
+    assert.equal(summary.refit, true);
+    const v = summary.validation;
+    assert.ok(
+      (v.model?.jaccardSamples as number) > (v["most-frequent-5"]?.jaccardSamples as number),
+      JSON.stringify(v),
+    );
+    const cal = summary.calibration;
+    assert.ok(cal && cal.brier < cal.brierBaseline, JSON.stringify(cal));
   });
 });

@@ -11,9 +11,16 @@ import { DEFAULT_TOP_K } from "../../ml/labels.ts";
 import type { ModelKind } from "../../ml/model.ts";
 import {
   DEFAULT_BASELINE_K,
+  DEFAULT_DECISION,
   DEFAULT_FOREST,
+  DEFAULT_LEAF_SEARCH,
   DEFAULT_PREPROCESSING,
+  DEFAULT_TUNE_GRID,
   fitModel,
+  RULE_CHOICES,
+  type RuleChoice,
+  TUNE_ON,
+  type TuneOn,
 } from "../../training/fit.ts";
 import { saveModelCard, shellWord } from "../../training/model-card.ts";
 import {
@@ -25,7 +32,13 @@ import {
   writePredictions,
 } from "../../training/use.ts";
 import { createContext } from "../context.ts";
-import { commaList, nonNegativeInteger, positiveInteger, positiveNumber } from "../options.ts";
+import {
+  commaList,
+  nonNegativeInteger,
+  nonNegativeNumber,
+  positiveInteger,
+  positiveNumber,
+} from "../options.ts";
 import { printJson, printLine } from "../output.ts";
 
 function choice<T extends string>(allowed: readonly T[]): (value: string) => T {
@@ -59,7 +72,7 @@ interface FitFlags {
   topK: number;
   trees: number;
   maxDepth?: number;
-  minSamplesLeaf: number;
+  minSamplesLeaf?: number;
   maxFeatures: MaxFeatures;
   maxSamples?: number;
   classWeight: "none" | "balanced";
@@ -69,6 +82,13 @@ interface FitFlags {
   tempoMin: number;
   tempoMax: number;
   metric: DecisionMetric;
+  decision: RuleChoice;
+  shrinkage: number;
+  tuneOn: TuneOn;
+  refit?: boolean;
+  tune?: boolean;
+  tuneLeaf?: number[];
+  tuneFeatures?: MaxFeatures[];
   baselineK: number;
   compareSeed?: boolean;
   ignoreUnseenGenres?: boolean;
@@ -131,9 +151,8 @@ export function registerModelCommands(program: Command): void {
     .option("--max-depth <n>", "deepest level of a tree (default: unlimited)", nonNegativeInteger)
     .option(
       "--min-samples-leaf <n>",
-      "fewest training rows in a leaf",
+      `fewest training rows in a leaf (default: ${DEFAULT_LEAF_SEARCH.minSamplesLeaf.join(" or ")}, whichever scores better on the validation rows)`,
       positiveInteger,
-      DEFAULT_FOREST.minSamplesLeaf,
     )
     .option(
       "--max-features <m>",
@@ -189,6 +208,42 @@ export function registerModelCommands(program: Command): void {
       "jaccard",
     )
     .option(
+      "--decision <rule>",
+      "expected-jaccard (each track's most probable genres, as many as maximize its expected Jaccard), thresholds (one tuned threshold per genre), or auto (the one scoring better on the tuning rows)",
+      choice(RULE_CHOICES),
+      DEFAULT_DECISION.rule,
+    )
+    .option(
+      "--shrinkage <n>",
+      "pulls each genre's threshold toward the common one, as if it had this many more positives",
+      nonNegativeNumber,
+      DEFAULT_DECISION.shrinkage,
+    )
+    .option(
+      "--tune-on <rows>",
+      "rows the thresholds are tuned on: validation, validation+out-of-bag (the training rows' predictions by trees that never saw their artist), or auto (out-of-bag when both tables have artist_id)",
+      choice(TUNE_ON),
+      DEFAULT_DECISION.tuneOn,
+    )
+    .option(
+      "--refit",
+      "after tuning, fit again on training and validation rows together (the metrics stay those of the first fit)",
+    )
+    .option(
+      "--tune",
+      "try leaf sizes and features per split (--tune-leaf × --tune-features), keep the best on the validation rows, and report each",
+    )
+    .option(
+      "--tune-leaf <n,…>",
+      `leaf sizes --tune tries (default ${DEFAULT_TUNE_GRID.minSamplesLeaf.join(",")})`,
+      (value: string) => commaList(value).map((v) => positiveInteger(v)),
+    )
+    .option(
+      "--tune-features <m,…>",
+      `features per split --tune tries (default ${DEFAULT_TUNE_GRID.maxFeatures.join(",")})`,
+      (value: string) => commaList(value).map(maxFeatures),
+    )
+    .option(
       "--baseline-k <n>",
       "genres the most-frequent baseline predicts",
       positiveInteger,
@@ -205,11 +260,11 @@ export function registerModelCommands(program: Command): void {
       const context = createContext(command);
       const forest: ForestOptions = {
         nTrees: flags.trees,
-        minSamplesLeaf: flags.minSamplesLeaf,
         maxFeatures: flags.maxFeatures,
         classWeight: flags.classWeight,
         seed: flags.seed,
       };
+      if (flags.minSamplesLeaf !== undefined) forest.minSamplesLeaf = flags.minSamplesLeaf;
       if (flags.maxDepth !== undefined) forest.maxDepth = flags.maxDepth;
       if (flags.maxSamples !== undefined) forest.maxSamples = flags.maxSamples;
       if (flags.workers !== undefined) forest.workers = flags.workers;
@@ -229,6 +284,18 @@ export function registerModelCommands(program: Command): void {
           tempoMax: flags.tempoMax,
         },
         metric: flags.metric,
+        rule: flags.decision,
+        shrinkage: flags.shrinkage,
+        tuneOn: flags.tuneOn,
+        refit: flags.refit === true,
+        ...(flags.tune || flags.tuneLeaf || flags.tuneFeatures
+          ? {
+              tune: {
+                minSamplesLeaf: flags.tuneLeaf ?? DEFAULT_TUNE_GRID.minSamplesLeaf,
+                maxFeatures: flags.tuneFeatures ?? DEFAULT_TUNE_GRID.maxFeatures,
+              },
+            }
+          : {}),
         baselineK: flags.baselineK,
         seedBaseline: flags.compareSeed === true,
         unseenGenres: flags.ignoreUnseenGenres ? "ignore" : "error",
