@@ -60,6 +60,7 @@ import { seededHash, validByArtist } from "../src/datasets/assign.ts";
 import { SPLIT_DEFAULTS } from "../src/datasets/split.ts";
 import { csvField } from "../src/features/csv.ts";
 import { FeatureTable, GENRES_COLUMN, TRACK_ID_COLUMN } from "../src/features/feature-table.ts";
+import { calibration } from "../src/ml/calibration.ts";
 import { applyDecision, mostFrequentPrediction } from "../src/ml/decision.ts";
 import type { ForestOptions } from "../src/ml/forest.ts";
 import { DEFAULT_TOP_K, LabelBinarizer } from "../src/ml/labels.ts";
@@ -316,6 +317,8 @@ interface FoldResult {
   testRows: number;
   /** What the system chose on this fold (tuned settings), when it chooses. */
   chosen?: Record<string, unknown>;
+  /** Ours: the calibration of its held-out probabilities. */
+  calibration?: { brier: number; brierBaseline: number; ece: number };
 }
 
 async function runOurs(
@@ -377,13 +380,29 @@ async function runOurs(
     throw new Error(`fold ${fold.index + 1}: the model's labels are not the fold's`);
   }
   const p = await model.predictProbaParallel(featureMatrix(test, model.features), workers);
+  const { counts, trainingRows } = model.binarizer.state;
+  const cal = calibration(
+    fold.y,
+    p,
+    Float64Array.from(counts, (c) => c / trainingRows),
+  );
   return {
+    calibration: { brier: cal.brier, brierBaseline: cal.brierBaseline, ece: cal.ece },
     fold: fold.index,
     metrics: summaryMetrics(fold.y, decide(p)),
     fitSeconds,
     trainRows: summary.train.used,
     testRows: fold.y.rows,
     ...(chosen ? { chosen } : {}),
+    ...(variant.fit.rule === undefined && !variant.global && !variant.union
+      ? {
+          chosen: {
+            ...chosen,
+            rule: summary.decision.rule,
+            minSamplesLeaf: summary.forest?.minSamplesLeaf,
+          },
+        }
+      : {}),
   };
 }
 
@@ -578,6 +597,9 @@ function chosenText(s: SystemFigures): string {
     parts.push(`leaf ${chosen.map((c) => c.minSamplesLeaf).join("/")}`);
   if (chosen.every((c) => "threshold" in c))
     parts.push(`threshold ${chosen.map((c) => (c.threshold as number).toFixed(3)).join("/")}`);
+  if (chosen.every((c) => "rule" in c)) {
+    parts.push(chosen.map((c) => (c.rule === "expected-jaccard" ? "EJ" : "thr")).join("/"));
+  }
   return parts.join(", ");
 }
 
@@ -617,6 +639,25 @@ function comparisons(all: SystemFigures[], sets: string[]): Comparison[] {
 
 function percent(x: number): string {
   return `${x >= 0 ? "+" : "−"}${Math.abs(100 * x).toFixed(1)}%`;
+}
+
+/** Ours: how far the held-out probabilities are from observed rates (they are what users see). */
+function printCalibration(all: SystemFigures[]): void {
+  const rows = all.filter((s) => s.folds.every((f) => f.calibration !== undefined));
+  if (rows.length === 0) return;
+  console.log(
+    "\nCalibration of our held-out probabilities (mean over folds; baseline: each genre's training frequency)",
+  );
+  for (const s of rows) {
+    const mean = (pick: (f: FoldResult) => number) =>
+      s.folds.reduce((a, f) => a + pick(f), 0) / s.folds.length;
+    const brier = mean((f) => f.calibration?.brier as number);
+    const base = mean((f) => f.calibration?.brierBaseline as number);
+    const ece = mean((f) => f.calibration?.ece as number);
+    console.log(
+      `  ${s.set} ${s.system}: Brier ${brier.toFixed(4)} (baseline ${base.toFixed(4)}, ${percent(brier / base - 1)}), expected calibration error ${ece.toFixed(4)}`,
+    );
+  }
 }
 
 function printTable(all: SystemFigures[], sets: string[], versus: Comparison[]): void {
@@ -772,6 +813,7 @@ async function main(): Promise<void> {
     `\nquality on unseen artists: ${table.rows} real tracks of ${artists} artists, ${k}-fold cross-validation grouped by artist; mean ± standard deviation over the folds (* best); fit s: mean seconds per fold; ours on ${workers} threads, ${sklearn?.version ? `scikit-learn ${sklearn.version} with n_jobs=${workers}${sklearn.reused ? " (reused from an earlier run)" : ""}` : "scikit-learn skipped"}`,
   );
   printTable(all, sets, versus);
+  printCalibration(all);
   console.log(
     `\n${seconds.toFixed(0)} s in all; load average ${(loadavg()[0] as number).toFixed(2)} at the end`,
   );
