@@ -321,7 +321,7 @@ export const configSchema = z.strictObject({
         .number()
         .min(0)
         .max(1)
-        .default(0.9)
+        .default(0.85)
         .describe(
           "Retrain when a labelled day's Jaccard falls below this share of the champion's validation Jaccard.",
         ),

@@ -51,9 +51,8 @@ export const trainParameters = z.strictObject({
     .max(10_000)
     .default(DEFAULT_FOREST.nTrees as number),
   max_depth: z.coerce.number().int().min(0).max(1000).optional(),
-  max_features: z
-    .union([z.enum(["sqrt", "log2", "all"]), z.coerce.number().positive()])
-    .default(DEFAULT_FOREST.maxFeatures ?? "sqrt"),
+  /** Default: a third of the features, at least two. */
+  max_features: z.union([z.enum(["sqrt", "log2", "all"]), z.coerce.number().positive()]).optional(),
   /** Default: 20 or 3, whichever scores better on the validation rows. */
   min_samples_leaf: z.coerce.number().int().min(1).optional(),
   class_weight: z.enum(["none", "balanced"]).default("none"),
@@ -222,7 +221,7 @@ function forestSettings(parameters: TrainParameters) {
   return {
     ...DEFAULT_FOREST,
     nTrees: parameters.trees,
-    maxFeatures: parameters.max_features,
+    ...(parameters.max_features === undefined ? {} : { maxFeatures: parameters.max_features }),
     ...(parameters.min_samples_leaf === undefined
       ? {}
       : { minSamplesLeaf: parameters.min_samples_leaf }),

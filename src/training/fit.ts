@@ -60,15 +60,22 @@ export const DEFAULT_PREPROCESSING: PreprocessingSettings = {
 };
 
 /**
- * Our defaults: unweighted trees whose probabilities the decision turns into genres; sqrt
- * features per split scored best on real tracks of unseen artists (bench:quality: a third of the
- * features overfit). The leaf size comes from DEFAULT_LEAF_SEARCH unless given.
+ * Our defaults: unweighted trees whose probabilities the decision turns into genres. Features
+ * per split: defaultMaxFeatures unless given; the leaf size: DEFAULT_LEAF_SEARCH unless given.
  */
 export const DEFAULT_FOREST: ForestOptions = {
   nTrees: 100,
-  maxFeatures: "sqrt",
   classWeight: "none",
 };
+
+/**
+ * A third of the features per split, at least two: a third of six features floors to one (a
+ * random choice of split variable, which scored worst on real tracks), while the synthetic
+ * tables' 75 features need more than sqrt's eight.
+ */
+export function defaultMaxFeatures(features: number): number {
+  return Math.min(features, Math.max(2, Math.floor(features / 3)));
+}
 
 /**
  * The seed's model: scikit-learn's defaults (100 trees, sqrt features per split, full depth)
@@ -141,8 +148,8 @@ export const DEFAULT_DECISION: {
   refit: boolean;
 } = {
   rule: "auto",
-  shrinkage: 20,
-  tuneOn: "auto",
+  shrinkage: 0,
+  tuneOn: "validation",
   refit: false,
 };
 const ARTIST_ID = "artist_id";
@@ -156,7 +163,7 @@ export interface TuneGrid {
  * The search every fit makes unless told a leaf size: 20 rows per leaf suits real tracks of unseen
  * artists, 3 suits tables whose features determine the genres more sharply (synthetic ones).
  */
-export const DEFAULT_LEAF_SEARCH: TuneGrid = { minSamplesLeaf: [20, 3], maxFeatures: ["sqrt"] };
+export const DEFAULT_LEAF_SEARCH: { minSamplesLeaf: number[] } = { minSamplesLeaf: [20, 3] };
 
 /** `--tune`'s search: 8 forests. */
 export const DEFAULT_TUNE_GRID: TuneGrid = {
@@ -337,6 +344,7 @@ export async function fitModel(
 
   const forestOptions: ForestOptions = {
     ...DEFAULT_FOREST,
+    maxFeatures: defaultMaxFeatures(features.length),
     minSamplesLeaf: DEFAULT_LEAF_SEARCH.minSamplesLeaf[0],
     ...options.forest,
   };

@@ -269,6 +269,8 @@ describe("fit settings", () => {
       forest: { workers: 0, nTrees: 40 },
       unseenGenres: "ignore",
       refit: true,
+      tuneOn: "auto",
+      shrinkage: 100,
     });
     assert.equal(summary.decision.tunedOn, "validation+out-of-bag");
     assert.ok(summary.decision.tuningRows > summary.valid.used + 0.9 * summary.train.used);

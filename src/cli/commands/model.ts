@@ -73,7 +73,7 @@ interface FitFlags {
   trees: number;
   maxDepth?: number;
   minSamplesLeaf?: number;
-  maxFeatures: MaxFeatures;
+  maxFeatures?: MaxFeatures;
   maxSamples?: number;
   classWeight: "none" | "balanced";
   imputer: "knn" | "median";
@@ -156,9 +156,8 @@ export function registerModelCommands(program: Command): void {
     )
     .option(
       "--max-features <m>",
-      "features per split: sqrt, log2, all, a count or a fraction",
+      "features per split: sqrt, log2, all, a count or a fraction (default: a third of the features, at least 2)",
       maxFeatures,
-      DEFAULT_FOREST.maxFeatures,
     )
     .option(
       "--max-samples <m>",
@@ -260,11 +259,11 @@ export function registerModelCommands(program: Command): void {
       const context = createContext(command);
       const forest: ForestOptions = {
         nTrees: flags.trees,
-        maxFeatures: flags.maxFeatures,
         classWeight: flags.classWeight,
         seed: flags.seed,
       };
       if (flags.minSamplesLeaf !== undefined) forest.minSamplesLeaf = flags.minSamplesLeaf;
+      if (flags.maxFeatures !== undefined) forest.maxFeatures = flags.maxFeatures;
       if (flags.maxDepth !== undefined) forest.maxDepth = flags.maxDepth;
       if (flags.maxSamples !== undefined) forest.maxSamples = flags.maxSamples;
       if (flags.workers !== undefined) forest.workers = flags.workers;
