@@ -149,7 +149,7 @@ describe("model card", () => {
       await read("hostile-train.parquet"),
       await read("hostile-valid.parquet"),
     ];
-    const { model, summary } = await fitModel({
+    const { summary } = await fitModel({
       train,
       valid,
       forest: { nTrees: 12, workers: 0, seed: 3 },
