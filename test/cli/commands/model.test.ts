@@ -103,6 +103,37 @@ describe("model command", () => {
     assert.equal(evaluation.perGenre.length, 6);
   });
 
+  it("reads a CSV table's artist_id as text and tunes on out-of-bag rows by artist", async () => {
+    const withArtists = async (from: string, to: string) => {
+      const lines = (await readFile(join(cwd, from), "utf8")).trimEnd().split("\n");
+      const rows = lines.map((line, i) => `${line},${i === 0 ? "artist_id" : `AR${i % 37}`}`);
+      await writeFile(join(cwd, to), `${rows.join("\n")}\n`);
+    };
+    await withArtists("train.csv", "train-artists.csv");
+    await writeGenreTable(join(cwd, "valid.csv"), 150, 2);
+    await withArtists("valid.csv", "valid-artists.csv");
+    const fit = await runCli(
+      [
+        "model",
+        "fit",
+        "--train",
+        "train-artists.csv",
+        "--valid",
+        "valid-artists.csv",
+        "--out",
+        "artists",
+        "--tune-on",
+        "validation+out-of-bag",
+        ...quick,
+      ],
+      { cwd },
+    );
+    assert.equal(fit.code, 0, fit.stderr);
+    const summary = JSON.parse(fit.stdout);
+    assert.equal(summary.decision.tunedOn, "validation+out-of-bag");
+    assert.ok(!summary.features.includes("artist_id"));
+  });
+
   it("exits 2 with one line naming the file and column for bad input", async () => {
     // Every kind of bad input is tested in process (test/features, test/training); these
     // check the exit code and the single line for each command.
