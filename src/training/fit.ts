@@ -1,7 +1,9 @@
 // Fitting a genre model on feature tables: labels from the training genres, preprocessing and
-// forest fitted on the training rows, thresholds tuned on the validation rows, and validation
-// metrics for the model beside the baselines (the most frequent genres, and optionally the
-// seed's model: a class-balanced forest with hard 0.5 predictions).
+// forests fitted on the training rows (a leaf size or a small grid chosen on the validation
+// rows), thresholds tuned on the validation rows (and optionally the artist-out-of-bag rows), the
+// decision rule chosen, an optional refit on both tables, and validation metrics, per-genre scores
+// and calibration beside the baselines (the most frequent genres, and optionally the seed's model:
+// a class-balanced forest with hard 0.5 predictions).
 import { InputError } from "../common/errors.ts";
 import type { Logger } from "../common/logger.ts";
 import { silentLogger } from "../common/logger.ts";
