@@ -368,7 +368,7 @@ describe("complete-training killed with SIGKILL midway, then run again (in-proce
   it("completes the second time, reusing the cached ingest and preprocess, and registers one version", async () => {
     const args = completeTrainingArgs(300);
     const killed = startCli(args, { cwd });
-    await killed.waitFor(/growing the forest/, 60_000);
+    await killed.waitFor(/growing (the )?forest/, 60_000);
     killed.child.kill("SIGKILL");
     assert.equal(await killed.exited, 128);
 
